@@ -1,0 +1,66 @@
+//! The relay's HTTP side: `fn app(state) -> Router`, thin handlers.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::http::{header, HeaderValue};
+use axum::routing::get;
+use axum::{Json, Router};
+use tower::ServiceBuilder;
+use tower_http::compression::CompressionLayer;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub inner: Arc<StateInner>,
+}
+
+pub struct StateInner {
+    pub www: PathBuf,
+    pub public_url: String,
+}
+
+impl AppState {
+    pub fn new(www: PathBuf, public_url: String) -> Self {
+        Self { inner: Arc::new(StateInner { www, public_url }) }
+    }
+}
+
+pub fn app(state: AppState) -> Router {
+    let www = &state.inner.www;
+    // Bundle names are not content-hashed, so browsers revalidate (Last-Modified → 304)
+    // instead of caching blindly; the build writes .br/.gz beside each file.
+    let static_files = ServeDir::new(www)
+        .precompressed_br()
+        .precompressed_gzip()
+        .fallback(ServeFile::new(www.join("index.html")));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .fallback_service(static_files)
+        .layer(
+            ServiceBuilder::new()
+                .layer(TraceLayer::new_for_http())
+                .layer(CompressionLayer::new())
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("no-cache"),
+                ))
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                )),
+        )
+        .with_state(state)
+}
+
+#[derive(serde::Serialize)]
+struct Health {
+    status: &'static str,
+    version: &'static str,
+}
+
+async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok", version: env!("CARGO_PKG_VERSION") })
+}

@@ -1,0 +1,216 @@
+//! The Share view: choose or drop a file, watch it hash, copy its identities.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use web_sys::{DragEvent, File, HtmlInputElement};
+
+use crate::clipboard::copy;
+use crate::hashing::{hash_file, now_ms, Hashed, Progress};
+use crate::units;
+
+#[derive(Debug, Clone, PartialEq)]
+enum Stage {
+    Idle,
+    Hashing { name: String, progress: Progress, started_ms: f64, now_ms: f64 },
+    Done(Hashed),
+    Failed(String),
+}
+
+impl Stage {
+    /// Exposed as `data-state` for tests and styling.
+    fn name(&self) -> &'static str {
+        match self {
+            Stage::Idle => "idle",
+            Stage::Hashing { .. } => "hashing",
+            Stage::Done(_) => "done",
+            Stage::Failed(_) => "error",
+        }
+    }
+}
+
+#[component]
+pub fn Share() -> impl IntoView {
+    let (stage, set_stage) = signal(Stage::Idle);
+    let (dragging, set_dragging) = signal(false);
+    let (encrypt, set_encrypt) = signal(false);
+    let (passphrase, set_passphrase) = signal(String::new());
+
+    let start = move |file: File| {
+        if matches!(stage.get_untracked(), Stage::Hashing { .. }) {
+            return;
+        }
+        let passphrase = encrypt.get_untracked().then(|| passphrase.get_untracked());
+        if passphrase.as_deref() == Some("") {
+            set_stage.set(Stage::Failed("Enter a passphrase to encrypt, or untick “Encrypt”.".into()));
+            return;
+        }
+        let started_ms = now_ms();
+        let total = file.size() as u64;
+        set_stage.set(Stage::Hashing {
+            name: file.name(),
+            progress: Progress { done: 0, total },
+            started_ms,
+            now_ms: started_ms,
+        });
+        spawn_local(async move {
+            let mut last_paint = 0.0;
+            let result = hash_file(file, passphrase, move |done, total| {
+                let now = now_ms();
+                // Repaint at most ~10 times a second: the numbers stay live, hashing stays fast.
+                if now - last_paint >= 100.0 || done == total {
+                    last_paint = now;
+                    set_stage.update(|s| {
+                        if let Stage::Hashing { progress, now_ms, .. } = s {
+                            *progress = Progress { done, total };
+                            *now_ms = now;
+                        }
+                    });
+                }
+            })
+            .await;
+            set_stage.set(match result {
+                Ok(hashed) => Stage::Done(hashed),
+                Err(why) => Stage::Failed(why),
+            });
+        });
+    };
+
+    let on_drop = move |ev: DragEvent| {
+        ev.prevent_default();
+        set_dragging.set(false);
+        if let Some(file) = ev.data_transfer().and_then(|d| d.files()).and_then(|l| l.get(0)) {
+            start(file);
+        }
+    };
+    let on_choose = move |ev: leptos::ev::Event| {
+        let input: HtmlInputElement = event_target(&ev);
+        if let Some(file) = input.files().and_then(|l| l.get(0)) {
+            start(file);
+        }
+    };
+
+    view! {
+        <section class="share" id="share" data-state=move || stage.with(Stage::name)>
+            <h1>"Share a file"</h1>
+            <p class="lede">"Its content ID, BitTorrent magnet and ed2k link are computed right here, in your browser."</p>
+            <label
+                class="drop"
+                class:dragging=dragging
+                on:dragover=move |ev: DragEvent| {
+                    ev.prevent_default();
+                    set_dragging.set(true);
+                }
+                on:dragleave=move |_| set_dragging.set(false)
+                on:drop=on_drop
+            >
+                <input id="file-input" type="file" on:change=on_choose />
+                <span class="drop-icon">"⇪"</span>
+                <span class="drop-title">"Drop a file here, or click to choose one"</span>
+                <span class="drop-hint">"Any size: it is read in slices and never held in memory whole."</span>
+            </label>
+            <div class="options">
+                <label class="check">
+                    <input
+                        type="checkbox"
+                        id="encrypt"
+                        prop:checked=encrypt
+                        on:change=move |ev| set_encrypt.set(event_target_checked(&ev))
+                    />
+                    " Encrypt first (AES-256-GCM, key from your passphrase)"
+                </label>
+                <Show when=move || encrypt.get()>
+                    <input
+                        type="password"
+                        id="passphrase"
+                        placeholder="Passphrase"
+                        autocomplete="new-password"
+                        on:input=move |ev| set_passphrase.set(event_target_value(&ev))
+                    />
+                </Show>
+            </div>
+            {move || match stage.get() {
+                Stage::Idle => ().into_any(),
+                Stage::Hashing { name, progress, started_ms, now_ms } => {
+                    view! { <HashingCard name progress elapsed_s=(now_ms - started_ms) / 1000.0 /> }.into_any()
+                }
+                Stage::Done(hashed) => view! { <ResultCard hashed /> }.into_any(),
+                Stage::Failed(why) => view! { <div class="card error" id="error" role="alert">{why}</div> }.into_any(),
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn HashingCard(name: String, progress: Progress, elapsed_s: f64) -> impl IntoView {
+    let fraction = if progress.total == 0 { 0.0 } else { progress.done as f64 / progress.total as f64 };
+    let per_second = if elapsed_s > 0.0 { progress.done as f64 / elapsed_s } else { 0.0 };
+    let eta = if per_second > 0.0 { (progress.total - progress.done) as f64 / per_second } else { f64::NAN };
+    view! {
+        <div class="card" id="progress">
+            <div class="file-name">"Hashing " <strong>{name}</strong></div>
+            <div class="bar" role="progressbar" aria-valuenow=format!("{:.0}", fraction * 100.0) aria-valuemin="0" aria-valuemax="100">
+                <div class="fill" style:width=format!("{:.2}%", fraction * 100.0)></div>
+            </div>
+            <div class="stats">
+                <span class="pct">{format!("{:.1} %", fraction * 100.0)}</span>
+                <span>{units::bytes(progress.done)} " of " {units::bytes(progress.total)}</span>
+                <span id="rate">{units::rate(progress.done, elapsed_s)}</span>
+                <span>"ETA " {units::duration(eta)}</span>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn ResultCard(hashed: Hashed) -> impl IntoView {
+    let s = hashed.summary;
+    let seconds = hashed.elapsed_ms / 1000.0;
+    let size_read = s.plaintext_size;
+    view! {
+        <div class="card result" id="result" data-elapsed-ms=format!("{:.0}", hashed.elapsed_ms)>
+            <div class="file-name">
+                <strong id="name">{s.name.clone()}</strong>
+                <span class="meta">
+                    <span id="size" data-bytes=s.size.to_string()>{units::bytes(s.size)}</span>
+                    " · " <span id="chunks">{s.chunks}</span> " chunks of 256 KiB"
+                    {s.encrypted.then_some(" · encrypted")}
+                    " · hashed in " {units::duration(seconds)} " (" {units::rate(size_read, seconds)} ")"
+                </span>
+            </div>
+            <CopyRow label="Content ID" id="cid" value=s.cid />
+            <CopyRow label="Infohash" id="infohash" value=s.infohash />
+            <CopyRow label="Magnet" id="magnet" value=s.magnet />
+            <CopyRow label="ed2k link" id="ed2k-link" value=s.ed2k_link />
+            <CopyRow label="Merkle root" id="merkle-root" value=s.merkle_root />
+        </div>
+    }
+}
+
+#[component]
+fn CopyRow(label: &'static str, id: &'static str, value: String) -> impl IntoView {
+    let (copied, set_copied) = signal(None::<bool>);
+    let text = value.clone();
+    let title = value.clone();
+    let on_copy = move |_| {
+        let text = text.clone();
+        spawn_local(async move {
+            set_copied.set(Some(copy(&text).await.is_ok()));
+            set_timeout(move || set_copied.set(None), Duration::from_millis(1500));
+        });
+    };
+    view! {
+        <div class="row">
+            <span class="label">{label}</span>
+            <code id=id class="value" title=title>{value}</code>
+            <button class="copy" on:click=on_copy>
+                {move || match copied.get() {
+                    None => "Copy",
+                    Some(true) => "Copied ✓",
+                    Some(false) => "Copy failed",
+                }}
+            </button>
+        </div>
+    }
+}

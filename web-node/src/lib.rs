@@ -1,0 +1,27 @@
+//! Chiral's node: everything a peer does, as platform-neutral cores that compile for
+//! native and wasm32, plus the browser drivers (wasm32 only).
+//!
+//! | module | what it is |
+//! | --- | --- |
+//! | [`ingest`] | streaming file → [`manifest::Manifest`] (CID, chunks, Merkle root, infohash, ed2k) |
+//! | [`manifest`] | the manifest: canonical bytes, parsing, chunk verification, summary |
+//! | [`merkle`] | Merkle root over chunk hashes |
+//! | [`torrent`] | BitTorrent v1 info dict, infohash, .torrent, magnet |
+//! | [`ed2k`] | ed2k hash and link |
+//! | [`encryption`] | optional AES-256-GCM with a PBKDF2-SHA256 key, chunk-aligned |
+//! | [`bencode`] | canonical, bounded bencode |
+//! | `browser` | wasm32: ingest a `File` through `Blob.slice`, cooperatively |
+
+pub mod bencode;
+pub mod ed2k;
+pub mod encryption;
+pub mod ingest;
+pub mod manifest;
+pub mod merkle;
+pub mod torrent;
+
+#[cfg(target_arch = "wasm32")]
+pub mod browser;
+
+/// Every file is cut into chunks of 256 KiB; one chunk is one BitTorrent piece.
+pub const CHUNK_SIZE: usize = 256 * 1024;
