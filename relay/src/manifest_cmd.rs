@@ -15,6 +15,9 @@ use crate::config::ManifestArgs;
 pub fn build_manifest(args: &ManifestArgs) -> anyhow::Result<Manifest> {
     let file = File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
     let size = file.metadata()?.len();
+    if size == 0 {
+        anyhow::bail!("{} is empty: there is nothing to share", args.file.display());
+    }
     let name = args
         .file
         .file_name()

@@ -1,8 +1,9 @@
 //! The ed2k (eDonkey2000) file hash: MD4 over 9,728,000-byte parts.
 //!
 //! A file shorter than one part hashes to the MD4 of its bytes. Otherwise the hash is the
-//! MD4 of the concatenated part digests. For a size that is an exact multiple of the part
-//! size we follow eMule ≥ 0.50 and RHash ("blue" variant): no empty trailing part is added.
+//! MD4 of the concatenated part digests. When the size is an exact (non-zero) multiple of
+//! the part size, the digest of an empty trailing part is appended, as the original
+//! eDonkey2000 client, RHash and most ed2k tools do (the "red" variant).
 
 use md4::{Digest, Md4};
 
@@ -35,13 +36,17 @@ impl Ed2kHasher {
     }
 
     pub fn finalize(self) -> [u8; 16] {
+        let last_part_full = self.in_part == ED2K_PART_SIZE;
         let last = self.part.finalize();
-        if self.part_digests.is_empty() {
+        if self.part_digests.is_empty() && !last_part_full {
             return last.into();
         }
         let mut outer = Md4::new();
         outer.update(&self.part_digests);
         outer.update(last);
+        if last_part_full {
+            outer.update(Md4::digest([]));
+        }
         outer.finalize().into()
     }
 }

@@ -166,3 +166,17 @@ fn summary_matches_known_values() {
     assert!(s.magnet.starts_with(&format!("magnet:?xt=urn:btih:{}&dn=file.bin&xl=5&tr=ws%3A%2F%2F127.0.0.1%3A8080%2Fannounce", s.infohash)));
     assert_eq!(s.ed2k_link, format!("ed2k://|file|file.bin|5|{}|/", s.ed2k));
 }
+
+mod common;
+
+#[test]
+fn known_answers_natively() {
+    let bytes = common::vector_bytes();
+    let mut ingest = Ingest::new(IngestOptions::new(common::VECTOR_NAME, bytes.len() as u64)).unwrap();
+    ingest.push(&bytes).unwrap();
+    let m = ingest.finish().unwrap();
+    assert_eq!(m.cid_hex(), common::VECTOR_CID);
+    assert_eq!(hex::encode(m.infohash), common::VECTOR_INFOHASH);
+    assert_eq!(hex::encode(m.ed2k), common::VECTOR_ED2K);
+    assert_eq!(hex::encode(m.merkle_root), common::VECTOR_MERKLE);
+}

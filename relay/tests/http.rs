@@ -1,0 +1,73 @@
+//! The relay's HTTP side, in memory (`oneshot`, no sockets).
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use http_body_util::BodyExt;
+use relay::http::{app, AppState};
+use tower::ServiceExt;
+
+fn www() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("index.html"), "<!doctype html><title>Chiral</title>".repeat(50)).unwrap();
+    std::fs::create_dir(dir.path().join("pkg")).unwrap();
+    std::fs::write(dir.path().join("pkg/chiral_ui_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    std::fs::write(dir.path().join("pkg/chiral_ui_bg.wasm.gz"), b"gzipped").unwrap();
+    std::fs::write(dir.path().join("pkg/chiral_ui.js"), "export default 1;".repeat(100)).unwrap();
+    dir
+}
+
+async fn get(dir: &tempfile::TempDir, uri: &str, accept_encoding: Option<&str>) -> axum::response::Response {
+    let mut req = Request::get(uri);
+    if let Some(enc) = accept_encoding {
+        req = req.header(header::ACCEPT_ENCODING, enc);
+    }
+    app(AppState::new(dir.path().to_path_buf(), "http://127.0.0.1:8080".into()))
+        .oneshot(req.body(Body::empty()).unwrap())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn healthz_is_ok() {
+    let dir = www();
+    let res = get(&dir, "/healthz", None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&body).unwrap()["status"], "ok");
+}
+
+#[tokio::test]
+async fn wasm_is_served_as_application_wasm_precompressed_and_revalidated() {
+    let dir = www();
+    let res = get(&dir, "/pkg/chiral_ui_bg.wasm", Some("gzip")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()[header::CONTENT_TYPE], "application/wasm");
+    assert_eq!(res.headers()[header::CONTENT_ENCODING], "gzip");
+    assert_eq!(res.headers()[header::CACHE_CONTROL], "no-cache");
+    assert!(res.headers().contains_key(header::LAST_MODIFIED));
+    assert_eq!(res.into_body().collect().await.unwrap().to_bytes(), &b"gzipped"[..]);
+    // Without Accept-Encoding, the plain file.
+    let res = get(&dir, "/pkg/chiral_ui_bg.wasm", None).await;
+    assert!(res.headers().get(header::CONTENT_ENCODING).is_none());
+    assert_eq!(res.into_body().collect().await.unwrap().to_bytes(), &b"\0asm\x01\0\0\0"[..]);
+}
+
+#[tokio::test]
+async fn javascript_is_compressed_on_the_fly() {
+    let dir = www();
+    let res = get(&dir, "/pkg/chiral_ui.js", Some("br")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()[header::CONTENT_TYPE].to_str().unwrap().contains("javascript"));
+    assert_eq!(res.headers()[header::CONTENT_ENCODING], "br");
+}
+
+#[tokio::test]
+async fn unknown_paths_fall_back_to_the_app_and_traversal_is_refused() {
+    let dir = www();
+    let res = get(&dir, "/download/abc", None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    let res = get(&dir, "/../Cargo.toml", None).await;
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    assert!(!String::from_utf8_lossy(&body).contains("[package]"));
+}

@@ -1,0 +1,203 @@
+//! Harness for end-to-end tests and benchmarks: starts real processes (the relay binary,
+//! chromedriver + Debian's Chromium) on 127.0.0.1 with OS-chosen ports, and stops every
+//! one of them on drop, tests passing or failing.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the workspace").to_path_buf()
+}
+
+/// The relay binary the test command built (`CHIRAL_RELAY_BIN` overrides).
+pub fn relay_bin() -> PathBuf {
+    if let Ok(p) = std::env::var("CHIRAL_RELAY_BIN") {
+        return p.into();
+    }
+    let p = workspace_root().join("target/debug/relay");
+    assert!(p.exists(), "{} is missing: run `cargo build -p relay` (scripts/test.sh does)", p.display());
+    p
+}
+
+/// A child process in its own process group, killed with everything it started.
+pub struct Guarded(Child);
+
+impl Guarded {
+    pub fn spawn(cmd: &mut Command) -> anyhow::Result<Self> {
+        let child = cmd.process_group(0).spawn().with_context(|| format!("cannot start {:?}", cmd.get_program()))?;
+        Ok(Self(child))
+    }
+
+    pub fn child(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Guarded {
+    fn drop(&mut self) {
+        let pgid = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &pgid]).stderr(Stdio::null()).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = Command::new("kill").args(["-KILL", "--", &pgid]).stderr(Stdio::null()).status();
+        let _ = self.0.wait();
+    }
+}
+
+/// A relay serving the built app (`www/` with `www/pkg`) on an ephemeral port.
+pub struct Relay {
+    pub url: String,
+    _process: Guarded,
+    _data: tempfile::TempDir,
+}
+
+impl Relay {
+    pub fn start() -> anyhow::Result<Self> {
+        let www = workspace_root().join("www");
+        if !www.join("pkg/chiral_ui_bg.wasm").exists() {
+            bail!("the page is not built: run scripts/build-wasm.sh (scripts/test.sh does)");
+        }
+        let data = tempfile::tempdir()?;
+        let mut process = Guarded::spawn(
+            Command::new(relay_bin())
+                .args(["--listen", "127.0.0.1:0", "--www"])
+                .arg(&www)
+                .arg("--data-dir")
+                .arg(data.path())
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::piped()),
+        )?;
+        let stdout = process.child().stdout.take().context("relay stdout")?;
+        // The relay prints its bound address once it accepts connections.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("relay listening on ") {
+                    let _ = tx.send(url.to_string());
+                }
+            }
+        });
+        let url = rx.recv_timeout(Duration::from_secs(30)).context("the relay did not start within 30 s")?;
+        Ok(Self { url, _process: process, _data: data })
+    }
+}
+
+/// `relay manifest FILE ARGS…` → its JSON.
+pub fn relay_manifest(file: &Path, args: &[&str]) -> anyhow::Result<serde_json::Value> {
+    let out = Command::new(relay_bin()).arg("manifest").arg(file).args(args).output()?;
+    if !out.status.success() {
+        bail!("relay manifest failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+/// Writes `size` pseudo-random bytes (deterministic per seed) without holding them in memory.
+pub fn write_test_file(path: &Path, size: u64, seed: u32) -> anyhow::Result<()> {
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    let mut x = seed | 1;
+    let mut block = vec![0u8; 1 << 16];
+    let mut left = size;
+    while left > 0 {
+        for b in block.iter_mut() {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            *b = (x >> 7) as u8;
+        }
+        let n = left.min(block.len() as u64) as usize;
+        out.write_all(&block[..n])?;
+        left -= n as u64;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Runs a command and returns its stdout, failing with its stderr.
+pub fn run_tool(cmd: &mut Command) -> anyhow::Result<String> {
+    let out = cmd.output().with_context(|| format!("cannot run {:?} (is it installed?)", cmd.get_program()))?;
+    if !out.status.success() {
+        bail!("{:?} failed: {}{}", cmd.get_program(), String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(String::from_utf8(out.stdout)?)
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Headless Debian Chromium driven over WebDriver (chromedriver on an ephemeral port).
+pub struct Browser {
+    pub client: fantoccini::Client,
+    _driver: Guarded,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    pub async fn start() -> anyhow::Result<Self> {
+        let port = free_port()?;
+        let driver = Guarded::spawn(
+            Command::new("chromedriver")
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        )?;
+        let profile = tempfile::tempdir()?;
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--disable-dev-shm-usage", "--window-size=1280,900",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ]
+            }),
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let client = loop {
+            let attempt = fantoccini::ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await;
+            match attempt {
+                Ok(c) => break c,
+                Err(e) if Instant::now() > deadline => bail!("chromedriver/chromium did not start: {e}"),
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        };
+        Ok(Self { client, _driver: driver, _profile: profile })
+    }
+
+    /// Polls `js` (a function body returning a value) until it returns non-null.
+    pub async fn wait_for(&self, js: &str, timeout: Duration) -> anyhow::Result<serde_json::Value> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let v = self.client.execute(js, vec![]).await?;
+            if !v.is_null() {
+                return Ok(v);
+            }
+            if Instant::now() > deadline {
+                bail!("timed out after {timeout:?} waiting for: {js}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn close(self) -> anyhow::Result<()> {
+        self.client.close().await?;
+        Ok(())
+    }
+}
