@@ -64,7 +64,10 @@ pub struct Relay {
 
 impl Relay {
     pub fn start() -> anyhow::Result<Self> {
-        let www = workspace_root().join("www");
+        Self::start_with_www(&workspace_root().join("www"))
+    }
+
+    pub fn start_with_www(www: &Path) -> anyhow::Result<Self> {
         if !www.join("pkg/chiral_ui_bg.wasm").exists() {
             bail!("the page is not built: run scripts/build-wasm.sh (scripts/test.sh does)");
         }
@@ -72,7 +75,7 @@ impl Relay {
         let mut process = Guarded::spawn(
             Command::new(relay_bin())
                 .args(["--listen", "127.0.0.1:0", "--www"])
-                .arg(&www)
+                .arg(www)
                 .arg("--data-dir")
                 .arg(data.path())
                 .env("RUST_LOG", "warn")
