@@ -51,7 +51,7 @@ pub async fn hash_file(
     };
     let started = now_ms();
     let ingest = match passphrase {
-        None => Ingest::new(options),
+        None => web_node::browser::plain_ingest(options),
         Some(p) => {
             let cipher = FileCipher::create(&p, DEFAULT_ITERATIONS, random()?, random()?, size).map_err(|e| e.to_string())?;
             Ingest::encrypted(options, cipher)

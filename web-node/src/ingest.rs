@@ -55,6 +55,20 @@ pub enum IngestError {
     Truncated { expected: u64, got: u64 },
     #[error("the encryption parameters are for {cipher} bytes, the file has {file}")]
     CipherSizeMismatch { cipher: u64, file: u64 },
+    #[error("chunk digests were given for {given} chunks, the data holds {expected}")]
+    ChunkDigestCount { given: u64, expected: u64 },
+    #[error("chunk digests can only be supplied by a plain (unencrypted) ingest made for them")]
+    ChunkDigestsNotExpected,
+    #[error("with external chunk digests, every read but the last must end on a chunk boundary")]
+    UnalignedRead,
+}
+
+/// The digests of one stored chunk computed outside the core (in the page: Web Crypto,
+/// which hashes on the browser's own threads while wasm hashes the whole file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkDigests {
+    pub sha256: Hash32,
+    pub sha1: [u8; 20],
 }
 
 pub struct Ingest {
@@ -76,6 +90,8 @@ struct StoredHashes {
     piece: Sha1,
     in_chunk: usize,
     size: u64,
+    /// Per-chunk digests arrive through `Ingest::add_chunk_digests` instead.
+    external_chunk_digests: bool,
     chunk_hashes: Vec<Hash32>,
     piece_hashes: Vec<[u8; 20]>,
 }
@@ -85,6 +101,9 @@ impl StoredHashes {
         self.file.update(data);
         self.ed2k.update(data);
         self.size += data.len() as u64;
+        if self.external_chunk_digests {
+            return;
+        }
         while !data.is_empty() {
             let take = (CHUNK_SIZE - self.in_chunk).min(data.len());
             self.chunk.update(&data[..take]);
@@ -112,6 +131,39 @@ impl Ingest {
     /// Encrypts while ingesting; the manifest then describes the ciphertext.
     pub fn encrypted(options: IngestOptions, cipher: FileCipher) -> Result<Self, IngestError> {
         Self::build(options, Some(cipher))
+    }
+
+    /// A plain ingest whose per-chunk SHA-256/SHA-1 are computed by the caller and handed
+    /// in with [`Ingest::add_chunk_digests`]; the core still hashes the whole file (CID, ed2k).
+    pub fn with_external_chunk_digests(options: IngestOptions) -> Result<Self, IngestError> {
+        let mut ingest = Self::build(options, None)?;
+        ingest.stored.external_chunk_digests = true;
+        Ok(ingest)
+    }
+
+    pub fn expects_chunk_digests(&self) -> bool {
+        self.stored.external_chunk_digests
+    }
+
+    /// Chunks whose bytes have been pushed but whose digests have not been added yet.
+    pub fn chunks_awaiting_digests(&self) -> u64 {
+        chunk_count(self.stored.size) - self.stored.chunk_hashes.len() as u64
+    }
+
+    /// Adds the digests of the next chunks, in order; only for chunks already pushed.
+    pub fn add_chunk_digests(&mut self, digests: &[ChunkDigests]) -> Result<(), IngestError> {
+        if !self.stored.external_chunk_digests {
+            return Err(IngestError::ChunkDigestsNotExpected);
+        }
+        let awaiting = self.chunks_awaiting_digests();
+        if digests.len() as u64 > awaiting {
+            return Err(IngestError::ChunkDigestCount { given: digests.len() as u64, expected: awaiting });
+        }
+        for d in digests {
+            self.stored.chunk_hashes.push(d.sha256);
+            self.stored.piece_hashes.push(d.sha1);
+        }
+        Ok(())
     }
 
     fn build(options: IngestOptions, cipher: Option<FileCipher>) -> Result<Self, IngestError> {
@@ -153,6 +205,9 @@ impl Ingest {
         if self.consumed + data.len() as u64 > expected {
             return Err(IngestError::TooMuchInput { expected });
         }
+        if self.stored.external_chunk_digests && self.stored.size % CHUNK_SIZE as u64 != 0 {
+            return Err(IngestError::UnalignedRead);
+        }
         self.consumed += data.len() as u64;
         let Some(cipher) = &self.cipher else {
             self.stored.absorb(data);
@@ -184,7 +239,12 @@ impl Ingest {
             self.stored.absorb(&sealed);
         }
         let mut s = self.stored;
-        if s.in_chunk > 0 {
+        if s.external_chunk_digests {
+            let expected = chunk_count(s.size);
+            if s.chunk_hashes.len() as u64 != expected {
+                return Err(IngestError::ChunkDigestCount { given: s.chunk_hashes.len() as u64, expected });
+            }
+        } else if s.in_chunk > 0 {
             s.close_chunk();
         }
         let pieces = s.piece_hashes.concat();

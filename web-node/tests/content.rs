@@ -180,3 +180,32 @@ fn known_answers_natively() {
     assert_eq!(hex::encode(m.ed2k), common::VECTOR_ED2K);
     assert_eq!(hex::encode(m.merkle_root), common::VECTOR_MERKLE);
 }
+
+#[test]
+fn external_chunk_digests_give_the_same_manifest() {
+    use sha1::Sha1;
+    use web_node::ingest::ChunkDigests;
+    for len in [1, K - 1, K, K + 1, 5 * K + 3] {
+        let bytes = data(len, 4);
+        let expected = ingest(&bytes, K);
+        let mut i = Ingest::with_external_chunk_digests(IngestOptions { mime: Some("application/octet-stream".into()), created_at: 1_700_000_000, ..IngestOptions::new("file.bin", len as u64) }).unwrap();
+        for read in bytes.chunks(3 * K) {
+            i.push(read).unwrap();
+            let digests: Vec<ChunkDigests> = read
+                .chunks(K)
+                .map(|c| ChunkDigests { sha256: Sha256::digest(c).into(), sha1: Sha1::digest(c).into() })
+                .collect();
+            assert_eq!(i.chunks_awaiting_digests(), digests.len() as u64);
+            i.add_chunk_digests(&digests).unwrap();
+        }
+        assert_eq!(i.finish().unwrap(), expected);
+    }
+    // Missing or surplus digests are errors, never a wrong manifest.
+    let mut i = Ingest::with_external_chunk_digests(IngestOptions::new("f", 10)).unwrap();
+    i.push(&[0; 10]).unwrap();
+    let d = ChunkDigests { sha256: [0; 32], sha1: [0; 20] };
+    assert!(matches!(i.add_chunk_digests(&[d, d]), Err(IngestError::ChunkDigestCount { given: 2, expected: 1 })));
+    assert!(matches!(i.finish(), Err(IngestError::ChunkDigestCount { given: 0, expected: 1 })));
+    let mut plain = Ingest::new(IngestOptions::new("f", 1)).unwrap();
+    assert_eq!(plain.add_chunk_digests(&[d]), Err(IngestError::ChunkDigestsNotExpected));
+}

@@ -18,10 +18,20 @@ fn blob(bytes: &[u8]) -> web_sys::Blob {
 }
 
 #[wasm_bindgen_test]
-async fn blob_ingest_in_the_browser_gives_the_known_identities() {
+async fn blob_ingest_with_web_crypto_chunk_digests_gives_the_known_identities() {
+    let ingest = web_node::browser::plain_ingest(IngestOptions::new(VECTOR_NAME, vector_bytes().len() as u64)).unwrap();
+    assert!(ingest.expects_chunk_digests(), "the test page has Web Crypto");
+    known_identities(ingest).await;
+}
+
+#[wasm_bindgen_test]
+async fn blob_ingest_hashing_everything_in_wasm_gives_the_known_identities() {
+    known_identities(Ingest::new(IngestOptions::new(VECTOR_NAME, vector_bytes().len() as u64)).unwrap()).await;
+}
+
+async fn known_identities(ingest: Ingest) {
     let bytes = vector_bytes();
     let mut progress = Vec::new();
-    let ingest = Ingest::new(IngestOptions::new(VECTOR_NAME, bytes.len() as u64)).unwrap();
     let m = ingest_blob(&blob(&bytes), ingest, |done, total| progress.push((done, total))).await.unwrap();
     assert_eq!(m.cid_hex(), VECTOR_CID);
     assert_eq!(hex::encode(m.infohash), VECTOR_INFOHASH);
