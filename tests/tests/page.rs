@@ -51,6 +51,9 @@ async fn page_computes_the_same_identities_as_the_relay() -> anyhow::Result<()> 
     assert_eq!(text(&browser, "ed2k-link").await?, expected["ed2k_link"].as_str().unwrap());
     assert_eq!(text(&browser, "merkle-root").await?, expected["merkle_root"].as_str().unwrap());
     assert_eq!(text(&browser, "chunks").await?, expected["chunks"].to_string());
+    if let Ok(dir) = std::env::var("CHIRAL_SCREENSHOT_DIR") {
+        std::fs::write(std::path::Path::new(&dir).join("share-done.png"), browser.client.screenshot().await?)?;
+    }
     let states = browser.client.execute("return window.__states;", vec![]).await?;
     assert!(states.as_array().unwrap().iter().any(|s| s == "hashing"), "no progress was shown: {states}");
     browser.close().await

@@ -23,6 +23,9 @@ pub fn duration(seconds: f64) -> String {
     if !seconds.is_finite() || seconds < 0.0 {
         return "–".into();
     }
+    if seconds < 10.0 {
+        return format!("{seconds:.1} s");
+    }
     let s = seconds.round() as u64;
     match s {
         0..=59 => format!("{s} s"),
