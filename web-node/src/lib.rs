@@ -10,11 +10,13 @@
 //! | [`ed2k`] | ed2k hash and link |
 //! | [`encryption`] | optional AES-256-GCM with a PBKDF2-SHA256 key, chunk-aligned |
 //! | [`bencode`] | canonical, bounded bencode |
+//! | [`file_record`] | signed DHT records: a file and its seeders by protocol; merge |
 //! | `browser` | wasm32: ingest a `File` through `Blob.slice`, cooperatively |
 
 pub mod bencode;
 pub mod ed2k;
 pub mod encryption;
+pub mod file_record;
 pub mod ingest;
 pub mod manifest;
 pub mod merkle;
