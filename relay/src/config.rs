@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use libp2p::Multiaddr;
 
 #[derive(Debug, Parser)]
 #[command(name = "relay", version, about = "Chiral community relay", args_conflicts_with_subcommands = true)]
@@ -20,6 +21,31 @@ pub enum Command {
     Serve(ServeArgs),
     /// Print a file's manifest summary (CID, chunks, infohash, magnet, ed2k) as JSON.
     Manifest(ManifestArgs),
+    /// Run the relay and publish these files' records to the DHT, the relay as their seeder.
+    Seed(SeedArgs),
+    /// Find a file's record in the DHT and print it as JSON (exit 1 when none is found).
+    Lookup(LookupArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SeedArgs {
+    /// Files to seed.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LookupArgs {
+    /// The file's content ID (64 hex digits).
+    pub cid: String,
+    /// A relay to enter the DHT through (repeatable; env CHIRAL_BOOTSTRAP, comma-separated).
+    #[arg(long, env = "CHIRAL_BOOTSTRAP", value_delimiter = ',', required = true)]
+    pub bootstrap: Vec<Multiaddr>,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -36,6 +62,17 @@ pub struct ServeArgs {
     /// The URL browsers use to reach this relay (for magnets and web seeds); default http://LISTEN.
     #[arg(long, env = "CHIRAL_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// libp2p listen addresses (repeatable; env CHIRAL_P2P_LISTEN, comma-separated).
+    /// Default: TCP and QUIC on 4001 and WebSocket (for pages) on 4002, on the --listen IP.
+    #[arg(long = "p2p-listen", env = "CHIRAL_P2P_LISTEN", value_delimiter = ',')]
+    pub p2p_listen: Vec<Multiaddr>,
+    /// Other relays to join the DHT through, as /ip4/…/tcp/…/p2p/<peer id>
+    /// (repeatable; env CHIRAL_BOOTSTRAP, comma-separated).
+    #[arg(long, env = "CHIRAL_BOOTSTRAP", value_delimiter = ',')]
+    pub bootstrap: Vec<Multiaddr>,
+    /// Seed these files as well (repeatable), as `relay seed` does.
+    #[arg(long = "seed")]
+    pub seed: Vec<PathBuf>,
 }
 
 impl ServeArgs {
@@ -50,8 +87,18 @@ impl ServeArgs {
         })
     }
 
-    pub fn public_url(&self) -> String {
-        self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.listen))
+    pub fn p2p_listen_addrs(&self) -> Vec<Multiaddr> {
+        if !self.p2p_listen.is_empty() {
+            return self.p2p_listen.clone();
+        }
+        let ip = match self.listen.ip() {
+            std::net::IpAddr::V4(ip) => format!("/ip4/{ip}"),
+            std::net::IpAddr::V6(ip) => format!("/ip6/{ip}"),
+        };
+        [format!("{ip}/tcp/4001"), format!("{ip}/udp/4001/quic-v1"), format!("{ip}/tcp/4002/ws")]
+            .iter()
+            .map(|a| a.parse().expect("well-formed default multiaddr"))
+            .collect()
     }
 }
 

@@ -4,8 +4,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::http::{header, HeaderValue};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+
+use crate::p2p::{NodeHandle, NodeInfo};
 use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
 use tower_http::services::{ServeDir, ServeFile};
@@ -20,11 +25,16 @@ pub struct AppState {
 pub struct StateInner {
     pub www: PathBuf,
     pub public_url: String,
+    pub node: Option<NodeHandle>,
 }
 
 impl AppState {
     pub fn new(www: PathBuf, public_url: String) -> Self {
-        Self { inner: Arc::new(StateInner { www, public_url }) }
+        Self { inner: Arc::new(StateInner { www, public_url, node: None }) }
+    }
+
+    pub fn with_node(www: PathBuf, public_url: String, node: NodeHandle) -> Self {
+        Self { inner: Arc::new(StateInner { www, public_url, node: Some(node) }) }
     }
 }
 
@@ -38,6 +48,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(ServeFile::new(www.join("index.html")));
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/api/node", get(node_info))
         .fallback_service(static_files)
         .layer(
             ServiceBuilder::new()
@@ -63,4 +74,23 @@ struct Health {
 
 async fn healthz() -> Json<Health> {
     Json(Health { status: "ok", version: env!("CARGO_PKG_VERSION") })
+}
+
+/// The one error type of the HTTP API: a status and a message safe to show.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(serde_json::json!({ "error": self.message }))).into_response()
+    }
+}
+
+async fn node_info(State(state): State<AppState>) -> Result<Json<NodeInfo>, ApiError> {
+    let unavailable = || ApiError { status: StatusCode::SERVICE_UNAVAILABLE, message: "the p2p node is not running".into() };
+    let node = state.inner.node.as_ref().ok_or_else(unavailable)?;
+    Ok(Json(node.info().await.map_err(|_| unavailable())?))
 }

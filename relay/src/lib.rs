@@ -9,3 +9,5 @@
 pub mod config;
 pub mod http;
 pub mod manifest_cmd;
+pub mod p2p;
+pub mod seeding;

@@ -1,7 +1,10 @@
+use std::time::Duration;
+
 use anyhow::Context;
 use clap::Parser;
-use relay::config::{Cli, Command, ServeArgs};
+use relay::config::{Cli, Command, LookupArgs, ServeArgs};
 use relay::http::{app, AppState};
+use relay::p2p::{self, NodeConfig};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> anyhow::Result<()> {
@@ -12,16 +15,34 @@ fn main() -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&summary)?);
             Ok(())
         }
+        Some(Command::Lookup(args)) => {
+            init_logs("warn");
+            runtime()?.block_on(lookup(args))
+        }
+        Some(Command::Seed(args)) => {
+            let mut serve_args = args.serve;
+            serve_args.seed.extend(args.paths);
+            serve(serve_args)
+        }
         Some(Command::Serve(args)) => serve(args),
         None => serve(cli.serve),
     }
 }
 
-fn serve(args: ServeArgs) -> anyhow::Result<()> {
+fn init_logs(default: &str) {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=info")))
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default)))
+        .with_writer(std::io::stderr)
         .init();
-    tokio::runtime::Runtime::new()?.block_on(async move {
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Runtime::new()?)
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    init_logs("info,tower_http=info,libp2p_kad=warn");
+    runtime()?.block_on(async move {
         std::fs::create_dir_all(&args.data_dir)
             .with_context(|| format!("cannot create data dir {}", args.data_dir.display()))?;
         let www = args.www_dir();
@@ -33,15 +54,69 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let local = listener.local_addr()?;
         let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{local}"));
+        let seeded = relay::seeding::ingest_all(&args.seed, &public_url)?;
+
+        let keypair = p2p::identity::load_or_create(&args.data_dir)?;
+        let (node, node_task) = p2p::spawn(NodeConfig {
+            keypair: keypair.clone(),
+            listen: args.p2p_listen_addrs(),
+            bootstrap: args.bootstrap.clone(),
+            server: true,
+        })
+        .await?;
+        tracing::info!(peer_id = %node.peer_id, "p2p node started");
+        println!("relay peer id {}", node.peer_id);
+        let publisher = (!seeded.is_empty())
+            .then(|| tokio::spawn(relay::seeding::publish_forever(seeded, node.clone(), keypair, public_url.clone())));
+
         tracing::info!(%local, www = %www.display(), data_dir = %args.data_dir.display(), "relay listening");
         // A machine-readable line for scripts and tests that start the relay on port 0.
         println!("relay listening on http://{local}");
-        axum::serve(listener, app(AppState::new(www, public_url)))
+        axum::serve(listener, app(AppState::with_node(www, public_url, node)))
             .with_graceful_shutdown(shutdown_signal())
             .await?;
+        if let Some(p) = publisher {
+            p.abort();
+        }
+        node_task.abort();
         tracing::info!("relay stopped");
         Ok(())
     })
+}
+
+async fn lookup(args: LookupArgs) -> anyhow::Result<()> {
+    let cid = args.cid.to_ascii_lowercase();
+    if cid.len() != 64 || !cid.bytes().all(|c| c.is_ascii_hexdigit()) {
+        anyhow::bail!("{} is not a content ID (64 hex digits)", args.cid);
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(args.timeout);
+    let (node, _task) = p2p::spawn(NodeConfig {
+        keypair: libp2p::identity::Keypair::generate_ed25519(),
+        listen: Vec::new(),
+        bootstrap: args.bootstrap.clone(),
+        server: false,
+    })
+    .await?;
+    // Enter the DHT: wait until a bootstrap relay is in the routing table.
+    loop {
+        if node.info().await?.routing_table_size > 0 {
+            break;
+        }
+        if tokio::time::Instant::now() > deadline {
+            anyhow::bail!("could not reach any bootstrap relay within {} s", args.timeout);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let found = tokio::time::timeout_at(deadline, node.lookup(&cid))
+        .await
+        .map_err(|_| anyhow::anyhow!("the DHT lookup timed out after {} s", args.timeout))??;
+    match found {
+        Some(view) => {
+            println!("{}", serde_json::to_string_pretty(&view)?);
+            Ok(())
+        }
+        None => anyhow::bail!("no record for {cid} in the DHT"),
+    }
 }
 
 async fn shutdown_signal() {

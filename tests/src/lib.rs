@@ -55,45 +55,114 @@ impl Drop for Guarded {
     }
 }
 
-/// A relay serving the built app (`www/` with `www/pkg`) on an ephemeral port.
+/// A relay process on ephemeral ports, serving the built app (`www/` with `www/pkg`).
 pub struct Relay {
     pub url: String,
+    pub data_dir: PathBuf,
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     _process: Guarded,
-    _data: tempfile::TempDir,
+    _data: Option<tempfile::TempDir>,
 }
 
 impl Relay {
     pub fn start() -> anyhow::Result<Self> {
-        Self::start_with_www(&workspace_root().join("www"))
+        Self::start_with(&workspace_root().join("www"), None, &[])
     }
 
     pub fn start_with_www(www: &Path) -> anyhow::Result<Self> {
+        Self::start_with(www, None, &[])
+    }
+
+    /// `data_dir`: keep state across restarts (a temporary one otherwise); `args`: extra
+    /// flags or a subcommand prefix (e.g. `["seed", FILE]`).
+    pub fn start_with(www: &Path, data_dir: Option<&Path>, args: &[&str]) -> anyhow::Result<Self> {
         if !www.join("pkg/chiral_ui_bg.wasm").exists() {
             bail!("the page is not built: run scripts/build-wasm.sh (scripts/test.sh does)");
         }
-        let data = tempfile::tempdir()?;
+        let temp = if data_dir.is_none() { Some(tempfile::tempdir()?) } else { None };
+        let data_dir = data_dir.map(Path::to_path_buf).unwrap_or_else(|| temp.as_ref().unwrap().path().to_path_buf());
         let mut process = Guarded::spawn(
             Command::new(relay_bin())
-                .args(["--listen", "127.0.0.1:0", "--www"])
+                .args(args)
+                .args(["--listen", "127.0.0.1:0", "--p2p-listen", "/ip4/127.0.0.1/tcp/0,/ip4/127.0.0.1/tcp/0/ws", "--www"])
                 .arg(www)
                 .arg("--data-dir")
-                .arg(data.path())
+                .arg(&data_dir)
                 .env("RUST_LOG", "warn")
                 .stdout(Stdio::piped()),
         )?;
         let stdout = process.child().stdout.take().context("relay stdout")?;
-        // The relay prints its bound address once it accepts connections.
-        let (tx, rx) = std::sync::mpsc::channel();
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = lines.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(url) = line.strip_prefix("relay listening on ") {
-                    let _ = tx.send(url.to_string());
-                }
+                sink.lock().unwrap().push(line);
             }
         });
-        let url = rx.recv_timeout(Duration::from_secs(30)).context("the relay did not start within 30 s")?;
-        Ok(Self { url, _process: process, _data: data })
+        let mut relay = Self { url: String::new(), data_dir, lines, _process: process, _data: temp };
+        relay.url = relay.wait_for_line("relay listening on ", Duration::from_secs(60))?;
+        Ok(relay)
     }
+
+    /// The rest of the first stdout line starting with `prefix`, waiting for it.
+    pub fn wait_for_line(&self, prefix: &str, timeout: Duration) -> anyhow::Result<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(rest) = self.lines.lock().unwrap().iter().find_map(|l| l.strip_prefix(prefix)) {
+                return Ok(rest.to_string());
+            }
+            if Instant::now() > deadline {
+                bail!("the relay did not print `{prefix}…` within {timeout:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The relay's TCP multiaddr (with /p2p/), for other relays to bootstrap from.
+    pub fn tcp_multiaddr(&self) -> anyhow::Result<String> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let found = self
+                .lines
+                .lock()
+                .unwrap()
+                .iter()
+                .filter_map(|l| l.strip_prefix("p2p listening on "))
+                .find(|a| !a.contains("/ws/"))
+                .map(str::to_string);
+            if let Some(a) = found {
+                return Ok(a);
+            }
+            if Instant::now() > deadline {
+                bail!("the relay reported no TCP listen address");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// `GET path` → JSON.
+    pub fn get_json(&self, path: &str) -> anyhow::Result<serde_json::Value> {
+        let (status, body) = http_get(&format!("{}{path}", self.url))?;
+        if status != 200 {
+            bail!("GET {path}: {status} {body}");
+        }
+        Ok(serde_json::from_str(&body)?)
+    }
+}
+
+/// Minimal HTTP/1.1 GET for tests (no client library needed for loopback JSON).
+pub fn http_get(url: &str) -> anyhow::Result<(u16, String)> {
+    use std::io::Read;
+    let rest = url.strip_prefix("http://").context("http:// URLs only")?;
+    let (host, path) = rest.split_once('/').map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
+    let mut stream = std::net::TcpStream::connect(host)?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let status = response.split_whitespace().nth(1).and_then(|s| s.parse().ok()).context("bad HTTP response")?;
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_string();
+    Ok((status, body))
 }
 
 /// `relay manifest FILE ARGS…` → its JSON.
