@@ -70,6 +70,10 @@ pub struct ServeArgs {
     /// (repeatable; env CHIRAL_BOOTSTRAP, comma-separated).
     #[arg(long, env = "CHIRAL_BOOTSTRAP", value_delimiter = ',')]
     pub bootstrap: Vec<Multiaddr>,
+    /// Addresses other relays and pages reach this relay's libp2p host at, when they differ
+    /// from --p2p-listen (behind NAT or a proxy; e.g. /dns4/relay.example.org/tcp/443/wss).
+    #[arg(long = "p2p-external", env = "CHIRAL_P2P_EXTERNAL", value_delimiter = ',')]
+    pub p2p_external: Vec<Multiaddr>,
     /// Seed these files as well (repeatable), as `relay seed` does.
     #[arg(long = "seed")]
     pub seed: Vec<PathBuf>,

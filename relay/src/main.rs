@@ -61,6 +61,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             keypair: keypair.clone(),
             listen: args.p2p_listen_addrs(),
             bootstrap: args.bootstrap.clone(),
+            external: args.p2p_external.clone(),
             server: true,
         })
         .await?;
@@ -94,6 +95,7 @@ async fn lookup(args: LookupArgs) -> anyhow::Result<()> {
         keypair: libp2p::identity::Keypair::generate_ed25519(),
         listen: Vec::new(),
         bootstrap: args.bootstrap.clone(),
+        external: Vec::new(),
         server: false,
     })
     .await?;
@@ -107,7 +109,7 @@ async fn lookup(args: LookupArgs) -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let found = tokio::time::timeout_at(deadline, node.lookup(&cid))
+    let found = tokio::time::timeout_at(deadline, node.lookup(&cid, p2p::now_secs()))
         .await
         .map_err(|_| anyhow::anyhow!("the DHT lookup timed out after {} s", args.timeout))??;
     match found {

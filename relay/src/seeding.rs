@@ -66,7 +66,7 @@ pub async fn publish_forever(files: Vec<SeededFile>, node: NodeHandle, keypair: 
         for f in &files {
             let record = record_for(&f.manifest, &node, &public_url, now_secs());
             let result = match record.sign(&keypair) {
-                Ok(signed) => node.publish(&f.manifest.cid_hex(), signed).await.map_err(|e| e.to_string()),
+                Ok(signed) => node.publish(&f.manifest.cid_hex(), signed, now_secs()).await.map_err(|e| e.to_string()),
                 Err(e) => Err(e.to_string()),
             };
             match result {

@@ -3,6 +3,7 @@
 use web_node::browser::ingest_blob;
 use web_node::encryption::{FileCipher, DEFAULT_ITERATIONS};
 use web_node::ingest::{Ingest, IngestOptions};
+use web_node::file_record::FileInfo;
 use web_node::manifest::ManifestSummary;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -15,6 +16,8 @@ pub struct Progress {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hashed {
     pub summary: ManifestSummary,
+    /// What the page publishes to the DHT about the file.
+    pub file: FileInfo,
     pub elapsed_ms: f64,
 }
 
@@ -22,15 +25,7 @@ pub fn now_ms() -> f64 {
     web_sys::window().and_then(|w| w.performance()).map_or_else(js_sys::Date::now, |p| p.now())
 }
 
-fn random<const N: usize>() -> Result<[u8; N], String> {
-    let mut out = [0u8; N];
-    web_sys::window()
-        .ok_or("no window")?
-        .crypto()
-        .and_then(|c| c.get_random_values_with_u8_array(&mut out).map(|_| ()))
-        .map_err(|_| "the browser offers no secure randomness".to_string())?;
-    Ok(out)
-}
+use web_node::browser::random_bytes as random;
 
 /// Hashes `file` in this tab (optionally encrypting it first) and describes it for
 /// the relay this page was served from.
@@ -67,5 +62,5 @@ pub async fn hash_file(
     let origin = web_sys::window()
         .and_then(|w| w.location().origin().ok())
         .unwrap_or_else(|| "http://127.0.0.1:8080".into());
-    Ok(Hashed { summary: manifest.summary(&origin), elapsed_ms: now_ms() - started })
+    Ok(Hashed { summary: manifest.summary(&origin), file: FileInfo::from_manifest(&manifest), elapsed_ms: now_ms() - started })
 }

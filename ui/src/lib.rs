@@ -2,28 +2,74 @@
 //!
 //! | module | what it is |
 //! | --- | --- |
-//! | [`share`] | the Share view: choose or drop a file, watch it hash, copy its links |
+//! | [`share`] | the Share view: choose or drop a file, watch it hash, copy its links, publish it |
+//! | [`download`] | the Download view: look a CID up in the DHT, see seeders by protocol |
+//! | [`network`] | the page's libp2p node (started at load) and the Network view |
 //! | [`hashing`] | the data side of Share: one async fn over `web_node::browser` |
 //! | [`units`] | human-readable sizes, rates and durations |
 //! | [`clipboard`] | copy to the clipboard |
 
 pub mod clipboard;
+pub mod download;
 pub mod hashing;
+pub mod network;
 pub mod share;
 pub mod units;
 
 use leptos::prelude::*;
 use wasm_bindgen::prelude::wasm_bindgen;
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum View {
+    Share,
+    Download,
+    Network,
+}
+
+impl View {
+    fn from_hash(hash: &str) -> Self {
+        match hash {
+            "#download" => View::Download,
+            "#network" => View::Network,
+            _ => View::Share,
+        }
+    }
+}
+
+fn current_hash() -> String {
+    web_sys::window().and_then(|w| w.location().hash().ok()).unwrap_or_default()
+}
+
 #[component]
 pub fn App() -> impl IntoView {
+    let network = network::Network {
+        node: RwSignal::new(None),
+        status: RwSignal::new(None),
+        keypair: StoredValue::new_local(None),
+        start_error: RwSignal::new(None),
+    };
+    provide_context(network);
+    network::start(network);
+    let (view, set_view) = signal(View::from_hash(&current_hash()));
+    let _ = window_event_listener(leptos::ev::hashchange, move |_| set_view.set(View::from_hash(&current_hash())));
+    let tab = move |target: View, href: &'static str, label: &'static str| {
+        view! { <a href=href class:active=move || view.get() == target>{label}</a> }
+    };
     view! {
         <header class="top">
             <div class="brand"><span class="logo">"◐"</span>" Chiral"</div>
-            <nav><a class="active" href="#share">"Share"</a></nav>
+            <nav>
+                {tab(View::Share, "#share", "Share")}
+                {tab(View::Download, "#download", "Download")}
+                {tab(View::Network, "#network", "Network")}
+                <network::NetworkPill />
+            </nav>
         </header>
         <main>
-            <share::Share />
+            // Share stays mounted so a running hash or publication survives tab switches.
+            <div class:hidden=move || view.get() != View::Share><share::Share /></div>
+            <Show when=move || view.get() == View::Download><download::DownloadView /></Show>
+            <Show when=move || view.get() == View::Network><network::NetworkView /></Show>
         </main>
         <footer>"Files are hashed in this tab; nothing leaves your machine until you share it."</footer>
     }

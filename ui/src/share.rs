@@ -7,6 +7,9 @@ use leptos::task::spawn_local;
 use web_sys::{DragEvent, File, HtmlInputElement};
 
 use crate::clipboard::copy;
+use crate::network::Network;
+use web_node::browser::p2p::Connection;
+use web_node::file_record::{FileInfo, FileRecord, Protocol, Seeder, DEFAULT_TTL_SECS};
 use crate::hashing::{hash_file, now_ms, Hashed, Progress};
 use crate::units;
 
@@ -166,6 +169,7 @@ fn HashingCard(name: String, progress: Progress, elapsed_s: f64) -> impl IntoVie
 #[component]
 fn ResultCard(hashed: Hashed) -> impl IntoView {
     let s = hashed.summary;
+    let file = hashed.file;
     let seconds = hashed.elapsed_ms / 1000.0;
     let size_read = s.plaintext_size;
     view! {
@@ -184,6 +188,7 @@ fn ResultCard(hashed: Hashed) -> impl IntoView {
             <CopyRow label="Magnet" id="magnet" value=s.magnet />
             <CopyRow label="ed2k link" id="ed2k-link" value=s.ed2k_link />
             <CopyRow label="Merkle root" id="merkle-root" value=s.merkle_root />
+            <PublishRow file />
         </div>
     }
 }
@@ -211,6 +216,95 @@ fn CopyRow(label: &'static str, id: &'static str, value: String) -> impl IntoVie
                     Some(false) => "Copy failed",
                 }}
             </button>
+        </div>
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Publish {
+    WaitingForNetwork,
+    Publishing,
+    Published { remote: bool, at: f64 },
+    Failed(String),
+}
+
+/// Publishes this page as a seeder of the file (WebTorrent, through the relay's tracker)
+/// as soon as the page is online, again after every reconnect, and every 2 hours.
+#[component]
+fn PublishRow(file: FileInfo) -> impl IntoView {
+    let network = expect_context::<Network>();
+    let (state, set_state) = signal(Publish::WaitingForNetwork);
+    let file = StoredValue::new(file);
+    let publish = move || {
+        let (Some(node), Some(keypair)) = (network.node.get_untracked(), network.keypair.get_value()) else {
+            return;
+        };
+        set_state.set(Publish::Publishing);
+        let file = file.get_value();
+        spawn_local(async move {
+            let now = web_node::browser::now_secs();
+            let tracker = web_sys::window()
+                .and_then(|w| w.location().origin().ok())
+                .map(|o| web_node::torrent::Sources::relay(&o, &file.cid).trackers.remove(0))
+                .unwrap_or_default();
+            let record = FileRecord {
+                seeders: vec![Seeder {
+                    peer_id: node.peer_id.to_string(),
+                    protocol: Protocol::WebTorrent,
+                    endpoint: tracker,
+                    wallet: None,
+                    available_chunks: vec![(0, file.chunks)],
+                    price_per_mb_wei: 0,
+                }],
+                file: file.clone(),
+                published_at: now,
+                expires_at: now + DEFAULT_TTL_SECS,
+            };
+            let result = match record.sign(&keypair) {
+                Ok(signed) => node.publish(&file.cid, signed, now).await.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            set_state.set(match result {
+                Ok(report) => Publish::Published { remote: report.record_stored_remotely, at: js_sys::Date::now() },
+                Err(e) => Publish::Failed(e),
+            });
+        });
+    };
+    let was_connected = StoredValue::new(false);
+    Effect::new(move |_| {
+        let connected = network.status.get().is_some_and(|s| s.connection == Connection::Connected);
+        if connected && !was_connected.get_value() {
+            publish();
+        }
+        was_connected.set_value(connected);
+    });
+    if let Ok(handle) = set_interval_with_handle(publish, Duration::from_secs(web_node::file_record::DEFAULT_TTL_SECS / 3)) {
+        on_cleanup(move || handle.clear());
+    }
+    let label = move || match state.get() {
+        Publish::WaitingForNetwork => "waiting for the network…".to_string(),
+        Publish::Publishing => "publishing to the DHT…".to_string(),
+        Publish::Published { remote: true, at } => {
+            format!("published to the DHT at {} · this tab seeds it while open", js_sys::Date::new(&at.into()).to_locale_time_string("en"))
+        }
+        Publish::Published { remote: false, .. } => "stored at the relay only (no other DHT peers yet)".to_string(),
+        Publish::Failed(e) => format!("publishing failed: {e}"),
+    };
+    let data = move || match state.get() {
+        Publish::WaitingForNetwork => "waiting",
+        Publish::Publishing => "publishing",
+        Publish::Published { .. } => "published",
+        Publish::Failed(_) => "error",
+    };
+    let published_at = move || match state.get() {
+        Publish::Published { at, .. } => format!("{at:.0}"),
+        _ => String::new(),
+    };
+    view! {
+        <div class="row">
+            <span class="label">"Discovery"</span>
+            <span class="value publish" id="publish" data-state=data data-published-at=published_at>{label}</span>
+            <span></span>
         </div>
     }
 }

@@ -10,10 +10,12 @@
 //! | [`ed2k`] | ed2k hash and link |
 //! | [`encryption`] | optional AES-256-GCM with a PBKDF2-SHA256 key, chunk-aligned |
 //! | [`bencode`] | canonical, bounded bencode |
+//! | [`dht`] | DHT commands, handle and query bookkeeping shared by relay and page |
 //! | [`file_record`] | signed DHT records: a file and its seeders by protocol; merge |
 //! | `browser` | wasm32: ingest a `File` through `Blob.slice`, cooperatively |
 
 pub mod bencode;
+pub mod dht;
 pub mod ed2k;
 pub mod encryption;
 pub mod file_record;

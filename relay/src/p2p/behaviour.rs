@@ -6,11 +6,11 @@ use std::time::Duration;
 use libp2p::kad::store::{MemoryStore, MemoryStoreConfig};
 use libp2p::kad::{self, StoreInserts};
 use libp2p::swarm::NetworkBehaviour;
-use libp2p::{autonat, identify, identity::Keypair, ping, relay, StreamProtocol};
+use libp2p::{autonat, identify, identity::Keypair, ping, relay, PeerId};
 use web_node::file_record::MAX_RECORD_BYTES;
 
 /// Our own DHT, apart from IPFS's.
-pub const KAD_PROTOCOL: StreamProtocol = StreamProtocol::new("/chiral/kad/1.0.0");
+pub use web_node::dht::KAD_PROTOCOL;
 pub const IDENTIFY_PROTOCOL: &str = "/chiral/id/1.0.0";
 
 #[derive(NetworkBehaviour)]
@@ -22,29 +22,36 @@ pub struct Behaviour {
     pub autonat: libp2p::swarm::behaviour::toggle::Toggle<autonat::Behaviour>,
 }
 
+/// The relays' Kademlia, on its own so that simulations (`chiral-e2e`'s `dht_sim`) run the
+/// very same configuration. `server`: answer queries (a relay) or only ask (a client).
+pub fn kad_behaviour(peer_id: PeerId, server: bool) -> kad::Behaviour<MemoryStore> {
+    let mut config = kad::Config::new(KAD_PROTOCOL);
+    config
+        // Inbound records and provider announcements are verified before they are stored.
+        .set_record_filtering(StoreInserts::FilterBoth)
+        .set_query_timeout(Duration::from_secs(30))
+        .set_max_packet_size(64 * 1024)
+        .set_replication_factor(NonZeroUsize::new(20).expect("non-zero"));
+    let store = MemoryStore::with_config(
+        peer_id,
+        MemoryStoreConfig {
+            max_records: 100_000,
+            max_value_bytes: MAX_RECORD_BYTES,
+            max_providers_per_key: 64,
+            max_provided_keys: 100_000,
+        },
+    );
+    let mut kad = kad::Behaviour::with_config(peer_id, store, config);
+    kad.set_mode(Some(if server { kad::Mode::Server } else { kad::Mode::Client }));
+    kad
+}
+
 impl Behaviour {
     /// `server`: a relay (Kademlia server, circuit relay, AutoNAT); otherwise a short-lived
     /// client (`relay lookup`).
     pub fn new(key: &Keypair, server: bool) -> Self {
         let peer_id = key.public().to_peer_id();
-        let mut config = kad::Config::new(KAD_PROTOCOL);
-        config
-            // Inbound records and provider announcements are verified before they are stored.
-            .set_record_filtering(StoreInserts::FilterBoth)
-            .set_query_timeout(Duration::from_secs(30))
-            .set_max_packet_size(64 * 1024)
-            .set_replication_factor(NonZeroUsize::new(20).expect("non-zero"));
-        let store = MemoryStore::with_config(
-            peer_id,
-            MemoryStoreConfig {
-                max_records: 100_000,
-                max_value_bytes: MAX_RECORD_BYTES,
-                max_providers_per_key: 64,
-                max_provided_keys: 100_000,
-            },
-        );
-        let mut kad = kad::Behaviour::with_config(peer_id, store, config);
-        kad.set_mode(Some(if server { kad::Mode::Server } else { kad::Mode::Client }));
+        let kad = kad_behaviour(peer_id, server);
         let relay = server.then(|| {
             relay::Behaviour::new(
                 peer_id,

@@ -1,28 +1,27 @@
 //! The task that owns the swarm: feeds it commands, drains its events.
 
-use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
+use futures::channel::mpsc;
 use futures::StreamExt;
 use libp2p::identity::Keypair;
-use libp2p::kad::{self, GetProvidersOk, GetRecordOk, InboundRequest, QueryId, QueryResult, Quorum, Record, RecordKey};
+use libp2p::kad::{self, InboundRequest};
 use libp2p::multiaddr::Protocol;
 use libp2p::swarm::SwarmEvent;
-use libp2p::{identify, noise, tcp, yamux, Multiaddr, PeerId, Swarm, SwarmBuilder};
-use tokio::sync::{mpsc, oneshot};
+use libp2p::{identify, noise, tcp, yamux, Multiaddr, Swarm, SwarmBuilder};
+use web_node::dht::queries::Queries;
+use web_node::dht::Command;
 use web_node::file_record;
 
 use super::behaviour::{Behaviour, BehaviourEvent, KAD_PROTOCOL};
-use super::{now_secs, Command, NodeHandle, NodeInfo, PublishReport};
-
-/// At most this many values are gathered per record lookup (bounds a lying network).
-const MAX_VALUES_PER_KEY: usize = 16;
-const MAX_PROVIDERS_PER_KEY: usize = 64;
+use super::{now_secs, NodeHandle, NodeInfo};
 
 pub struct NodeConfig {
     pub keypair: Keypair,
     pub listen: Vec<Multiaddr>,
     pub bootstrap: Vec<Multiaddr>,
+    /// Addresses others reach us at, when they differ from the listen addresses (NAT, proxy).
+    pub external: Vec<Multiaddr>,
     /// Relay (Kademlia server) or short-lived client.
     pub server: bool,
 }
@@ -43,13 +42,15 @@ pub async fn spawn(config: NodeConfig) -> anyhow::Result<(NodeHandle, tokio::tas
     for addr in config.listen {
         swarm.listen_on(addr.clone()).map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     }
+    for addr in config.external {
+        swarm.add_external_address(addr);
+    }
     for addr in config.bootstrap {
         dial_bootstrap(&mut swarm, addr);
     }
-    let peer_id = *swarm.local_peer_id();
-    let (tx, rx) = mpsc::channel(64);
-    let task = tokio::spawn(Loop::new(swarm, rx).run());
-    Ok((NodeHandle { commands: tx, peer_id }, task))
+    let (handle, commands) = NodeHandle::channel(*swarm.local_peer_id(), 64);
+    let task = tokio::spawn(Loop::new(swarm, commands).run());
+    Ok((handle, task))
 }
 
 fn dial_bootstrap(swarm: &mut Swarm<Behaviour>, addr: Multiaddr) {
@@ -63,48 +64,23 @@ fn dial_bootstrap(swarm: &mut Swarm<Behaviour>, addr: Multiaddr) {
     }
 }
 
-enum Part {
-    Record,
-    Provider,
-}
-
-struct Publish {
-    report: PublishReport,
-    remaining: u8,
-    reply: oneshot::Sender<PublishReport>,
-}
-
 struct Loop {
     swarm: Swarm<Behaviour>,
     commands: mpsc::Receiver<Command>,
     listen_addrs: Vec<Multiaddr>,
-    providers: HashMap<QueryId, (HashSet<PeerId>, oneshot::Sender<HashSet<PeerId>>)>,
-    records: HashMap<QueryId, (Vec<Vec<u8>>, oneshot::Sender<Vec<Vec<u8>>>)>,
-    publish_parts: HashMap<QueryId, (u64, Part)>,
-    publishes: HashMap<u64, Publish>,
-    next_publish: u64,
+    queries: Queries,
     bootstrapped: bool,
 }
 
 impl Loop {
     fn new(swarm: Swarm<Behaviour>, commands: mpsc::Receiver<Command>) -> Self {
-        Self {
-            swarm,
-            commands,
-            listen_addrs: Vec::new(),
-            providers: HashMap::new(),
-            records: HashMap::new(),
-            publish_parts: HashMap::new(),
-            publishes: HashMap::new(),
-            next_publish: 0,
-            bootstrapped: false,
-        }
+        Self { swarm, commands, listen_addrs: Vec::new(), queries: Queries::default(), bootstrapped: false }
     }
 
     async fn run(mut self) {
         loop {
             tokio::select! {
-                command = self.commands.recv() => match command {
+                command = self.commands.next() => match command {
                     Some(c) => self.on_command(c),
                     None => break, // every handle is gone
                 },
@@ -118,46 +94,16 @@ impl Loop {
     }
 
     fn on_command(&mut self, command: Command) {
+        let expires = Some(Instant::now() + Duration::from_secs(file_record::DEFAULT_TTL_SECS));
+        let Some(command) = self.queries.start(&mut self.swarm.behaviour_mut().kad, command, expires) else {
+            return;
+        };
         match command {
-            Command::GetProviders { key, reply } => {
-                let id = self.kad().get_providers(RecordKey::new(&key));
-                self.providers.insert(id, (HashSet::new(), reply));
-            }
-            Command::GetRecords { key, reply } => {
-                let id = self.kad().get_record(RecordKey::new(&key));
-                self.records.insert(id, (Vec::new(), reply));
-            }
-            Command::Publish { provider_key, record_key, value, reply } => {
-                let publish = self.next_publish;
-                self.next_publish += 1;
-                let mut record = Record::new(RecordKey::new(&record_key), value);
-                record.publisher = Some(*self.swarm.local_peer_id());
-                record.expires = Some(Instant::now() + Duration::from_secs(file_record::DEFAULT_TTL_SECS));
-                let mut remaining = 0;
-                match self.kad().put_record(record, Quorum::One) {
-                    Ok(id) => {
-                        self.publish_parts.insert(id, (publish, Part::Record));
-                        remaining += 1;
-                    }
-                    Err(e) => tracing::warn!(error = %e, "cannot store our own record"),
-                }
-                match self.kad().start_providing(RecordKey::new(&provider_key)) {
-                    Ok(id) => {
-                        self.publish_parts.insert(id, (publish, Part::Provider));
-                        remaining += 1;
-                    }
-                    Err(e) => tracing::warn!(error = %e, "cannot announce ourselves as provider"),
-                }
-                if remaining == 0 {
-                    let _ = reply.send(PublishReport::default());
-                } else {
-                    self.publishes.insert(publish, Publish { report: PublishReport::default(), remaining, reply });
-                }
-            }
             Command::Info { reply } => {
                 let peer_id = *self.swarm.local_peer_id();
-                let multiaddrs = self
-                    .listen_addrs
+                let external: Vec<Multiaddr> = self.swarm.external_addresses().cloned().collect();
+                let advertised = if external.is_empty() { &self.listen_addrs } else { &external };
+                let multiaddrs = advertised
                     .iter()
                     .map(|a| a.clone().with(Protocol::P2p(peer_id)).to_string())
                     .collect();
@@ -175,6 +121,7 @@ impl Loop {
                 });
             }
             Command::Dial { addr } => dial_bootstrap(&mut self.swarm, addr),
+            _ => {}
         }
     }
 
@@ -185,6 +132,12 @@ impl Loop {
                 tracing::info!(%full, "p2p listening");
                 // Machine-readable, like the HTTP line: tests and scripts read it.
                 println!("p2p listening on {full}");
+                // A relay bound to a concrete IP is reachable there (dev, LAN and public-IP
+                // hosts); bound to 0.0.0.0 it waits for --p2p-external or AutoNAT. Circuit
+                // relay v2 serves reservations only once it has an external address.
+                if !is_unspecified(&address) {
+                    self.swarm.add_external_address(address.clone());
+                }
                 self.listen_addrs.push(address);
             }
             SwarmEvent::ExpiredListenAddr { address, .. } => self.listen_addrs.retain(|a| a != &address),
@@ -205,72 +158,14 @@ impl Loop {
                     }
                 }
             }
-            SwarmEvent::Behaviour(BehaviourEvent::Kad(event)) => self.on_kad_event(event),
-            _ => {}
-        }
-    }
-
-    fn on_kad_event(&mut self, event: kad::Event) {
-        match event {
-            kad::Event::OutboundQueryProgressed { id, result, step, .. } => match result {
-                QueryResult::GetProviders(result) => {
-                    let finished = match result {
-                        Ok(GetProvidersOk::FoundProviders { providers, .. }) => {
-                            if let Some((set, _)) = self.providers.get_mut(&id) {
-                                set.extend(providers.into_iter().take(MAX_PROVIDERS_PER_KEY));
-                            }
-                            step.last
-                        }
-                        _ => true,
-                    };
-                    if finished {
-                        if let Some((set, reply)) = self.providers.remove(&id) {
-                            let _ = reply.send(set);
-                        }
-                    }
+            SwarmEvent::Behaviour(BehaviourEvent::Kad(event)) => {
+                if let Some(kad::Event::InboundRequest { request }) =
+                    self.queries.on_kad_event(&mut self.swarm.behaviour_mut().kad, event)
+                {
+                    self.on_inbound(request);
                 }
-                QueryResult::GetRecord(result) => {
-                    let finished = match result {
-                        Ok(GetRecordOk::FoundRecord(found)) => {
-                            let full = self.records.get_mut(&id).is_some_and(|(values, _)| {
-                                values.push(found.record.value);
-                                values.len() >= MAX_VALUES_PER_KEY
-                            });
-                            step.last || full
-                        }
-                        _ => true,
-                    };
-                    if finished {
-                        if let Some((values, reply)) = self.records.remove(&id) {
-                            let _ = reply.send(values);
-                        }
-                        if let Some(mut q) = self.kad().query_mut(&id) {
-                            q.finish();
-                        }
-                    }
-                }
-                QueryResult::PutRecord(result) => self.publish_part_done(id, result.is_ok()),
-                QueryResult::StartProviding(result) => self.publish_part_done(id, result.is_ok()),
-                QueryResult::Bootstrap(result) => tracing::debug!(?result, "bootstrap step"),
-                _ => {}
-            },
-            kad::Event::InboundRequest { request } => self.on_inbound(request),
-            _ => {}
-        }
-    }
-
-    fn publish_part_done(&mut self, id: QueryId, reached_peers: bool) {
-        let Some((publish, part)) = self.publish_parts.remove(&id) else { return };
-        let Some(p) = self.publishes.get_mut(&publish) else { return };
-        match part {
-            Part::Record => p.report.record_stored_remotely = reached_peers,
-            Part::Provider => p.report.provider_announced_remotely = reached_peers,
-        }
-        p.remaining -= 1;
-        if p.remaining == 0 {
-            if let Some(p) = self.publishes.remove(&publish) {
-                let _ = p.reply.send(p.report);
             }
+            _ => {}
         }
     }
 
@@ -302,6 +197,14 @@ impl Loop {
             _ => {}
         }
     }
+}
+
+fn is_unspecified(addr: &Multiaddr) -> bool {
+    addr.iter().any(|p| match p {
+        Protocol::Ip4(ip) => ip.is_unspecified(),
+        Protocol::Ip6(ip) => ip.is_unspecified(),
+        _ => false,
+    })
 }
 
 fn is_provider_key(key: &[u8]) -> bool {

@@ -1,4 +1,4 @@
-//! Browser drivers (wasm32 only): thin loops that feed the sans-IO cores.
+//! Ingest driver: `Blob.slice` reads fed to the sans-IO [`Ingest`].
 
 use js_sys::{ArrayBuffer, Uint8Array};
 use wasm_bindgen::JsCast;

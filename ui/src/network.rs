@@ -1,0 +1,135 @@
+//! The page's place in the network: starts the libp2p node at load, keeps its status in
+//! signals for every view, and shows it in the Network view.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_node::browser::p2p::{self, Connection, PageNodeStatus};
+use web_node::dht::{Handle, NodeInfo};
+
+/// Shared by all views through context.
+#[derive(Clone, Copy)]
+pub struct Network {
+    pub node: RwSignal<Option<Handle>>,
+    pub status: RwSignal<Option<PageNodeStatus>>,
+    pub keypair: StoredValue<Option<p2p::PageKeypair>, LocalStorage>,
+    pub start_error: RwSignal<Option<String>>,
+}
+
+async fn fetch_text(url: &str) -> Result<String, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
+        .await
+        .map_err(|_| format!("cannot reach {url}"))?
+        .unchecked_into();
+    if !response.ok() {
+        return Err(format!("{url} answered {}", response.status()));
+    }
+    let text = JsFuture::from(response.text().map_err(|_| "unreadable response")?)
+        .await
+        .map_err(|_| "unreadable response")?;
+    text.as_string().ok_or_else(|| "unreadable response".into())
+}
+
+/// Reads the relay's addresses from `/api/node` and starts the page's node on its
+/// WebSocket address.
+pub fn start(network: Network) {
+    spawn_local(async move {
+        let result = async {
+            let info: NodeInfo = serde_json::from_str(&fetch_text("/api/node").await?).map_err(|e| e.to_string())?;
+            let ws = info
+                .multiaddrs
+                .iter()
+                .find(|a| a.contains("/ws/"))
+                .ok_or("the relay offers no WebSocket address for pages")?;
+            let addr: p2p::RelayAddr = ws.parse().map_err(|e| format!("bad relay address {ws}: {e}"))?;
+            let keypair = p2p::load_or_create_identity()?;
+            network.keypair.set_value(Some(keypair.clone()));
+            let status = network.status;
+            p2p::start(keypair, addr, move |s| status.set(Some(s)))
+        }
+        .await;
+        match result {
+            Ok(handle) => network.node.set(Some(handle)),
+            Err(e) => network.start_error.set(Some(e)),
+        }
+    });
+}
+
+pub fn connection_label(c: &Connection) -> String {
+    match c {
+        Connection::Connecting => "connecting…".into(),
+        Connection::Connected => "connected".into(),
+        Connection::Retrying { attempt, in_ms, error } => {
+            format!("disconnected ({error}); retry #{attempt} in {:.0} s", *in_ms as f64 / 1000.0)
+        }
+    }
+}
+
+/// A small status pill for the header.
+#[component]
+pub fn NetworkPill() -> impl IntoView {
+    let network = expect_context::<Network>();
+    let class = move || match network.status.get().map(|s| s.connection) {
+        Some(Connection::Connected) => "pill ok",
+        Some(Connection::Retrying { .. }) => "pill bad",
+        _ => "pill",
+    };
+    let label = move || match network.status.get() {
+        Some(s) if s.connection == Connection::Connected => "online".to_string(),
+        Some(s) => connection_label(&s.connection),
+        None => network.start_error.get().map_or("starting…".into(), |_| "offline".into()),
+    };
+    view! { <span class=class id="net-pill">{label}</span> }
+}
+
+#[component]
+pub fn NetworkView() -> impl IntoView {
+    let network = expect_context::<Network>();
+    let (info, set_info) = signal(None::<NodeInfo>);
+    // Live numbers: refresh every 2 s while the view is shown.
+    let refresh = move || {
+        if let Some(node) = network.node.get_untracked() {
+            spawn_local(async move {
+                if let Ok(i) = node.info().await {
+                    set_info.set(Some(i));
+                }
+            });
+        }
+    };
+    Effect::new(move |_| {
+        network.node.track();
+        network.status.track();
+        refresh();
+    });
+    if let Ok(handle) = set_interval_with_handle(refresh, Duration::from_secs(2)) {
+        on_cleanup(move || handle.clear());
+    }
+    view! {
+        <section class="network" id="network-view">
+            <h1>"Network"</h1>
+            <p class="lede">"This tab is a Kademlia node (client mode) reaching the DHT through its relay."</p>
+            {move || network.start_error.get().map(|e| view! { <div class="card error" id="net-error">{e}</div> })}
+            <div class="card stats-grid">
+                <Stat label="Connection" id="net-state" value=Signal::derive(move || network.status.get().map_or("starting…".into(), |s| connection_label(&s.connection))) />
+                <Stat label="Relay" id="net-relay" value=Signal::derive(move || network.status.get().map_or("–".into(), |s| s.relay)) />
+                <Stat label="This page's peer ID" id="peer-id" value=Signal::derive(move || network.status.get().map_or("–".into(), |s| s.peer_id)) />
+                <Stat label="Connected peers" id="net-peers" value=Signal::derive(move || info.get().map_or("–".into(), |i| i.connected_peers.to_string())) />
+                <Stat label="DHT routing table" id="net-routing" value=Signal::derive(move || info.get().map_or("–".into(), |i| format!("{} peers", i.routing_table_size))) />
+            </div>
+        </section>
+    }
+}
+
+#[component]
+fn Stat(label: &'static str, id: &'static str, value: Signal<String>) -> impl IntoView {
+    view! {
+        <div class="stat">
+            <span class="label">{label}</span>
+            <code class="value" id=id>{value}</code>
+        </div>
+    }
+}

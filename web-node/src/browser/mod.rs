@@ -1,0 +1,27 @@
+//! Browser drivers (wasm32 only): thin loops that feed the platform-neutral cores.
+//!
+//! | module | what it drives |
+//! | --- | --- |
+//! | [`ingest`] | `Blob.slice` reads → `ingest::Ingest` (+ Web Crypto chunk digests) |
+//! | [`p2p`] | the page's libp2p node: Kademlia client over WebSocket to its relay |
+
+pub mod ingest;
+pub mod p2p;
+
+pub use ingest::{ingest_blob, plain_ingest, BrowserIngestError};
+
+/// Seconds since the Unix epoch from the page's clock (`SystemTime` panics on wasm32).
+pub fn now_secs() -> u64 {
+    (js_sys::Date::now() / 1000.0) as u64
+}
+
+/// `N` bytes from the browser's CSPRNG.
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], String> {
+    let mut out = [0u8; N];
+    web_sys::window()
+        .ok_or("no window")?
+        .crypto()
+        .and_then(|c| c.get_random_values_with_u8_array(&mut out).map(|_| ()))
+        .map_err(|_| "the browser offers no secure randomness".to_string())?;
+    Ok(out)
+}
