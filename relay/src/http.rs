@@ -11,6 +11,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 
 use crate::p2p::{NodeHandle, NodeInfo};
+use crate::tracker_ws::TrackerService;
 use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
 use tower_http::services::{ServeDir, ServeFile};
@@ -26,15 +27,16 @@ pub struct StateInner {
     pub www: PathBuf,
     pub public_url: String,
     pub node: Option<NodeHandle>,
+    pub tracker: TrackerService,
 }
 
 impl AppState {
     pub fn new(www: PathBuf, public_url: String) -> Self {
-        Self { inner: Arc::new(StateInner { www, public_url, node: None }) }
+        Self { inner: Arc::new(StateInner { www, public_url, node: None, tracker: TrackerService::spawn() }) }
     }
 
     pub fn with_node(www: PathBuf, public_url: String, node: NodeHandle) -> Self {
-        Self { inner: Arc::new(StateInner { www, public_url, node: Some(node) }) }
+        Self { inner: Arc::new(StateInner { www, public_url, node: Some(node), tracker: TrackerService::spawn() }) }
     }
 }
 
@@ -49,6 +51,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/api/node", get(node_info))
+        .route("/announce", get(crate::tracker_ws::announce_ws))
         .fallback_service(static_files)
         .layer(
             ServiceBuilder::new()

@@ -68,7 +68,11 @@ pub struct Relay {
 
 impl Relay {
     pub fn start() -> anyhow::Result<Self> {
-        Self::start_with(&workspace_root().join("www"), None, &[])
+        let www = workspace_root().join("www");
+        if !www.join("pkg/chiral_ui_bg.wasm").exists() {
+            bail!("the page is not built: run scripts/build-wasm.sh (scripts/test.sh does)");
+        }
+        Self::start_with(&www, None, &[])
     }
 
     pub fn start_with_www(www: &Path) -> anyhow::Result<Self> {
@@ -78,9 +82,6 @@ impl Relay {
     /// `data_dir`: keep state across restarts (a temporary one otherwise); `args`: extra
     /// flags or a subcommand prefix (e.g. `["seed", FILE]`).
     pub fn start_with(www: &Path, data_dir: Option<&Path>, args: &[&str]) -> anyhow::Result<Self> {
-        if !www.join("pkg/chiral_ui_bg.wasm").exists() {
-            bail!("the page is not built: run scripts/build-wasm.sh (scripts/test.sh does)");
-        }
         let temp = if data_dir.is_none() { Some(tempfile::tempdir()?) } else { None };
         let data_dir = data_dir.map(Path::to_path_buf).unwrap_or_else(|| temp.as_ref().unwrap().path().to_path_buf());
         let mut process = Guarded::spawn(

@@ -7,6 +7,7 @@
 //! | [`manifest`] | the manifest: canonical bytes, parsing, chunk verification, summary |
 //! | [`merkle`] | Merkle root over chunk hashes |
 //! | [`torrent`] | BitTorrent v1 info dict, infohash, .torrent, magnet |
+//! | [`tracker`] | WebTorrent WebSocket tracker protocol, server side (sans-IO) |
 //! | [`ed2k`] | ed2k hash and link |
 //! | [`encryption`] | optional AES-256-GCM with a PBKDF2-SHA256 key, chunk-aligned |
 //! | [`bencode`] | canonical, bounded bencode |
@@ -23,6 +24,7 @@ pub mod ingest;
 pub mod manifest;
 pub mod merkle;
 pub mod torrent;
+pub mod tracker;
 
 #[cfg(target_arch = "wasm32")]
 pub mod browser;
