@@ -110,6 +110,40 @@ fn encode_bytes(b: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(b);
 }
 
+/// A parsed dictionary.
+pub type Dict<'a> = BTreeMap<Cow<'a, [u8]>, Value<'a>>;
+
+/// Typed reads of a dictionary's fields, shared by every format built on bencode
+/// (manifests, file records): `None` when the field is absent or of another type.
+pub trait DictExt<'a> {
+    fn field(&self, key: &str) -> Option<&Value<'a>>;
+
+    fn int_field(&self, key: &str) -> Option<i64> {
+        self.field(key)?.as_int()
+    }
+
+    fn u64_field(&self, key: &str) -> Option<u64> {
+        u64::try_from(self.int_field(key)?).ok()
+    }
+
+    fn bytes_field<'s>(&'s self, key: &str) -> Option<&'s [u8]>
+    where
+        'a: 's,
+    {
+        self.field(key)?.as_bytes()
+    }
+
+    fn str_field(&self, key: &str) -> Option<String> {
+        String::from_utf8(self.bytes_field(key)?.to_vec()).ok()
+    }
+}
+
+impl<'a> DictExt<'a> for Dict<'a> {
+    fn field(&self, key: &str) -> Option<&Value<'a>> {
+        self.get(key.as_bytes())
+    }
+}
+
 /// Parses exactly one value that must fill `input`.
 pub fn parse(input: &[u8]) -> Result<Value<'_>, BencodeError> {
     let (value, used) = parse_prefix(input)?;

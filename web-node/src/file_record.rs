@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use libp2p_identity::{Keypair, PeerId, PublicKey};
 
-use crate::bencode::{self, Value};
+use crate::bencode::{self, Dict, DictExt, Value};
 use crate::manifest::{chunk_count, validate_name, Manifest};
 use crate::CHUNK_SIZE;
 
@@ -273,22 +273,20 @@ pub fn verify_unkeyed(bytes: &[u8], now: u64) -> Result<VerifiedRecord, RecordEr
     Ok(VerifiedRecord { publisher, record })
 }
 
-type Dict<'a> = BTreeMap<Cow<'a, [u8]>, Value<'a>>;
-
 fn get<'d, 'a>(d: &'d Dict<'a>, k: &'static str) -> Result<&'d Value<'a>, RecordError> {
-    d.get(k.as_bytes()).ok_or(RecordError::Field(k))
+    d.field(k).ok_or(RecordError::Field(k))
 }
 fn get_int(d: &Dict<'_>, k: &'static str) -> Result<i64, RecordError> {
-    get(d, k)?.as_int().ok_or(RecordError::Field(k))
+    d.int_field(k).ok_or(RecordError::Field(k))
 }
 fn get_u64(d: &Dict<'_>, k: &'static str) -> Result<u64, RecordError> {
-    u64::try_from(get_int(d, k)?).map_err(|_| RecordError::Field(k))
+    d.u64_field(k).ok_or(RecordError::Field(k))
 }
 fn get_bytes<'d>(d: &'d Dict<'_>, k: &'static str) -> Result<&'d [u8], RecordError> {
-    get(d, k)?.as_bytes().ok_or(RecordError::Field(k))
+    d.bytes_field(k).ok_or(RecordError::Field(k))
 }
 fn get_str(d: &Dict<'_>, k: &'static str) -> Result<String, RecordError> {
-    String::from_utf8(get_bytes(d, k)?.to_vec()).map_err(|_| RecordError::Field(k))
+    d.str_field(k).ok_or(RecordError::Field(k))
 }
 
 fn parse_record(bytes: &[u8]) -> Result<FileRecord, RecordError> {

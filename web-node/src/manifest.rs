@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 
-use crate::bencode::{self, Value};
+use crate::bencode::{self, Dict, DictExt, Value};
 use crate::ed2k::ed2k_link;
 use crate::encryption::{EncryptionInfo, MAX_ITERATIONS};
 use crate::merkle::{merkle_root, Hash32};
@@ -274,19 +274,16 @@ impl Manifest {
     }
 }
 
-type Dict<'a> = BTreeMap<Cow<'a, [u8]>, Value<'a>>;
-
 fn get<'d, 'a>(d: &'d Dict<'a>, key: &'static str) -> Result<&'d Value<'a>, ManifestError> {
-    d.get(key.as_bytes()).ok_or(ManifestError::Field(key))
+    d.field(key).ok_or(ManifestError::Field(key))
 }
 
 fn int(d: &Dict<'_>, key: &'static str) -> Result<i64, ManifestError> {
-    get(d, key)?.as_int().ok_or(ManifestError::Field(key))
+    d.int_field(key).ok_or(ManifestError::Field(key))
 }
 
 fn utf8(d: &Dict<'_>, key: &'static str) -> Result<String, ManifestError> {
-    let b = get(d, key)?.as_bytes().ok_or(ManifestError::Field(key))?;
-    String::from_utf8(b.to_vec()).map_err(|_| ManifestError::Field(key))
+    d.str_field(key).ok_or(ManifestError::Field(key))
 }
 
 fn fixed<const N: usize>(d: &Dict<'_>, key: &'static str) -> Result<[u8; N], ManifestError> {

@@ -7,8 +7,6 @@
 //! One `spawn_local` task owns the swarm and serves `dht::Command`s; when the relay goes
 //! away it redials with exponential backoff (1 s … 30 s) and re-bootstraps.
 
-use std::cell::Cell;
-use std::rc::Rc;
 use std::time::Duration;
 
 use futures::channel::mpsc;
@@ -104,7 +102,7 @@ pub fn start(keypair: Keypair, relay: Multiaddr, on_status: impl Fn(PageNodeStat
         relay: relay.clone(),
         relay_peer,
         circuit: None,
-        attempt: Rc::new(Cell::new(0)),
+        attempt: 0,
         self_handle: handle.clone(),
         on_status: Box::new(on_status),
     };
@@ -120,7 +118,8 @@ struct PageLoop {
     relay_peer: PeerId,
     /// The reservation listener on the relay, while we hold one.
     circuit: Option<ListenerId>,
-    attempt: Rc<Cell<u32>>,
+    /// Failed dials since the last successful connection (drives the backoff).
+    attempt: u32,
     self_handle: Handle,
     on_status: Box<dyn Fn(PageNodeStatus)>,
 }
@@ -156,8 +155,8 @@ impl PageLoop {
 
     /// Schedules a redial through our own command channel after the backoff.
     fn retry(&mut self, error: String) {
-        let attempt = self.attempt.get() + 1;
-        self.attempt.set(attempt);
+        self.attempt += 1;
+        let attempt = self.attempt;
         let delay = backoff(attempt - 1);
         self.status(Connection::Retrying { attempt, in_ms: delay.as_millis() as u64, error });
         let handle = self.self_handle.clone();
@@ -196,7 +195,7 @@ impl PageLoop {
     fn on_event(&mut self, event: SwarmEvent<PageBehaviourEvent>) {
         match event {
             SwarmEvent::ConnectionEstablished { peer_id, .. } if peer_id == self.relay_peer => {
-                self.attempt.set(0);
+                self.attempt = 0;
                 let kad = &mut self.swarm.behaviour_mut().kad;
                 kad.add_address(&self.relay_peer, self.relay.clone());
                 if let Err(e) = kad.bootstrap() {
