@@ -41,7 +41,7 @@ if ((${#missing[@]})); then
 fi
 if ! have_rustup_wasm; then
   [[ -x /usr/bin/rustc && -d /usr/lib/rustlib/src/rust/library ]] || die "Debian rustc-web/rust-web-src did not install"
-  [[ -x /usr/bin/rust-lld ]] || die "/usr/bin/rust-lld is missing (package lld-22)"
+  [[ -x /usr/bin/wasm-ld-22 ]] || die "/usr/bin/wasm-ld-22 is missing (package lld-22)"
 fi
 
 # --- Rust ----------------------------------------------------------------------------

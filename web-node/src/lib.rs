@@ -7,6 +7,8 @@
 //! | [`manifest`] | the manifest: canonical bytes, parsing, chunk verification, summary |
 //! | [`merkle`] | Merkle root over chunk hashes |
 //! | [`torrent`] | BitTorrent v1 info dict, infohash, .torrent, magnet |
+//! | [`peer_wire`] | BitTorrent peer wire codecs (BEP 3, BEP 10 handshake, BEP 9 `ut_metadata`), bitfields |
+//! | [`swarm`] | one torrent's peers, sans-IO: piece picking, choking, verification, metadata exchange |
 //! | [`tracker`] | WebTorrent WebSocket tracker protocol, server side (sans-IO) |
 //! | [`ed2k`] | ed2k hash and link |
 //! | [`encryption`] | optional AES-256-GCM with a PBKDF2-SHA256 key, chunk-aligned |
@@ -23,6 +25,8 @@ pub mod file_record;
 pub mod ingest;
 pub mod manifest;
 pub mod merkle;
+pub mod peer_wire;
+pub mod swarm;
 pub mod torrent;
 pub mod tracker;
 

@@ -1,0 +1,359 @@
+//! The swarm core in memory: several nodes joined by pipes, advanced by virtual time, no
+//! sockets and no sleeps. Magnet downloads (metadata over BEP 9), multi-seeder downloads,
+//! a lying seeder, a silent seeder, and hostile bytes.
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::collections::{BTreeMap, VecDeque};
+
+use proptest::prelude::*;
+use sha2::{Digest, Sha256};
+use web_node::ingest::{Ingest, IngestOptions};
+use web_node::manifest::Manifest;
+use web_node::peer_wire::{Bitfield, Message};
+use web_node::swarm::{Event, Output, PeerKey, Swarm, SwarmConfig};
+
+fn file_bytes(len: usize, seed: u32) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x >> 7) as u8
+        })
+        .collect()
+}
+
+fn manifest(bytes: &[u8]) -> Manifest {
+    let mut ingest = Ingest::new(IngestOptions::new("file.bin", bytes.len() as u64)).unwrap();
+    ingest.push(bytes).unwrap();
+    ingest.finish().unwrap()
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Behaviour {
+    Honest,
+    /// Flips a byte in every block it uploads.
+    Liar,
+    /// Never answers a request.
+    Silent,
+}
+
+struct Node {
+    swarm: Swarm,
+    /// Stored pieces (all of them for seeders).
+    pieces: BTreeMap<u32, Vec<u8>>,
+    behaviour: Behaviour,
+    events: Vec<Event>,
+}
+
+struct Net {
+    nodes: Vec<Node>,
+    /// (node, key) ↔ (node, key)
+    links: Vec<((usize, PeerKey), (usize, PeerKey))>,
+    now: u64,
+    next_key: u64,
+    in_flight: VecDeque<(usize, PeerKey, Vec<u8>)>,
+}
+
+impl Net {
+    fn new() -> Self {
+        Self { nodes: Vec::new(), links: Vec::new(), now: 1_000, next_key: 1, in_flight: VecDeque::new() }
+    }
+
+    fn config(&self, m: &Manifest, n: usize) -> SwarmConfig {
+        let mut peer_id = [b'-'; 20];
+        peer_id[1..8].copy_from_slice(b"CH0001-");
+        peer_id[8] = n as u8;
+        peer_id[19] = n as u8 + 1;
+        SwarmConfig::new(m.infohash, peer_id)
+    }
+
+    fn add_seeder(&mut self, m: &Manifest, bytes: &[u8], behaviour: Behaviour) -> usize {
+        let n = self.nodes.len();
+        let swarm = Swarm::with_info(self.config(m, n), m.info_dict_bytes(), Some(Bitfield::full(m.chunks() as u32))).unwrap();
+        let pieces = bytes.chunks(web_node::CHUNK_SIZE).enumerate().map(|(i, c)| (i as u32, c.to_vec())).collect();
+        self.nodes.push(Node { swarm, pieces, behaviour, events: Vec::new() });
+        n
+    }
+
+    fn add_magnet_leecher(&mut self, m: &Manifest) -> usize {
+        let n = self.nodes.len();
+        let swarm = Swarm::magnet(self.config(m, n));
+        self.nodes.push(Node { swarm, pieces: BTreeMap::new(), behaviour: Behaviour::Honest, events: Vec::new() });
+        n
+    }
+
+    fn connect(&mut self, a: usize, b: usize) {
+        let (ka, kb) = (PeerKey(self.next_key), PeerKey(self.next_key + 1));
+        self.next_key += 2;
+        self.links.push(((a, ka), (b, kb)));
+        let now = self.now;
+        self.nodes[a].swarm.handle_connected(ka, true, now);
+        self.nodes[b].swarm.handle_connected(kb, false, now);
+    }
+
+    fn other_end(&self, node: usize, key: PeerKey) -> Option<(usize, PeerKey)> {
+        self.links.iter().find_map(|(x, y)| {
+            if *x == (node, key) {
+                Some(*y)
+            } else if *y == (node, key) {
+                Some(*x)
+            } else {
+                None
+            }
+        })
+    }
+
+    fn disconnect(&mut self, node: usize, key: PeerKey) {
+        if let Some((other, okey)) = self.other_end(node, key) {
+            self.links.retain(|(x, y)| *x != (node, key) && *y != (node, key));
+            let now = self.now;
+            self.nodes[other].swarm.handle_disconnected(okey, now);
+            self.nodes[node].swarm.handle_disconnected(key, now);
+        }
+    }
+
+    /// Drains every node's output until nothing moves; then advances time by 1 s.
+    fn step(&mut self) -> bool {
+        let mut moved = false;
+        loop {
+            let mut progressed = false;
+            for n in 0..self.nodes.len() {
+                while let Some(out) = self.nodes[n].swarm.poll_output() {
+                    progressed = true;
+                    match out {
+                        Output::Transmit { peer, mut data } => {
+                            let node = &self.nodes[n];
+                            if node.behaviour == Behaviour::Silent && data.get(4) == Some(&7) {
+                                continue;
+                            }
+                            if node.behaviour == Behaviour::Liar && data.get(4) == Some(&7) && data.len() > 13 {
+                                let last = data.len() - 1;
+                                data[last] ^= 0xff;
+                            }
+                            if let Some((other, okey)) = self.other_end(n, peer) {
+                                self.in_flight.push_back((other, okey, data));
+                            }
+                        }
+                        Output::Event(e) => {
+                            let now = self.now;
+                            match &e {
+                                Event::ReadPiece { index } => {
+                                    let data = self.nodes[n].pieces[index].clone();
+                                    self.nodes[n].swarm.handle_piece_read(*index, data, now);
+                                }
+                                Event::PieceVerified { index, data, .. } => {
+                                    self.nodes[n].pieces.insert(*index, data.clone());
+                                }
+                                Event::Disconnect { peer, .. } => self.disconnect(n, *peer),
+                                _ => {}
+                            }
+                            self.nodes[n].events.push(e);
+                        }
+                    }
+                }
+            }
+            // Deliver in small slices: framing must not matter.
+            while let Some((node, key, data)) = self.in_flight.pop_front() {
+                progressed = true;
+                let now = self.now;
+                for part in data.chunks(7_001) {
+                    self.nodes[node].swarm.handle_data(key, part, now);
+                }
+            }
+            if !progressed {
+                break;
+            }
+            moved = true;
+        }
+        self.now += 1_000;
+        for node in &mut self.nodes {
+            node.swarm.handle_timeout(self.now);
+        }
+        moved
+    }
+
+    fn run_until(&mut self, node: usize, max_steps: usize) {
+        for _ in 0..max_steps {
+            self.step();
+            if self.nodes[node].swarm.is_complete() {
+                self.step();
+                return;
+            }
+        }
+        panic!("node {node} did not complete in {max_steps} steps");
+    }
+
+    fn file(&self, node: usize) -> Vec<u8> {
+        self.nodes[node].pieces.values().flatten().copied().collect()
+    }
+}
+
+#[test]
+fn magnet_download_fetches_metadata_then_every_piece() {
+    let bytes = file_bytes(3 * 262_144 + 12_345, 1);
+    let m = manifest(&bytes);
+    let mut net = Net::new();
+    let seeder = net.add_seeder(&m, &bytes, Behaviour::Honest);
+    let leecher = net.add_magnet_leecher(&m);
+    net.connect(seeder, leecher);
+    net.run_until(leecher, 50);
+    assert_eq!(net.file(leecher), bytes);
+    let events = &net.nodes[leecher].events;
+    assert!(events.iter().any(|e| matches!(e, Event::MetadataReady { info, .. } if info.length == bytes.len() as u64)));
+    assert_eq!(events.iter().filter(|e| matches!(e, Event::Complete)).count(), 1);
+    assert_eq!(net.nodes[leecher].swarm.downloaded_bytes, bytes.len() as u64);
+}
+
+#[test]
+fn three_seeders_share_the_work_and_the_leecher_then_seeds() {
+    let bytes = file_bytes(40 * 262_144 + 1, 2);
+    let m = manifest(&bytes);
+    let mut net = Net::new();
+    let seeders: Vec<usize> = (0..3).map(|_| net.add_seeder(&m, &bytes, Behaviour::Honest)).collect();
+    let leecher = net.add_magnet_leecher(&m);
+    for s in &seeders {
+        net.connect(*s, leecher);
+    }
+    net.run_until(leecher, 100);
+    assert_eq!(net.file(leecher), bytes);
+    let stats = net.nodes[leecher].swarm.peer_stats();
+    assert!(stats.iter().filter(|p| p.downloaded > 0).count() >= 2, "work was not spread: {stats:?}");
+
+    // The finished leecher serves a newcomer.
+    let late = net.add_magnet_leecher(&m);
+    net.connect(leecher, late);
+    net.run_until(late, 100);
+    assert_eq!(net.file(late), bytes);
+}
+
+#[test]
+fn a_liar_is_banned_and_its_pieces_refetched_elsewhere() {
+    let bytes = file_bytes(24 * 262_144, 3);
+    let m = manifest(&bytes);
+    let mut net = Net::new();
+    let liar = net.add_seeder(&m, &bytes, Behaviour::Liar);
+    let honest = net.add_seeder(&m, &bytes, Behaviour::Honest);
+    let leecher = net.add_magnet_leecher(&m);
+    net.connect(liar, leecher);
+    net.connect(honest, leecher);
+    net.run_until(leecher, 200);
+    assert_eq!(net.file(leecher), bytes, "the file is exact");
+    let events = &net.nodes[leecher].events;
+    assert!(events.iter().any(|e| matches!(e, Event::PieceFailed { .. })), "the liar was never asked");
+    let liar_id = net.config(&m, liar).peer_id;
+    assert!(net.nodes[leecher].swarm.banned().contains(&liar_id));
+    assert!(events.iter().any(|e| matches!(e, Event::PeerBanned { peer_id, .. } if *peer_id == liar_id)));
+    // Every verified piece came from the honest peer.
+    for e in events {
+        if let Event::PieceVerified { from, .. } = e {
+            assert_eq!(from.len(), 1);
+        }
+    }
+    // A banned peer that comes back is refused at the handshake.
+    net.connect(liar, leecher);
+    net.step();
+    assert!(net.nodes[leecher].swarm.peer_stats().iter().all(|p| p.peer_id != Some(liar_id)));
+}
+
+#[test]
+fn manifest_sha256_is_checked_too() {
+    let bytes = file_bytes(4 * 262_144, 4);
+    let m = manifest(&bytes);
+    let mut net = Net::new();
+    let seeder = net.add_seeder(&m, &bytes, Behaviour::Honest);
+    let leecher = net.nodes.len();
+    let mut swarm = Swarm::with_info(net.config(&m, leecher), m.info_dict_bytes(), None).unwrap();
+    let mut hashes = m.chunk_hashes.clone();
+    hashes[2] = [0; 32]; // a manifest that disagrees with the data about chunk 2
+    swarm.set_chunk_hashes(hashes);
+    net.nodes.push(Node { swarm, pieces: BTreeMap::new(), behaviour: Behaviour::Honest, events: Vec::new() });
+    net.connect(seeder, leecher);
+    for _ in 0..20 {
+        net.step();
+    }
+    assert!(!net.nodes[leecher].swarm.is_complete());
+    assert!(!net.nodes[leecher].pieces.contains_key(&2), "a piece with the wrong SHA-256 was kept");
+    assert!(net.nodes[leecher].events.iter().any(|e| matches!(e, Event::PieceFailed { index: 2, .. })));
+    for (i, piece) in &net.nodes[leecher].pieces {
+        assert_eq!(piece[..], bytes[*i as usize * 262_144..(*i as usize + 1) * 262_144]);
+    }
+}
+
+#[test]
+fn a_silent_seeder_times_out_and_another_finishes() {
+    let bytes = file_bytes(8 * 262_144, 5);
+    let m = manifest(&bytes);
+    let mut net = Net::new();
+    let silent = net.add_seeder(&m, &bytes, Behaviour::Silent);
+    let honest = net.add_seeder(&m, &bytes, Behaviour::Honest);
+    let leecher = net.add_magnet_leecher(&m);
+    net.connect(silent, leecher);
+    net.connect(honest, leecher);
+    net.run_until(leecher, 200);
+    assert_eq!(net.file(leecher), bytes);
+}
+
+#[test]
+fn a_disconnect_midway_releases_its_requests() {
+    let bytes = file_bytes(30 * 262_144, 6);
+    let m = manifest(&bytes);
+    let mut net = Net::new();
+    let a = net.add_seeder(&m, &bytes, Behaviour::Honest);
+    let b = net.add_seeder(&m, &bytes, Behaviour::Honest);
+    let leecher = net.add_magnet_leecher(&m);
+    net.connect(a, leecher);
+    net.connect(b, leecher);
+    net.step();
+    net.step();
+    let key = net.links.iter().find(|(x, _)| x.0 == a).map(|(x, _)| x.1).unwrap();
+    net.disconnect(a, key);
+    net.run_until(leecher, 200);
+    assert_eq!(net.file(leecher), bytes);
+    assert_eq!(Sha256::digest(net.file(leecher)).as_slice(), m.cid);
+}
+
+#[test]
+fn a_handshake_for_another_torrent_is_refused() {
+    let bytes = file_bytes(262_144, 7);
+    let m = manifest(&bytes);
+    let mut swarm = Swarm::with_info(SwarmConfig::new(m.infohash, [1; 20]), m.info_dict_bytes(), None).unwrap();
+    swarm.handle_connected(PeerKey(1), false, 0);
+    let mut hs = Vec::new();
+    web_node::peer_wire::Handshake::new([9; 20], [2; 20]).encode_into(&mut hs);
+    swarm.handle_data(PeerKey(1), &hs, 0);
+    let outputs: Vec<Output> = std::iter::from_fn(|| swarm.poll_output()).collect();
+    assert!(outputs.iter().any(|o| matches!(o, Output::Event(Event::Disconnect { .. }))));
+    assert!(swarm.peer_stats().is_empty());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Whatever a peer sends after a valid handshake, the core answers or disconnects;
+    /// it never panics and never buffers more than one maximal message.
+    #[test]
+    fn hostile_bytes_never_panic(garbage in proptest::collection::vec(any::<u8>(), 0..4096), cut in 1usize..600) {
+        let bytes = file_bytes(2 * 262_144 + 3, 8);
+        let m = manifest(&bytes);
+        for known in [true, false] {
+            let config = SwarmConfig::new(m.infohash, [1; 20]);
+            let mut swarm = if known {
+                Swarm::with_info(config, m.info_dict_bytes(), Some(Bitfield::full(3))).unwrap()
+            } else {
+                Swarm::magnet(config)
+            };
+            swarm.handle_connected(PeerKey(1), false, 0);
+            let mut input = Vec::new();
+            web_node::peer_wire::Handshake::new(m.infohash, [2; 20]).encode_into(&mut input);
+            Message::Interested.encode_into(&mut input);
+            input.extend_from_slice(&garbage);
+            for part in input.chunks(cut) {
+                swarm.handle_data(PeerKey(1), part, 10);
+            }
+            swarm.handle_timeout(100_000);
+            while swarm.poll_output().is_some() {}
+        }
+    }
+}
