@@ -207,6 +207,220 @@ pub fn run_tool(cmd: &mut Command) -> anyhow::Result<String> {
     Ok(String::from_utf8(out.stdout)?)
 }
 
+/// A `www` directory for tests that mix our page with the real WebTorrent client: symlinks
+/// to every entry of the built `www/` (so `/` is our app), plus `webtorrent.min.js` and the
+/// test pages `webtorrent-peer.html`, `webtorrent-download.html` and `webtorrent-liar.html`
+/// beside it, so every page announces to the same relay's `/announce`.
+pub fn mixed_www() -> anyhow::Result<tempfile::TempDir> {
+    let root = workspace_root();
+    let www = root.join("www");
+    if !www.join("pkg/chiral_ui_bg.wasm").exists() {
+        bail!("the page is not built ({} is missing): run scripts/build-wasm.sh (scripts/test.sh does)", www.join("pkg").display());
+    }
+    let dist = root.join("tests/node_modules/webtorrent/dist/webtorrent.min.js");
+    if !dist.exists() {
+        bail!("WebTorrent is not installed ({} is missing): run scripts/setup.sh test", dist.display());
+    }
+    let pages = ["webtorrent-peer.html", "webtorrent-download.html", "webtorrent-liar.html"];
+    let dir = tempfile::tempdir()?;
+    for entry in std::fs::read_dir(&www)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if name == "webtorrent.min.js" || pages.iter().any(|p| name == *p) {
+            continue;
+        }
+        std::os::unix::fs::symlink(entry.path(), dir.path().join(&name))
+            .with_context(|| format!("cannot link {}", entry.path().display()))?;
+    }
+    std::fs::copy(&dist, dir.path().join("webtorrent.min.js"))?;
+    for page in pages {
+        let src = root.join("tests/pages").join(page);
+        std::fs::copy(&src, dir.path().join(page)).with_context(|| format!("cannot copy {}", src.display()))?;
+    }
+    Ok(dir)
+}
+
+/// SHA-256 of a file, hex, read in 1 MiB chunks.
+pub fn sha256_file(path: &Path) -> anyhow::Result<String> {
+    use sha2::Digest;
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// JavaScript's `encodeURIComponent` (UTF-8, everything but `A-Z a-z 0-9 - _ . ! ~ * ' ( )`).
+pub fn encode_uri_component(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// What the Share view shows for a file once hashed and seeding.
+#[derive(Debug, Clone)]
+pub struct Shared {
+    pub magnet: String,
+    pub cid: String,
+    pub infohash: String,
+}
+
+/// Opens our app, chooses `file` in the Share view and waits until it is hashed
+/// (`#share[data-state=done]`, within `timeout`) and seeding (`#seed-state[data-state=seeding]`).
+pub async fn share_file(browser: &Browser, relay: &Relay, file: &Path, timeout: Duration) -> anyhow::Result<Shared> {
+    browser.client.goto(&relay.url).await?;
+    browser.wait_for("return document.querySelector('#file-input') ? true : null;", Duration::from_secs(60)).await.context("our app did not boot")?;
+    let path = file.to_str().context("the test file's path is not UTF-8")?;
+    browser.client.find(fantoccini::Locator::Css("#file-input")).await?.send_keys(path).await?;
+    let state = browser
+        .wait_for(
+            "const s = document.querySelector('#share'); \
+             return s && (s.dataset.state === 'done' || s.dataset.state === 'error') ? s.dataset.state : null;",
+            timeout,
+        )
+        .await
+        .context("the Share view did not finish hashing")?;
+    let text = |id: &'static str| async move {
+        let v = browser.client.execute(&format!("const e = document.getElementById('{id}'); return e ? e.textContent : null;"), vec![]).await?;
+        anyhow::Ok(v.as_str().unwrap_or_default().trim().to_string())
+    };
+    if state != "done" {
+        bail!("the Share view failed: {}", text("error").await.unwrap_or_default());
+    }
+    let shared = Shared { magnet: text("magnet").await?, cid: text("cid").await?, infohash: text("infohash").await?.to_lowercase() };
+    if !shared.magnet.starts_with("magnet:?") {
+        bail!("#magnet does not hold a magnet URI: {:?}", shared.magnet);
+    }
+    let seeding = browser
+        .wait_for(
+            "const s = document.querySelector('#seed-state'); return s && s.dataset.state === 'seeding' ? true : null;",
+            Duration::from_secs(60),
+        )
+        .await;
+    if let Err(e) = seeding {
+        let html = outer_html(browser, "#seed-state").await;
+        bail!("the page never started seeding: {e}\n#seed-state: {html}");
+    }
+    Ok(shared)
+}
+
+/// Opens our app's Download view (`location.hash = '#download'`).
+pub async fn open_download(browser: &Browser, relay: &Relay) -> anyhow::Result<()> {
+    browser.client.goto(&relay.url).await?;
+    browser.wait_for("return document.querySelector('#file-input') ? true : null;", Duration::from_secs(60)).await.context("our app did not boot")?;
+    browser.client.execute("location.hash = '#download'; return true;", vec![]).await?;
+    browser
+        .wait_for("return document.querySelector('#download-input') && document.querySelector('#download-button') ? true : null;", Duration::from_secs(30))
+        .await
+        .context("the Download view has no #download-input / #download-button")?;
+    Ok(())
+}
+
+/// Records when transfers enter each state, relative to now (`performance.now()` ms):
+/// `window.__transferTimes = { t0, states: { STATE: ms }, sha256: ms }`.
+const TRANSFER_TIMER: &str = "const times = { t0: performance.now(), states: {}, sha256: null }; \
+    window.__transferTimes = times; \
+    const look = () => { \
+      const now = performance.now(); \
+      for (const t of document.querySelectorAll('#transfers .transfer')) { \
+        const s = t.dataset.state; \
+        if (s && times.states[s] == null) times.states[s] = now; \
+        if (t.dataset.sha256 && times.sha256 == null) times.sha256 = now; \
+      } \
+    }; \
+    new MutationObserver(look).observe(document.body, { subtree: true, childList: true, attributes: true }); \
+    return true;";
+
+/// Types `source` (a magnet or CID) into the Download view and clicks download. Starts
+/// `window.__transferTimes` just before the click.
+pub async fn start_download(browser: &Browser, source: &str) -> anyhow::Result<()> {
+    browser.client.find(fantoccini::Locator::Css("#download-input")).await?.send_keys(source).await?;
+    browser.client.execute(TRANSFER_TIMER, vec![]).await?;
+    browser.client.find(fantoccini::Locator::Css("#download-button")).await?.click().await?;
+    Ok(())
+}
+
+/// A `.transfer` element's attributes once it finished (or failed).
+#[derive(Debug, Clone)]
+pub struct Transfer {
+    pub state: String,
+    pub infohash: String,
+    pub sha256: String,
+    pub have: Option<u64>,
+    pub pieces: Option<u64>,
+    pub banned: Option<u64>,
+    pub failed_pieces: Option<u64>,
+    pub downloaded: Option<u64>,
+    pub error: String,
+    /// The element's outerHTML, for assertion messages.
+    pub html: String,
+}
+
+/// Waits until the `.transfer` for `infohash` (hex; any transfer when `None`) is `complete`
+/// or `seeding` with `data-sha256` set. Fails on `data-state=error` or on timeout, with
+/// the transfer's outerHTML in the message.
+pub async fn wait_for_transfer(browser: &Browser, infohash: Option<&str>, timeout: Duration) -> anyhow::Result<Transfer> {
+    let wanted = serde_json::to_string(&infohash.map(str::to_lowercase))?;
+    let js = format!(
+        "const ih = {wanted}; \
+         const all = [...document.querySelectorAll('#transfers .transfer')]; \
+         const t = ih ? all.find(e => (e.dataset.infohash || '').toLowerCase() === ih) : all[0]; \
+         if (!t) return null; \
+         const d = t.dataset; \
+         if (d.state !== 'error' && !((d.state === 'complete' || d.state === 'seeding') && d.sha256)) return null; \
+         return {{ state: d.state, infohash: d.infohash || '', sha256: d.sha256 || '', have: d.have ?? null, \
+                  pieces: d.pieces ?? null, banned: d.banned ?? null, failed: d.failedPieces ?? null, \
+                  downloaded: d.downloaded ?? null, error: d.error || '', html: t.outerHTML }};"
+    );
+    let v = match browser.wait_for(&js, timeout).await {
+        Ok(v) => v,
+        Err(e) => {
+            let html = outer_html(browser, "#transfers").await;
+            bail!("the download did not finish: {e}\n#transfers: {html}");
+        }
+    };
+    let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+    let n = |k: &str| v[k].as_str().and_then(|x| x.trim().parse().ok()).or_else(|| v[k].as_u64());
+    let transfer = Transfer {
+        state: s("state"),
+        infohash: s("infohash").to_lowercase(),
+        sha256: s("sha256").to_lowercase(),
+        have: n("have"),
+        pieces: n("pieces"),
+        banned: n("banned"),
+        failed_pieces: n("failed"),
+        downloaded: n("downloaded"),
+        error: s("error"),
+        html: s("html"),
+    };
+    if transfer.state == "error" {
+        bail!("the download failed: {}\n{}", transfer.error, transfer.html);
+    }
+    Ok(transfer)
+}
+
+/// The outerHTML of the first element matching `selector` (or a note that there is none).
+pub async fn outer_html(browser: &Browser, selector: &str) -> String {
+    let js = format!("const e = document.querySelector({}); return e ? e.outerHTML : '(no element)';", serde_json::json!(selector));
+    match browser.client.execute(&js, vec![]).await {
+        Ok(v) => v.as_str().unwrap_or_default().to_string(),
+        Err(e) => format!("(cannot read it: {e})"),
+    }
+}
+
 fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
@@ -237,6 +451,9 @@ impl Browser {
                     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
                     "--disable-dev-shm-usage", "--window-size=1280,900",
+                    // Plain-IP host candidates (not *.local mDNS names) so separate headless
+                    // Chromiums reach each other over WebRTC without STUN.
+                    "--disable-features=WebRtcHideLocalIpsWithMdns",
                     format!("--user-data-dir={}", profile.path().display()),
                 ]
             }),

@@ -1,11 +1,14 @@
-//! The Download view: a CID in, what the DHT knows out (seeders by protocol, prices,
-//! chunk availability). Transfers arrive with the transfer issue.
+//! The Download view: a magnet link or a CID in (a CID is looked up in the DHT first),
+//! a live transfer out; below, a DHT lookup that shows who seeds a CID by which protocol.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use web_node::file_record::{FileView, Seeder};
 
 use crate::network::Network;
+use crate::transfers::{own_tracker, TransferList, Transfers};
+use web_node::browser::torrent::TorrentOptions;
+use web_node::file_record::Protocol;
 use crate::units;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -54,9 +57,18 @@ pub fn DownloadView() -> impl IntoView {
             });
         });
     };
+    let transfers = expect_context::<Transfers>();
     view! {
         <section class="download" id="download-view" data-state=move || lookup.with(Lookup::name)>
             <h1>"Download"</h1>
+            <StartDownload />
+            <label class="check">
+                <input type="checkbox" id="auto-seed" prop:checked=move || transfers.auto_seed.get()
+                    on:change=move |ev| transfers.set_auto_seed(event_target_checked(&ev)) />
+                " Keep seeding finished downloads while this tab is open"
+            </label>
+            <TransferList />
+            <h2>"Who has a file?"</h2>
             <p class="lede">"Every download starts with a DHT lookup: paste a content ID to see who has it."</p>
             <form class="search" on:submit=move |ev| {
                 ev.prevent_default();
@@ -92,6 +104,10 @@ fn FileCard(view: FileView) -> impl IntoView {
             {(view.conflicting_records > 0).then(|| view! {
                 <div class="warn">{view.conflicting_records} " record(s) disagreed about this file and were left out."</div>
             })}
+            <button id="download-found" on:click={
+                let view = view.clone();
+                move |_| start_from_view(&view)
+            }>"Download"</button>
             <h3>{format!("{} seeder{}", seeders.len(), if seeders.len() == 1 { "" } else { "s" })}</h3>
             <table class="seeders" id="seeders">
                 <thead><tr><th>"Protocol"</th><th>"Peer"</th><th>"Endpoint"</th><th>"Price"</th><th>"Chunks"</th></tr></thead>
@@ -130,5 +146,93 @@ fn SeederRow(seeder: Seeder, chunks: u64) -> impl IntoView {
             <td>{price}</td>
             <td><div class="chunkbar" title=format!("{have} of {chunks} chunks")>{segments}</div></td>
         </tr>
+    }
+}
+
+/// Starts a download of a file the DHT described: its infohash, its WebTorrent seeders'
+/// trackers (and this relay's), and its CID, which the finished file must hash to.
+fn start_from_view(view: &FileView) {
+    let transfers = expect_context::<Transfers>();
+    let Some(info_hash) = hex::decode(&view.file.infohash).ok().and_then(|v| <[u8; 20]>::try_from(v).ok()) else {
+        transfers.error.set(Some("The DHT record has a malformed infohash.".into()));
+        return;
+    };
+    let mut trackers: Vec<String> = own_tracker().into_iter().collect();
+    for s in view.seeders.iter().filter(|s| s.protocol == Protocol::WebTorrent) {
+        if (s.endpoint.starts_with("ws://") || s.endpoint.starts_with("wss://")) && !trackers.contains(&s.endpoint) {
+            trackers.push(s.endpoint.clone());
+        }
+    }
+    transfers.download(TorrentOptions {
+        info_hash,
+        name: Some(view.file.name.clone()),
+        trackers,
+        cid: Some(view.file.cid.clone()),
+        auto_seed: transfers.auto_seed.get_untracked(),
+    });
+}
+
+/// One box for a magnet link or a content ID.
+#[component]
+fn StartDownload() -> impl IntoView {
+    let network = expect_context::<Network>();
+    let transfers = expect_context::<Transfers>();
+    let (text, set_text) = signal(String::new());
+    let (status, set_status) = signal(None::<String>);
+    let start = move || {
+        let input = text.get_untracked().trim().to_string();
+        set_status.set(None);
+        if input.starts_with("magnet:") {
+            match web_node::tracker_client::parse_magnet(&input) {
+                Ok(m) => {
+                    let mut trackers = m.trackers;
+                    if trackers.iter().all(|t| !t.starts_with("ws")) {
+                        trackers.extend(own_tracker());
+                    }
+                    transfers.download(TorrentOptions {
+                        info_hash: m.info_hash,
+                        name: m.name,
+                        trackers,
+                        cid: None,
+                        auto_seed: transfers.auto_seed.get_untracked(),
+                    });
+                    set_text.set(String::new());
+                }
+                Err(e) => set_status.set(Some(e.to_string())),
+            }
+            return;
+        }
+        let cid = input.to_ascii_lowercase();
+        if cid.len() != 64 || !cid.bytes().all(|c| c.is_ascii_hexdigit()) {
+            set_status.set(Some("Paste a magnet link or a content ID (64 hexadecimal digits).".into()));
+            return;
+        }
+        let Some(node) = network.node.get_untracked() else {
+            set_status.set(Some("Not connected to the network yet; try again in a moment.".into()));
+            return;
+        };
+        set_status.set(Some(format!("Looking up {cid} in the DHT…")));
+        spawn_local(async move {
+            match node.lookup(&cid, web_node::browser::now_secs()).await {
+                Ok(Some(view)) => {
+                    set_status.set(None);
+                    set_text.set(String::new());
+                    start_from_view(&view);
+                }
+                Ok(None) => set_status.set(Some(format!("Nobody in the DHT has {cid} right now."))),
+                Err(e) => set_status.set(Some(e.to_string())),
+            }
+        });
+    };
+    view! {
+        <form class="search" on:submit=move |ev| {
+            ev.prevent_default();
+            start();
+        }>
+            <input id="download-input" type="text" placeholder="Magnet link or content ID" spellcheck="false"
+                prop:value=text on:input=move |ev| set_text.set(event_target_value(&ev)) />
+            <button id="download-button" type="submit">"Download"</button>
+        </form>
+        {move || status.get().map(|s| view! { <div class="card" id="download-status">{s}</div> })}
     }
 }

@@ -19,6 +19,11 @@ pub struct Hashed {
     /// What the page publishes to the DHT about the file.
     pub file: FileInfo,
     pub elapsed_ms: f64,
+    /// The BitTorrent info dict, for seeding.
+    pub info_bytes: Vec<u8>,
+    /// The file as chosen, to seed from (plain files only: encrypted shares name the
+    /// ciphertext, which is not on disk).
+    pub source: Option<web_sys::File>,
 }
 
 pub fn now_ms() -> f64 {
@@ -45,6 +50,7 @@ pub async fn hash_file(
         ..IngestOptions::new(file.name(), size)
     };
     let started = now_ms();
+    let encrypted = passphrase.is_some();
     let ingest = match passphrase {
         None => web_node::browser::plain_ingest(options),
         Some(p) => {
@@ -62,5 +68,11 @@ pub async fn hash_file(
     let origin = web_sys::window()
         .and_then(|w| w.location().origin().ok())
         .unwrap_or_else(|| "http://127.0.0.1:8080".into());
-    Ok(Hashed { summary: manifest.summary(&origin), file: FileInfo::from_manifest(&manifest), elapsed_ms: now_ms() - started })
+    Ok(Hashed {
+        summary: manifest.summary(&origin),
+        file: FileInfo::from_manifest(&manifest),
+        elapsed_ms: now_ms() - started,
+        info_bytes: manifest.info_dict_bytes(),
+        source: (!encrypted).then_some(file),
+    })
 }

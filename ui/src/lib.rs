@@ -5,6 +5,7 @@
 //! | [`share`] | the Share view: choose or drop a file, watch it hash, copy its links, publish it |
 //! | [`download`] | the Download view: look a CID up in the DHT, see seeders by protocol |
 //! | [`network`] | the page's libp2p node (started at load) and the Network view |
+//! | [`transfers`] | every download and seed of this page, live: progress, rates, peers, save |
 //! | [`hashing`] | the data side of Share: one async fn over `web_node::browser` |
 //! | [`units`] | human-readable sizes, rates and durations |
 //! | [`clipboard`] | copy to the clipboard |
@@ -14,6 +15,7 @@ pub mod download;
 pub mod hashing;
 pub mod network;
 pub mod share;
+pub mod transfers;
 pub mod units;
 
 use leptos::prelude::*;
@@ -50,6 +52,9 @@ pub fn App() -> impl IntoView {
     };
     provide_context(network);
     network::start(network);
+    let transfers = transfers::Transfers::new();
+    provide_context(transfers);
+    transfers.resume();
     let (view, set_view) = signal(View::from_hash(&current_hash()));
     let _ = window_event_listener(leptos::ev::hashchange, move |_| set_view.set(View::from_hash(&current_hash())));
     let tab = move |target: View, href: &'static str, label: &'static str| {
@@ -68,7 +73,8 @@ pub fn App() -> impl IntoView {
         <main>
             // Share stays mounted so a running hash or publication survives tab switches.
             <div class:hidden=move || view.get() != View::Share><share::Share /></div>
-            <Show when=move || view.get() == View::Download><download::DownloadView /></Show>
+            // Download stays mounted too: its transfer list is live while seeding.
+            <div class:hidden=move || view.get() != View::Download><download::DownloadView /></div>
             <Show when=move || view.get() == View::Network><network::NetworkView /></Show>
         </main>
         <footer>"Files are hashed in this tab; nothing leaves your machine until you share it."</footer>

@@ -8,6 +8,7 @@ use web_sys::{DragEvent, File, HtmlInputElement};
 
 use crate::clipboard::copy;
 use crate::network::Network;
+use crate::transfers::Transfers;
 use web_node::browser::p2p::Connection;
 use web_node::file_record::{FileInfo, FileRecord, Protocol, Seeder, DEFAULT_TTL_SECS};
 use crate::hashing::{hash_file, now_ms, Hashed, Progress};
@@ -35,7 +36,7 @@ impl Stage {
 
 #[component]
 pub fn Share() -> impl IntoView {
-    let (stage, set_stage) = signal(Stage::Idle);
+    let (stage, set_stage) = signal_local(Stage::Idle);
     let (dragging, set_dragging) = signal(false);
     let (encrypt, set_encrypt) = signal(false);
     let (passphrase, set_passphrase) = signal(String::new());
@@ -168,8 +169,9 @@ fn HashingCard(name: String, progress: Progress, elapsed_s: f64) -> impl IntoVie
 
 #[component]
 fn ResultCard(hashed: Hashed) -> impl IntoView {
-    let s = hashed.summary;
-    let file = hashed.file;
+    let hashed = hashed.clone();
+    let s = hashed.summary.clone();
+    let file = hashed.file.clone();
     let seconds = hashed.elapsed_ms / 1000.0;
     let size_read = s.plaintext_size;
     view! {
@@ -184,10 +186,11 @@ fn ResultCard(hashed: Hashed) -> impl IntoView {
                 </span>
             </div>
             <CopyRow label="Content ID" id="cid" value=s.cid />
-            <CopyRow label="Infohash" id="infohash" value=s.infohash />
+            <CopyRow label="Infohash" id="infohash" value=s.infohash.clone() />
             <CopyRow label="Magnet" id="magnet" value=s.magnet />
             <CopyRow label="ed2k link" id="ed2k-link" value=s.ed2k_link />
             <CopyRow label="Merkle root" id="merkle-root" value=s.merkle_root />
+            <SeedRow source=hashed.source info_bytes=hashed.info_bytes infohash=s.infohash.clone() />
             <PublishRow file />
         </div>
     }
@@ -304,6 +307,46 @@ fn PublishRow(file: FileInfo) -> impl IntoView {
         <div class="row">
             <span class="label">"Discovery"</span>
             <span class="value publish" id="publish" data-state=data data-published-at=published_at>{label}</span>
+            <span></span>
+        </div>
+    }
+}
+
+/// Seeds the file from this tab over WebRTC (WebTorrent-compatible, through the relay's
+/// tracker) for as long as the page is open.
+#[component]
+fn SeedRow(source: Option<File>, info_bytes: Vec<u8>, infohash: String) -> impl IntoView {
+    let transfers = expect_context::<Transfers>();
+    let started = match source {
+        Some(file) => transfers.seed(file, info_bytes),
+        None => Err("encrypted files are shared by their ciphertext, which this tab does not keep; seeding them arrives with relay storage".into()),
+    };
+    let error = started.err();
+    let snapshot = move || transfers.list.with(|l| l.iter().find(|s| s.info_hash == infohash).cloned());
+    let state = {
+        let error = error.clone();
+        let snapshot = snapshot.clone();
+        move || if error.is_some() { "error".to_string() } else { snapshot().map_or("starting".into(), |s| s.state.as_str().to_string()) }
+    };
+    let peers = {
+        let snapshot = snapshot.clone();
+        move || snapshot().map_or(0, |s| s.peers.len()).to_string()
+    };
+    let label = move || match (&error, snapshot()) {
+        (Some(e), _) => format!("not seeded: {e}"),
+        (None, Some(s)) => format!(
+            "seeding from this tab · {} peer{} · ↑ {} · {} sent",
+            s.peers.len(),
+            if s.peers.len() == 1 { "" } else { "s" },
+            units::rate_per_second(s.up_rate),
+            units::bytes(s.uploaded)
+        ),
+        (None, None) => "starting…".to_string(),
+    };
+    view! {
+        <div class="row">
+            <span class="label">"Seeding"</span>
+            <span class="value" id="seed-state" data-state=state data-peers=peers>{label}</span>
             <span></span>
         </div>
     }

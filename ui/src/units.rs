@@ -33,3 +33,12 @@ pub fn duration(seconds: f64) -> String {
         _ => format!("{} h {} min", s / 3600, s % 3600 / 60),
     }
 }
+
+/// A live rate in bytes per second, in MB/s (or kB/s when small).
+pub fn rate_per_second(bytes_per_second: f64) -> String {
+    if bytes_per_second < 1e6 {
+        format!("{:.0} kB/s", bytes_per_second / 1e3)
+    } else {
+        format!("{:.1} MB/s", bytes_per_second / 1e6)
+    }
+}

@@ -10,6 +10,7 @@
 //! | [`peer_wire`] | BitTorrent peer wire codecs (BEP 3, BEP 10 handshake, BEP 9 `ut_metadata`), bitfields |
 //! | [`swarm`] | one torrent's peers, sans-IO: piece picking, choking, verification, metadata exchange |
 //! | [`tracker`] | WebTorrent WebSocket tracker protocol, server side (sans-IO) |
+//! | [`tracker_client`] | the same protocol, client side: announces with offers, answers, responses; magnet links |
 //! | [`ed2k`] | ed2k hash and link |
 //! | [`encryption`] | optional AES-256-GCM with a PBKDF2-SHA256 key, chunk-aligned |
 //! | [`bencode`] | canonical, bounded bencode |
@@ -29,6 +30,7 @@ pub mod peer_wire;
 pub mod swarm;
 pub mod torrent;
 pub mod tracker;
+pub mod tracker_client;
 
 #[cfg(target_arch = "wasm32")]
 pub mod browser;

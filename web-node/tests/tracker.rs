@@ -124,3 +124,32 @@ proptest! {
         prop_assert_eq!(t.peer_count(), 0);
     }
 }
+
+proptest! {
+    /// The page parses whatever a tracker sends without panicking.
+    #[test]
+    fn tracker_responses_never_panic_the_client(text in ".{0,300}", ih in any::<[u8; 20]>(), sdp in ".{0,50}") {
+        let _ = web_node::tracker_client::parse_response(&text);
+        let offer = json!({ "action": "announce", "info_hash": id_to_binary_string(&ih), "peer_id": text, "offer_id": id_to_binary_string(&ih), "offer": { "sdp": sdp } });
+        let _ = web_node::tracker_client::parse_response(&offer.to_string());
+        let _ = web_node::tracker_client::parse_magnet(&text);
+    }
+
+    /// What the page sends, the relay's tracker understands.
+    #[test]
+    fn client_announces_parse_on_the_server(ih in any::<[u8; 20]>(), pid in any::<[u8; 20]>(), left in proptest::option::of(any::<u32>()), n in 0usize..6) {
+        let req = web_node::tracker_client::AnnounceRequest {
+            info_hash: ih, peer_id: pid, event: Some("started"), left: left.map(u64::from), uploaded: 1, downloaded: 2,
+            offers: (0..n).map(|i| ([i as u8; 20], format!("v=0 {i}"))).collect(),
+        };
+        match parse(req.to_json().as_bytes()) {
+            Ok(Request::Announce(a)) => {
+                prop_assert_eq!(a.info_hash, ih);
+                prop_assert_eq!(a.peer_id, pid);
+                prop_assert_eq!(a.offers.len(), n);
+                prop_assert_eq!(a.left, left.map(u64::from));
+            }
+            other => prop_assert!(false, "{:?}", other),
+        }
+    }
+}

@@ -4,9 +4,15 @@
 //! | --- | --- |
 //! | [`ingest`] | `Blob.slice` reads → `ingest::Ingest` (+ Web Crypto chunk digests) |
 //! | [`p2p`] | the page's libp2p node: Kademlia client over WebSocket to its relay |
+//! | [`torrent`] | one torrent: tracker WebSockets + RTCDataChannels → `swarm::Swarm`, OPFS storage |
+//! | [`rtc`] | RTCPeerConnection offers/answers with complete SDPs (WebTorrent signaling) |
+//! | [`piece_store`] | pieces in the Origin Private File System, or straight from a shared `File` |
 
 pub mod ingest;
 pub mod p2p;
+pub mod piece_store;
+pub mod rtc;
+pub mod torrent;
 
 pub use ingest::{ingest_blob, plain_ingest, BrowserIngestError};
 

@@ -1,0 +1,173 @@
+//! WebTorrent-compatible transfers in headless Chromium, every peer in a Chromium of its own
+//! (its own profile, so its own OPFS), all through one relay's tracker on 127.0.0.1: our page
+//! to our page, the real WebTorrent client to our page and back, and a lying peer that must
+//! be banned without corrupting the file.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use chiral_e2e::{
+    encode_uri_component, mixed_www, open_download, relay_manifest, sha256_file, share_file, start_download, wait_for_transfer,
+    write_test_file, Browser, Relay,
+};
+use fantoccini::Locator;
+
+const MIB: u64 = 1024 * 1024;
+
+/// Opens a WebTorrent test page (`/webtorrent-peer.html` or `/webtorrent-liar.html`), chooses
+/// `file` and waits until it seeds; returns `window.__seeding` (`infoHash`, `magnet`).
+async fn webtorrent_seed(browser: &Browser, relay: &Relay, page: &str, file: &Path) -> anyhow::Result<serde_json::Value> {
+    browser.client.goto(&format!("{}/{page}", relay.url)).await?;
+    browser.wait_for("return window.__ready ? true : null;", Duration::from_secs(30)).await?;
+    browser.client.find(Locator::Css("#file-input")).await?.send_keys(file.to_str().unwrap()).await?;
+    match browser.wait_for("return window.__seeding || null;", Duration::from_secs(120)).await {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            let events = browser.client.execute("return window.__events;", vec![]).await?;
+            anyhow::bail!("{page} did not start seeding: {e}; its events: {events}")
+        }
+    }
+}
+
+/// WebTorrent's reported errors (`window.__events` entries starting with "error").
+async fn webtorrent_errors(browser: &Browser) -> anyhow::Result<Vec<String>> {
+    let events = browser.client.execute("return window.__events || [];", vec![]).await?;
+    let all: Vec<String> = events.as_array().into_iter().flatten().filter_map(|e| e.as_str().map(str::to_string)).collect();
+    let (errors, warnings): (Vec<_>, Vec<_>) = all.into_iter().partition(|e| e.starts_with("error"));
+    if !warnings.is_empty() {
+        eprintln!("WebTorrent warnings: {warnings:?}");
+    }
+    Ok(errors)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn page_to_page_64_mib() -> anyhow::Result<()> {
+    let www = mixed_www()?;
+    let relay = Relay::start_with_www(www.path())?;
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("sixty-four mebibytes.bin");
+    let size = 64 * MIB;
+    write_test_file(&file, size, 64)?;
+    let expected = sha256_file(&file)?;
+
+    let seeder = Browser::start().await?;
+    let shared = share_file(&seeder, &relay, &file, Duration::from_secs(300)).await?;
+    let leecher = Browser::start().await?;
+    open_download(&leecher, &relay).await?;
+    let started = Instant::now();
+    start_download(&leecher, &shared.magnet).await?;
+    let t = wait_for_transfer(&leecher, Some(&shared.infohash), Duration::from_secs(240)).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    println!("64 MiB page → page: {seconds:.1} s (until SHA-256 shown), {:.1} MB/s", size as f64 / 1e6 / seconds);
+
+    assert_eq!(t.sha256, expected, "the downloaded file differs from the shared one\n{}", t.html);
+    assert_eq!(t.pieces, Some(256), "64 MiB is 256 pieces of 256 KiB\n{}", t.html);
+    assert_eq!(t.have, Some(256), "the transfer does not have every piece\n{}", t.html);
+    leecher.close().await?;
+    seeder.close().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn webtorrent_seeds_our_page_downloads() -> anyhow::Result<()> {
+    let www = mixed_www()?;
+    let relay = Relay::start_with_www(www.path())?;
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("from webtorrent.bin");
+    write_test_file(&file, 5 * MIB + 123, 21)?;
+    let expected = sha256_file(&file)?;
+    let manifest = relay_manifest(&file, &["--public-url", &relay.url])?;
+
+    let wt = Browser::start().await?;
+    let seeding = webtorrent_seed(&wt, &relay, "webtorrent-peer.html", &file).await?;
+    let info_hash = seeding["infoHash"].as_str().unwrap_or_default().to_lowercase();
+    assert_eq!(manifest["infohash"].as_str(), Some(info_hash.as_str()), "WebTorrent and our relay name the file differently");
+    let magnet = seeding["magnet"].as_str().unwrap_or_default().to_string();
+
+    let ours = Browser::start().await?;
+    open_download(&ours, &relay).await?;
+    let started = Instant::now();
+    start_download(&ours, &magnet).await?;
+    let t = wait_for_transfer(&ours, Some(&info_hash), Duration::from_secs(180)).await?;
+    println!("WebTorrent → our page: {:.1} s", started.elapsed().as_secs_f64());
+
+    assert_eq!(t.sha256, expected, "our page stored something else than WebTorrent seeded\n{}", t.html);
+    assert_eq!(t.infohash, info_hash, "{}", t.html);
+    assert_eq!(t.have, t.pieces, "not every piece is there\n{}", t.html);
+    let errors = webtorrent_errors(&wt).await?;
+    assert!(errors.is_empty(), "the WebTorrent seeder reported errors: {errors:?}");
+    ours.close().await?;
+    wt.close().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn our_page_seeds_webtorrent_downloads() -> anyhow::Result<()> {
+    let www = mixed_www()?;
+    let relay = Relay::start_with_www(www.path())?;
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("from chiral.bin");
+    let size = 5 * MIB + 77;
+    write_test_file(&file, size, 22)?;
+    let expected = sha256_file(&file)?;
+
+    let ours = Browser::start().await?;
+    let shared = share_file(&ours, &relay, &file, Duration::from_secs(120)).await?;
+
+    let wt = Browser::start().await?;
+    let started = Instant::now();
+    wt.client.goto(&format!("{}/webtorrent-download.html#{}", relay.url, encode_uri_component(&shared.magnet))).await?;
+    let done = match wt.wait_for("return window.__done || null;", Duration::from_secs(180)).await {
+        Ok(v) => v,
+        Err(e) => {
+            let state = wt.client.execute("return { progress: window.__progress, events: window.__events };", vec![]).await?;
+            let seed_state = chiral_e2e::outer_html(&ours, "#seed-state").await;
+            anyhow::bail!("WebTorrent did not finish downloading from our page: {e}\nWebTorrent: {state}\nour #seed-state: {seed_state}");
+        }
+    };
+    println!("our page → WebTorrent: {:.1} s", started.elapsed().as_secs_f64());
+
+    assert_eq!(done["sha256"].as_str(), Some(expected.as_str()), "WebTorrent got other bytes than our page seeded: {done}");
+    assert_eq!(done["length"].as_u64(), Some(size), "WebTorrent got another length: {done}");
+    assert_eq!(done["infoHash"].as_str(), Some(shared.infohash.as_str()), "{done}");
+    let errors = webtorrent_errors(&wt).await?;
+    assert!(errors.is_empty(), "the WebTorrent downloader reported errors: {errors:?}");
+    wt.close().await?;
+    ours.close().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lying_peer_is_dropped_and_the_file_is_exact() -> anyhow::Result<()> {
+    let www = mixed_www()?;
+    let relay = Relay::start_with_www(www.path())?;
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("contested.bin");
+    write_test_file(&file, 8 * MIB, 23)?;
+    let expected = sha256_file(&file)?;
+
+    // Our page is ready in the Download view first, so it can start as soon as both seed.
+    let ours = Browser::start().await?;
+    open_download(&ours, &relay).await?;
+    // The liar first, so it is in the swarm (and in the tracker's offers) no later than the honest one.
+    let liar = Browser::start().await?;
+    let lying = webtorrent_seed(&liar, &relay, "webtorrent-liar.html", &file).await?;
+    let honest = Browser::start().await?;
+    let seeding = webtorrent_seed(&honest, &relay, "webtorrent-peer.html", &file).await?;
+    assert_eq!(lying["infoHash"], seeding["infoHash"], "the liar and the honest seeder must share one swarm");
+    let info_hash = seeding["infoHash"].as_str().unwrap_or_default().to_lowercase();
+
+    start_download(&ours, seeding["magnet"].as_str().unwrap_or_default()).await?;
+    let t = wait_for_transfer(&ours, Some(&info_hash), Duration::from_secs(240)).await?;
+
+    let lies = liar.client.execute("return window.__lies;", vec![]).await?.as_u64().unwrap_or(0);
+    assert_eq!(t.sha256, expected, "a lie made it into the file\n{}", t.html);
+    assert!(
+        lies > 0,
+        "the liar was never asked for a block (window.__lies = 0), so nothing was tested: our page fetched everything from the honest seeder\n{}",
+        t.html
+    );
+    assert!(t.failed_pieces.unwrap_or(0) >= 1, "the liar sent {lies} corrupted blocks but no piece failed verification\n{}", t.html);
+    assert!(t.banned.unwrap_or(0) >= 1, "the liar sent {lies} corrupted blocks but no peer was banned\n{}", t.html);
+    println!("liar sent {lies} corrupted blocks; failed pieces {:?}, banned {:?}", t.failed_pieces, t.banned);
+    ours.close().await?;
+    honest.close().await?;
+    liar.close().await
+}

@@ -1,0 +1,235 @@
+//! Transfers: every torrent this page downloads or seeds, live. The torrents themselves
+//! are `web_node::browser::torrent::Torrent`s; the UI keeps only their latest snapshots.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use wasm_bindgen::JsCast;
+use web_node::browser::torrent::{Snapshot, Torrent, TorrentOptions, TransferState};
+
+use crate::units;
+
+const AUTO_SEED_KEY: &str = "chiral.auto_seed";
+
+#[derive(Clone, Copy)]
+pub struct Transfers {
+    pub list: RwSignal<Vec<Snapshot>>,
+    torrents: StoredValue<Vec<Torrent>, LocalStorage>,
+    pub auto_seed: RwSignal<bool>,
+    pub error: RwSignal<Option<String>>,
+}
+
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+/// This relay's tracker: `ws(s)://origin/announce`.
+pub fn own_tracker() -> Option<String> {
+    let origin = web_sys::window()?.location().origin().ok()?;
+    web_node::torrent::Sources::relay(&origin, "").trackers.into_iter().next()
+}
+
+impl Transfers {
+    pub fn new() -> Self {
+        let auto_seed = local_storage().and_then(|s| s.get_item(AUTO_SEED_KEY).ok().flatten()).is_none_or(|v| v != "false");
+        Self { list: RwSignal::new(Vec::new()), torrents: StoredValue::new_local(Vec::new()), auto_seed: RwSignal::new(auto_seed), error: RwSignal::new(None) }
+    }
+
+    pub fn set_auto_seed(&self, on: bool) {
+        self.auto_seed.set(on);
+        if let Some(s) = local_storage() {
+            let _ = s.set_item(AUTO_SEED_KEY, if on { "true" } else { "false" });
+        }
+    }
+
+    fn on_update(self) -> impl Fn(Snapshot) + Clone + 'static {
+        move |snapshot: Snapshot| {
+            self.list.update(|list| match list.iter_mut().find(|s| s.info_hash == snapshot.info_hash) {
+                Some(slot) => *slot = snapshot,
+                None => list.push(snapshot),
+            });
+        }
+    }
+
+    fn has(&self, info_hash: &[u8; 20]) -> bool {
+        self.torrents.with_value(|ts| ts.iter().any(|t| t.info_hash() == *info_hash))
+    }
+
+    /// Restarts the downloads a previous visit left in storage.
+    pub fn resume(self) {
+        spawn_local(async move {
+            for result in Torrent::resume_stored(self.on_update()).await {
+                match result {
+                    Ok(t) => self.torrents.update_value(|ts| ts.push(t)),
+                    Err(e) => self.error.set(Some(format!("A stored download could not resume: {e}"))),
+                }
+            }
+        });
+    }
+
+    pub fn download(self, options: TorrentOptions) {
+        if self.has(&options.info_hash) {
+            return;
+        }
+        spawn_local(async move {
+            match Torrent::download(options, self.on_update()).await {
+                Ok(t) => self.torrents.update_value(|ts| ts.push(t)),
+                Err(e) => self.error.set(Some(format!("The download could not start: {e}"))),
+            }
+        });
+    }
+
+    pub fn seed(self, file: web_sys::File, info_bytes: Vec<u8>) -> Result<(), String> {
+        let trackers = own_tracker().into_iter().collect();
+        let t = Torrent::seed(file, info_bytes, trackers, self.on_update())?;
+        if self.has(&t.info_hash()) {
+            t.stop();
+            return Ok(());
+        }
+        self.torrents.update_value(|ts| ts.push(t));
+        Ok(())
+    }
+
+    fn find(&self, info_hash: &str) -> Option<Torrent> {
+        self.torrents.with_value(|ts| ts.iter().find(|t| hex::encode(t.info_hash()) == info_hash).cloned())
+    }
+
+    fn save(self, info_hash: String) {
+        let Some(t) = self.find(&info_hash) else { return };
+        spawn_local(async move {
+            match t.blob().await {
+                Ok(blob) => {
+                    if let Err(e) = save_blob(&blob, &t.name()) {
+                        self.error.set(Some(e));
+                    }
+                }
+                Err(e) => self.error.set(Some(format!("The file cannot be saved: {e}"))),
+            }
+        });
+    }
+
+    fn remove(self, info_hash: String) {
+        let Some(t) = self.find(&info_hash) else { return };
+        self.torrents.update_value(|ts| ts.retain(|x| hex::encode(x.info_hash()) != info_hash));
+        self.list.update(|l| l.retain(|s| s.info_hash != info_hash));
+        spawn_local(async move {
+            if let Err(e) = t.remove().await {
+                self.error.set(Some(format!("Stored pieces could not be deleted: {e}")));
+            }
+        });
+    }
+}
+
+impl Default for Transfers {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Saves a Blob (backed by storage, not memory) through a download link.
+fn save_blob(blob: &web_sys::Blob, name: &str) -> Result<(), String> {
+    let url = web_sys::Url::create_object_url_with_blob(blob).map_err(|_| "the browser refused to save the file")?;
+    let document = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
+    let a: web_sys::HtmlAnchorElement = document.create_element("a").map_err(|_| "no anchor")?.unchecked_into();
+    a.set_href(&url);
+    a.set_download(name);
+    a.click();
+    // Give the download a moment to start before the URL goes.
+    let _ = set_timeout_with_handle(move || { let _ = web_sys::Url::revoke_object_url(&url); }, std::time::Duration::from_secs(60));
+    Ok(())
+}
+
+#[component]
+pub fn TransferList() -> impl IntoView {
+    let transfers = expect_context::<Transfers>();
+    view! {
+        <div id="transfers" class="transfers">
+            {move || transfers.error.get().map(|e| view! { <div class="card error" role="alert">{e}</div> })}
+            <For each=move || transfers.list.get() key=|s| s.info_hash.clone() let:snapshot>
+                <TransferCard info_hash=snapshot.info_hash.clone() />
+            </For>
+        </div>
+    }
+}
+
+#[component]
+fn TransferCard(info_hash: String) -> impl IntoView {
+    let transfers = expect_context::<Transfers>();
+    let key = info_hash.clone();
+    let snap = Memo::new(move |_| transfers.list.with(|l| l.iter().find(|s| s.info_hash == key).cloned()));
+    let get = move || snap.get();
+    let attr = move |f: fn(&Snapshot) -> String| move || get().map(|s| f(&s)).unwrap_or_default();
+    let save_hash = info_hash.clone();
+    let remove_hash = info_hash.clone();
+    view! {
+        <div class="card transfer"
+            data-infohash=info_hash.clone()
+            data-state=attr(|s| s.state.as_str().to_string())
+            data-have=attr(|s| s.have.to_string())
+            data-pieces=attr(|s| s.pieces.to_string())
+            data-sha256=attr(|s| s.sha256.clone().unwrap_or_default())
+            data-banned=attr(|s| s.banned.to_string())
+            data-failed-pieces=attr(|s| s.failed_pieces.to_string())
+            data-downloaded=attr(|s| s.downloaded.to_string())
+            data-uploaded=attr(|s| s.uploaded.to_string())
+            data-error=attr(|s| s.error.clone().unwrap_or_default())
+        >
+            {move || get().map(|s| {
+                let fraction = if s.pieces == 0 { 0.0 } else { f64::from(s.have) / f64::from(s.pieces) };
+                let status = match s.state {
+                    TransferState::Metadata => "finding peers and the file's metadata…".to_string(),
+                    TransferState::Downloading => format!("downloading · ETA {}", s.eta_secs.map_or("—".into(), units::duration)),
+                    TransferState::Verifying => "verifying the whole file…".to_string(),
+                    TransferState::Complete => "complete".to_string(),
+                    TransferState::Seeding => "seeding".to_string(),
+                    TransferState::Error => format!("error: {}", s.error.clone().unwrap_or_default()),
+                };
+                let verified = match (s.cid_matches, &s.sha256) {
+                    (Some(true), _) => Some("✓ SHA-256 matches the content ID".to_string()),
+                    (Some(false), _) => Some("✗ SHA-256 does not match the content ID".to_string()),
+                    (None, Some(h)) => Some(format!("SHA-256 {}…", &h[..16])),
+                    _ => None,
+                };
+                view! {
+                    <div class="file-name">
+                        <strong>{s.name.clone()}</strong>
+                        <span class="meta">{s.size.map(units::bytes).unwrap_or_default()} " · " {status}</span>
+                    </div>
+                    <div class="bar" role="progressbar" aria-valuenow=format!("{:.0}", fraction * 100.0) aria-valuemin="0" aria-valuemax="100">
+                        <div class="fill" class:done={fraction >= 1.0} style:width=format!("{:.2}%", fraction * 100.0)></div>
+                    </div>
+                    <div class="stats">
+                        <span class="pct">{format!("{:.1} %", fraction * 100.0)}</span>
+                        <span>{s.have} " / " {s.pieces} " pieces"</span>
+                        <span class="down">"↓ " {units::rate_per_second(s.down_rate)}</span>
+                        <span class="up">"↑ " {units::rate_per_second(s.up_rate)}</span>
+                        <span>{s.peers.len()} " peers"</span>
+                        {(s.banned > 0).then(|| view! { <span class="warn">{s.banned} " dropped for corrupt data"</span> })}
+                        {verified.map(|v| view! { <span class="verified">{v}</span> })}
+                    </div>
+                    {(!s.peers.is_empty()).then(|| view! {
+                        <table class="peers">
+                            <thead><tr><th>"Peer"</th><th>"Client"</th><th>"Protocol"</th><th>"↓"</th><th>"↑"</th><th>"Pieces"</th></tr></thead>
+                            <tbody>
+                                {s.peers.iter().map(|p| view! {
+                                    <tr class="peer">
+                                        <td><code>{p.id.clone()}</code></td>
+                                        <td>{p.client.clone()}</td>
+                                        <td><span class="proto">{p.protocol}</span></td>
+                                        <td>{units::rate_per_second(p.down_rate)}</td>
+                                        <td>{units::rate_per_second(p.up_rate)}</td>
+                                        <td>{p.pieces}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    })}
+                }
+            })}
+            <div class="actions">
+                <button class="save" disabled=move || get().is_none_or(|s| s.sha256.is_none())
+                    on:click=move |_| transfers.save(save_hash.clone())>"Save file"</button>
+                <button class="remove" on:click=move |_| transfers.remove(remove_hash.clone())>"Remove"</button>
+            </div>
+        </div>
+    }
+}

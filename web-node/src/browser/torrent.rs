@@ -1,0 +1,833 @@
+//! One torrent in the page: the thin driver around [`crate::swarm::Swarm`]. It owns the
+//! tracker WebSockets (signaling), the RTCPeerConnections and data channels (one peer
+//! each), the piece store and a 1 s tick; it feeds the swarm bytes and time and carries
+//! out what the swarm asks: send these bytes, read or store this piece, drop that peer.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::time::Duration;
+
+use js_sys::{ArrayBuffer, Uint8Array};
+use sha2::{Digest, Sha256};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::spawn_local;
+use web_sys::{MessageEvent, RtcDataChannel, RtcDataChannelEvent, RtcDataChannelState, RtcDataChannelType, RtcPeerConnection, WebSocket};
+
+use super::piece_store::{OpfsTorrent, PieceStore};
+use super::rtc;
+use crate::peer_wire::Bitfield;
+use crate::swarm::{Event, Output, PeerKey, Swarm, SwarmConfig};
+use crate::tracker::Id20;
+use crate::tracker_client::{answer_json, parse_response, AnnounceRequest, TrackerEvent, OFFERS_PER_ANNOUNCE};
+
+/// Connections per torrent; offers beyond this are not answered.
+const MAX_PEERS: usize = 24;
+/// An offer nobody answered is withdrawn after this long (bittorrent-tracker: 50 s).
+const OFFER_TIMEOUT_MS: f64 = 50_000.0;
+/// Announce at least this often while downloading, to meet newcomers.
+const LEECH_ANNOUNCE_SECS: u64 = 30;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferState {
+    /// Fetching the info dict from peers (magnet).
+    Metadata,
+    Downloading,
+    /// Every piece verified; hashing the whole file.
+    Verifying,
+    /// Done and no longer shared.
+    Complete,
+    Seeding,
+    Error,
+}
+
+impl TransferState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransferState::Metadata => "metadata",
+            TransferState::Downloading => "downloading",
+            TransferState::Verifying => "verifying",
+            TransferState::Complete => "complete",
+            TransferState::Seeding => "seeding",
+            TransferState::Error => "error",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeerRow {
+    pub id: String,
+    pub client: String,
+    pub protocol: &'static str,
+    pub down_rate: f64,
+    pub up_rate: f64,
+    pub downloaded: u64,
+    pub uploaded: u64,
+    pub pieces: u32,
+}
+
+/// What the UI shows; plain data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    pub info_hash: String,
+    pub name: String,
+    pub size: Option<u64>,
+    pub pieces: u32,
+    pub have: u32,
+    pub state: TransferState,
+    pub down_rate: f64,
+    pub up_rate: f64,
+    pub downloaded: u64,
+    pub uploaded: u64,
+    pub eta_secs: Option<f64>,
+    pub peers: Vec<PeerRow>,
+    pub banned: usize,
+    pub failed_pieces: u32,
+    /// SHA-256 of the whole stored file, once complete.
+    pub sha256: Option<String>,
+    /// Whether that hash is the CID the download was asked for (when it was).
+    pub cid_matches: Option<bool>,
+    pub error: Option<String>,
+    pub trackers_connected: usize,
+}
+
+pub struct TorrentOptions {
+    pub info_hash: Id20,
+    pub name: Option<String>,
+    pub trackers: Vec<String>,
+    /// The CID the file must hash to (downloads started from the DHT).
+    pub cid: Option<String>,
+    /// Keep sharing after the download completes.
+    pub auto_seed: bool,
+}
+
+struct PeerLink {
+    pc: RtcPeerConnection,
+    dc: RtcDataChannel,
+    _closures: Vec<Closure<dyn FnMut(JsValueEvent)>>,
+    last: (u64, u64),
+    rates: (f64, f64),
+}
+
+type JsValueEvent = wasm_bindgen::JsValue;
+
+struct PendingOffer {
+    pc: RtcPeerConnection,
+    dc: RtcDataChannel,
+    made_ms: f64,
+}
+
+struct TrackerLink {
+    url: String,
+    socket: Option<WebSocket>,
+    open: bool,
+    next_announce_ms: f64,
+    interval_secs: u64,
+    failures: u32,
+    _closures: Vec<Closure<dyn FnMut(JsValueEvent)>>,
+}
+
+struct Inner {
+    swarm: Swarm,
+    store: Option<PieceStore>,
+    options: TorrentOptions,
+    peer_id: Id20,
+    peers: HashMap<PeerKey, PeerLink>,
+    offers: HashMap<Id20, PendingOffer>,
+    trackers: Vec<TrackerLink>,
+    next_key: u64,
+    state: TransferState,
+    error: Option<String>,
+    sha256: Option<String>,
+    failed_pieces: u32,
+    writes_pending: usize,
+    /// (ms, downloaded, uploaded) over the last few seconds, for rates.
+    samples: Vec<(f64, u64, u64)>,
+    on_update: Rc<dyn Fn(Snapshot)>,
+    stopped: bool,
+    started_event_sent: bool,
+    /// The whole-file check is running or done.
+    finishing: bool,
+}
+
+/// A running torrent; clones share it.
+#[derive(Clone)]
+pub struct Torrent(Rc<RefCell<Inner>>);
+
+fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+fn random_id(prefix: &[u8]) -> Id20 {
+    let mut id: Id20 = super::random_bytes().unwrap_or([7; 20]);
+    id[..prefix.len()].copy_from_slice(prefix);
+    id
+}
+
+/// This page's BitTorrent peer id (Azureus style, `-CH0001-` + 12 random bytes).
+fn our_peer_id() -> Id20 {
+    random_id(b"-CH0001-")
+}
+
+impl Torrent {
+    /// Seeds a file the user chose (its info dict computed by ingest).
+    pub fn seed(file: web_sys::File, info_bytes: Vec<u8>, trackers: Vec<String>, on_update: impl Fn(Snapshot) + 'static) -> Result<Self, String> {
+        let info = crate::peer_wire::extension::TorrentInfo::parse(&info_bytes).map_err(|e| e.to_string())?;
+        let info_hash: Id20 = sha1::Sha1::digest(&info_bytes).into();
+        let peer_id = our_peer_id();
+        let swarm = Swarm::with_info(SwarmConfig::new(info_hash, peer_id), info_bytes, Some(Bitfield::full(info.pieces()))).map_err(|e| e.to_string())?;
+        let options = TorrentOptions { info_hash, name: Some(info.name.clone()), trackers, cid: None, auto_seed: true };
+        let store = PieceStore::UserFile { file, piece_length: info.piece_length };
+        let t = Self::new(swarm, Some(store), options, peer_id, TransferState::Seeding, Rc::new(on_update));
+        t.start();
+        Ok(t)
+    }
+
+    /// Downloads by infohash (a magnet, or a CID's DHT record), resuming what OPFS holds.
+    pub async fn download(options: TorrentOptions, on_update: impl Fn(Snapshot) + 'static) -> Result<Self, String> {
+        let hex_hash = hex::encode(options.info_hash);
+        let opfs = OpfsTorrent::open(&hex_hash).await?;
+        let meta = serde_json::json!({ "name": options.name, "trackers": options.trackers, "cid": options.cid, "auto_seed": options.auto_seed });
+        opfs.write("meta.json", meta.to_string().as_bytes()).await?;
+        let peer_id = our_peer_id();
+        let config = SwarmConfig::new(options.info_hash, peer_id);
+        let (swarm, state) = match opfs.read("info").await {
+            Ok(info_bytes) => {
+                let info = crate::peer_wire::extension::TorrentInfo::parse(&info_bytes).map_err(|e| e.to_string())?;
+                let mut have = Bitfield::new(info.pieces());
+                for index in opfs.stored_pieces(|i| info.piece_len(i)).await? {
+                    have.set(index);
+                }
+                let state = if have.is_full() { TransferState::Verifying } else { TransferState::Downloading };
+                (Swarm::with_info(config, info_bytes, Some(have)).map_err(|e| e.to_string())?, state)
+            }
+            Err(_) => (Swarm::magnet(config), TransferState::Metadata),
+        };
+        let t = Self::new(swarm, Some(PieceStore::Opfs(opfs)), options, peer_id, state, Rc::new(on_update));
+        if state == TransferState::Verifying {
+            t.finish();
+        }
+        t.start();
+        Ok(t)
+    }
+
+    /// Torrents a previous visit left in OPFS, restarted where they stopped.
+    pub async fn resume_stored(on_update: impl Fn(Snapshot) + Clone + 'static) -> Vec<Result<Self, String>> {
+        let mut out = Vec::new();
+        for hex_hash in super::piece_store::stored_torrents().await.unwrap_or_default() {
+            let result = async {
+                let opfs = OpfsTorrent::open(&hex_hash).await?;
+                let meta: serde_json::Value = serde_json::from_slice(&opfs.read("meta.json").await?).map_err(|e| e.to_string())?;
+                let info_hash: Id20 = hex::decode(&hex_hash).ok().and_then(|v| v.try_into().ok()).ok_or("bad stored infohash")?;
+                let strings = |v: &serde_json::Value| v.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect()).unwrap_or_default();
+                let options = TorrentOptions {
+                    info_hash,
+                    name: meta["name"].as_str().map(String::from),
+                    trackers: strings(&meta["trackers"]),
+                    cid: meta["cid"].as_str().map(String::from),
+                    auto_seed: meta["auto_seed"].as_bool().unwrap_or(true),
+                };
+                Self::download(options, on_update.clone()).await
+            }
+            .await;
+            out.push(result);
+        }
+        out
+    }
+
+    fn new(swarm: Swarm, store: Option<PieceStore>, options: TorrentOptions, peer_id: Id20, state: TransferState, on_update: Rc<dyn Fn(Snapshot)>) -> Self {
+        let trackers = options
+            .trackers
+            .iter()
+            .filter(|u| u.starts_with("ws://") || u.starts_with("wss://"))
+            .take(4)
+            .map(|url| TrackerLink { url: url.clone(), socket: None, open: false, next_announce_ms: 0.0, interval_secs: 120, failures: 0, _closures: Vec::new() })
+            .collect();
+        Self(Rc::new(RefCell::new(Inner {
+            swarm,
+            store,
+            options,
+            peer_id,
+            peers: HashMap::new(),
+            offers: HashMap::new(),
+            trackers,
+            next_key: 1,
+            state,
+            error: None,
+            sha256: None,
+            failed_pieces: 0,
+            writes_pending: 0,
+            samples: Vec::new(),
+            on_update,
+            stopped: false,
+            started_event_sent: false,
+            finishing: false,
+        })))
+    }
+
+    pub fn info_hash(&self) -> Id20 {
+        self.0.borrow().options.info_hash
+    }
+
+    fn start(&self) {
+        let count = self.0.borrow().trackers.len();
+        for i in 0..count {
+            self.connect_tracker(i);
+        }
+        let this = self.clone();
+        spawn_local(async move {
+            while !this.0.borrow().stopped {
+                this.tick();
+                futures_timer::Delay::new(Duration::from_secs(1)).await;
+            }
+        });
+    }
+
+    /// Stops sharing: closes every connection and tells the trackers.
+    pub fn stop(&self) {
+        let mut inner = self.0.borrow_mut();
+        if inner.stopped {
+            return;
+        }
+        inner.stopped = true;
+        let stopped = AnnounceRequest {
+            info_hash: inner.options.info_hash,
+            peer_id: inner.peer_id,
+            event: Some("stopped"),
+            left: None,
+            uploaded: inner.swarm.uploaded_bytes,
+            downloaded: inner.swarm.downloaded_bytes,
+            offers: Vec::new(),
+        };
+        for t in &mut inner.trackers {
+            if let Some(ws) = t.socket.take() {
+                let _ = ws.send_with_str(&stopped.to_json());
+                ws.set_onclose(None);
+                ws.set_onmessage(None);
+                let _ = ws.close();
+            }
+        }
+        for (_, link) in inner.peers.drain() {
+            close_link(&link);
+        }
+        for (_, offer) in inner.offers.drain() {
+            offer.pc.close();
+        }
+    }
+
+    /// Stops and deletes the stored pieces.
+    pub async fn remove(&self) -> Result<(), String> {
+        self.stop();
+        let store = self.0.borrow().store.clone();
+        if let Some(PieceStore::Opfs(t)) = store {
+            t.remove_all().await?;
+        }
+        Ok(())
+    }
+
+    /// The whole file as a Blob backed by storage, for saving.
+    pub async fn blob(&self) -> Result<web_sys::Blob, String> {
+        let (store, pieces) = {
+            let inner = self.0.borrow();
+            (inner.store.clone(), inner.swarm.info().map_or(0, |i| i.pieces()))
+        };
+        store.ok_or("no storage")?.blob(pieces).await
+    }
+
+    pub fn name(&self) -> String {
+        let inner = self.0.borrow();
+        inner.swarm.info().map(|i| i.name.clone()).or_else(|| inner.options.name.clone()).unwrap_or_else(|| hex::encode(inner.options.info_hash))
+    }
+
+    // ---- the swarm's outputs -------------------------------------------------------------
+
+    /// Carries out everything the swarm has queued.
+    fn pump(&self) {
+        loop {
+            let out = self.0.borrow_mut().swarm.poll_output();
+            let Some(out) = out else { break };
+            match out {
+                Output::Transmit { peer, data } => {
+                    let failed = {
+                        let inner = self.0.borrow();
+                        inner.peers.get(&peer).is_some_and(|l| l.dc.ready_state() == RtcDataChannelState::Open && l.dc.send_with_u8_array(&data).is_err())
+                    };
+                    if failed {
+                        self.drop_peer(peer);
+                    }
+                }
+                Output::Event(event) => self.on_event(event),
+            }
+        }
+    }
+
+    fn on_event(&self, event: Event) {
+        match event {
+            Event::ReadPiece { index } => {
+                let this = self.clone();
+                spawn_local(async move {
+                    let (store, len) = {
+                        let inner = this.0.borrow();
+                        (inner.store.clone(), inner.swarm.info().map(|i| i.piece_len(index)))
+                    };
+                    let (Some(store), Some(len)) = (store, len) else { return };
+                    let result = store.read_piece(index, len).await;
+                    match result {
+                        Ok(data) => this.0.borrow_mut().swarm.handle_piece_read(index, data, now_ms() as u64),
+                        Err(e) => {
+                            tracing::warn!("cannot read piece {index}: {e}");
+                            this.0.borrow_mut().swarm.handle_piece_unreadable(index);
+                        }
+                    }
+                    this.pump();
+                });
+            }
+            Event::PieceVerified { index, data, .. } => {
+                let store = {
+                    let mut inner = self.0.borrow_mut();
+                    inner.writes_pending += 1;
+                    inner.store.clone()
+                };
+                let this = self.clone();
+                spawn_local(async move {
+                    let result = match store {
+                        Some(store) => store.write_piece(index, &data).await,
+                        None => Err("no storage".into()),
+                    };
+                    let done = {
+                        let mut inner = this.0.borrow_mut();
+                        inner.writes_pending -= 1;
+                        if let Err(e) = result {
+                            inner.state = TransferState::Error;
+                            inner.error = Some(e);
+                        }
+                        inner.writes_pending == 0 && inner.swarm.is_complete() && inner.state == TransferState::Downloading
+                    };
+                    if done {
+                        this.finish();
+                    }
+                });
+            }
+            Event::MetadataReady { info_bytes, .. } => {
+                let store = self.0.borrow().store.clone();
+                self.0.borrow_mut().state = TransferState::Downloading;
+                spawn_local(async move {
+                    if let Some(PieceStore::Opfs(t)) = store {
+                        if let Err(e) = t.write("info", &info_bytes).await {
+                            tracing::warn!("cannot store the info dict: {e}");
+                        }
+                    }
+                });
+            }
+            Event::PieceFailed { .. } => self.0.borrow_mut().failed_pieces += 1,
+            Event::Disconnect { peer, reason } => {
+                tracing::info!("dropping peer {}: {reason}", peer.0);
+                let link = self.0.borrow_mut().peers.remove(&peer);
+                if let Some(link) = link {
+                    close_link(&link);
+                }
+            }
+            Event::Complete => {
+                let ready = self.0.borrow().writes_pending == 0;
+                if ready {
+                    self.finish();
+                }
+            }
+            Event::PeerReady { .. } | Event::PeerBanned { .. } => {}
+        }
+    }
+
+    /// Every piece is stored: hash the whole file once more (the CID check when the
+    /// download came from a CID), tell the trackers, and keep or stop seeding.
+    fn finish(&self) {
+        {
+            let mut inner = self.0.borrow_mut();
+            if inner.finishing || inner.sha256.is_some() {
+                return;
+            }
+            inner.finishing = true;
+            inner.state = TransferState::Verifying;
+        }
+        let this = self.clone();
+        spawn_local(async move {
+            let (store, info) = {
+                let inner = this.0.borrow();
+                (inner.store.clone(), inner.swarm.info().cloned())
+            };
+            let (Some(store), Some(info)) = (store, info) else { return };
+            let mut hasher = Sha256::new();
+            let mut failure = None;
+            for index in 0..info.pieces() {
+                match store.read_piece(index, info.piece_len(index)).await {
+                    Ok(data) => hasher.update(&data),
+                    Err(e) => {
+                        failure = Some(format!("piece {index} cannot be read back: {e}"));
+                        break;
+                    }
+                }
+            }
+            let digest = hex::encode(hasher.finalize());
+            let mut inner = this.0.borrow_mut();
+            if let Some(e) = failure {
+                inner.state = TransferState::Error;
+                inner.error = Some(e);
+                return;
+            }
+            if let Some(cid) = inner.options.cid.clone() {
+                if !cid.eq_ignore_ascii_case(&digest) {
+                    inner.state = TransferState::Error;
+                    inner.error = Some(format!("the file's SHA-256 is {digest}, not the CID {cid}"));
+                }
+            }
+            inner.sha256 = Some(digest);
+            if inner.state == TransferState::Verifying {
+                inner.state = if inner.options.auto_seed { TransferState::Seeding } else { TransferState::Complete };
+            }
+            let completed = AnnounceRequest {
+                info_hash: inner.options.info_hash,
+                peer_id: inner.peer_id,
+                event: Some("completed"),
+                left: Some(0),
+                uploaded: inner.swarm.uploaded_bytes,
+                downloaded: inner.swarm.downloaded_bytes,
+                offers: Vec::new(),
+            };
+            for t in inner.trackers.iter().filter(|t| t.open) {
+                if let Some(ws) = &t.socket {
+                    let _ = ws.send_with_str(&completed.to_json());
+                }
+            }
+            let stop = inner.state == TransferState::Complete;
+            drop(inner);
+            if stop {
+                this.stop();
+            }
+            this.publish();
+        });
+    }
+
+    // ---- peers -----------------------------------------------------------------------------
+
+    fn drop_peer(&self, peer: PeerKey) {
+        let link = self.0.borrow_mut().peers.remove(&peer);
+        if let Some(link) = link {
+            close_link(&link);
+            self.0.borrow_mut().swarm.handle_disconnected(peer, now_ms() as u64);
+            self.pump();
+        }
+    }
+
+    /// Wires a data channel to the swarm under a new key.
+    fn attach(&self, pc: RtcPeerConnection, dc: RtcDataChannel, initiator: bool) {
+        let key = {
+            let mut inner = self.0.borrow_mut();
+            let key = PeerKey(inner.next_key);
+            inner.next_key += 1;
+            key
+        };
+        dc.set_binary_type(RtcDataChannelType::Arraybuffer);
+        let this = self.clone();
+        let on_open = Closure::<dyn FnMut(JsValueEvent)>::new(move |_| {
+            this.0.borrow_mut().swarm.handle_connected(key, initiator, now_ms() as u64);
+            this.pump();
+        });
+        let this = self.clone();
+        let on_message = Closure::<dyn FnMut(JsValueEvent)>::new(move |ev: JsValueEvent| {
+            let Ok(ev) = ev.dyn_into::<MessageEvent>() else { return };
+            let Ok(buffer) = ev.data().dyn_into::<ArrayBuffer>() else { return };
+            let bytes = Uint8Array::new(&buffer).to_vec();
+            this.0.borrow_mut().swarm.handle_data(key, &bytes, now_ms() as u64);
+            this.pump();
+        });
+        let this = self.clone();
+        let on_close = Closure::<dyn FnMut(JsValueEvent)>::new(move |_| this.drop_peer(key));
+        dc.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        dc.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        dc.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        dc.set_onerror(Some(on_close.as_ref().unchecked_ref()));
+        let this = self.clone();
+        let pc_for_state = pc.clone();
+        let on_state = Closure::<dyn FnMut(JsValueEvent)>::new(move |_| {
+            use web_sys::RtcPeerConnectionState as S;
+            if matches!(pc_for_state.connection_state(), S::Failed | S::Closed) {
+                this.drop_peer(key);
+            }
+        });
+        pc.set_onconnectionstatechange(Some(on_state.as_ref().unchecked_ref()));
+        let already_open = dc.ready_state() == RtcDataChannelState::Open;
+        self.0.borrow_mut().peers.insert(key, PeerLink { pc, dc, _closures: vec![on_open, on_message, on_close, on_state], last: (0, 0), rates: (0.0, 0.0) });
+        if already_open {
+            self.0.borrow_mut().swarm.handle_connected(key, initiator, now_ms() as u64);
+            self.pump();
+        }
+    }
+
+    fn has_room(&self) -> bool {
+        let inner = self.0.borrow();
+        !inner.stopped && inner.peers.len() < MAX_PEERS
+    }
+
+    /// Another peer's offer: answer it through the tracker it came from.
+    fn on_offer(&self, tracker: usize, from: Id20, offer_id: Id20, sdp: String) {
+        if !self.has_room() {
+            return;
+        }
+        let this = self.clone();
+        spawn_local(async move {
+            let (pc, answer) = match rtc::answer_offer(&sdp).await {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::warn!("cannot answer an offer: {e}");
+                    return;
+                }
+            };
+            let weak = this.clone();
+            let pc_for_channel = pc.clone();
+            let on_channel = Closure::<dyn FnMut(RtcDataChannelEvent)>::new(move |ev: RtcDataChannelEvent| {
+                weak.attach(pc_for_channel.clone(), ev.channel(), false);
+            });
+            pc.set_ondatachannel(Some(on_channel.as_ref().unchecked_ref()));
+            // The channel event fires once; the closure lives as long as the page.
+            on_channel.forget();
+            let inner = this.0.borrow();
+            let message = answer_json(&inner.options.info_hash, &inner.peer_id, &from, &offer_id, &answer);
+            if let Some(ws) = inner.trackers.get(tracker).and_then(|t| t.socket.as_ref()) {
+                let _ = ws.send_with_str(&message);
+            }
+        });
+    }
+
+    fn on_answer(&self, offer_id: Id20, sdp: String) {
+        let Some(offer) = self.0.borrow_mut().offers.remove(&offer_id) else { return };
+        let this = self.clone();
+        spawn_local(async move {
+            if let Err(e) = rtc::accept_answer(&offer.pc, &sdp).await {
+                tracing::warn!("cannot accept an answer: {e}");
+                offer.pc.close();
+                return;
+            }
+            this.attach(offer.pc, offer.dc, true);
+        });
+    }
+
+    // ---- trackers --------------------------------------------------------------------------
+
+    fn connect_tracker(&self, index: usize) {
+        let url = self.0.borrow().trackers[index].url.clone();
+        let Ok(ws) = WebSocket::new(&url) else {
+            self.0.borrow_mut().trackers[index].failures += 1;
+            return;
+        };
+        let this = self.clone();
+        let on_open = Closure::<dyn FnMut(JsValueEvent)>::new(move |_| {
+            {
+                let mut inner = this.0.borrow_mut();
+                let t = &mut inner.trackers[index];
+                t.open = true;
+                t.failures = 0;
+                t.next_announce_ms = 0.0;
+            }
+            this.announce(index);
+        });
+        let this = self.clone();
+        let on_message = Closure::<dyn FnMut(JsValueEvent)>::new(move |ev: JsValueEvent| {
+            let Some(text) = ev.dyn_into::<MessageEvent>().ok().and_then(|e| e.data().as_string()) else { return };
+            this.on_tracker_message(index, &text);
+        });
+        let this = self.clone();
+        let on_close = Closure::<dyn FnMut(JsValueEvent)>::new(move |_| {
+            let mut inner = this.0.borrow_mut();
+            let t = &mut inner.trackers[index];
+            t.open = false;
+            t.socket = None;
+            t.failures += 1;
+            // Reconnect with backoff: 2 s, 4 s, … 60 s (the tick does it).
+            t.next_announce_ms = now_ms() + f64::from(2u32.saturating_pow(t.failures.min(5)) * 1000).min(60_000.0);
+        });
+        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        let mut inner = self.0.borrow_mut();
+        let t = &mut inner.trackers[index];
+        t.socket = Some(ws);
+        t._closures = vec![on_open, on_message, on_close];
+    }
+
+    fn on_tracker_message(&self, tracker: usize, text: &str) {
+        let our_hash = self.0.borrow().options.info_hash;
+        match parse_response(text) {
+            Ok(TrackerEvent::Offer { info_hash, peer_id, offer_id, sdp }) if info_hash == our_hash => {
+                if peer_id != self.0.borrow().peer_id {
+                    self.on_offer(tracker, peer_id, offer_id, sdp);
+                }
+            }
+            Ok(TrackerEvent::Answer { info_hash, offer_id, sdp, .. }) if info_hash == our_hash => self.on_answer(offer_id, sdp),
+            Ok(TrackerEvent::Announced { info_hash, interval_secs, .. }) if info_hash == our_hash => {
+                let mut inner = self.0.borrow_mut();
+                if let Some(secs) = interval_secs {
+                    inner.trackers[tracker].interval_secs = secs.clamp(10, 3600);
+                }
+            }
+            Ok(TrackerEvent::Failure { reason, .. }) => tracing::warn!("tracker refused an announce: {reason}"),
+            Ok(TrackerEvent::Warning { message, .. }) => tracing::info!("tracker warning: {message}"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!("unreadable tracker message: {e}"),
+        }
+    }
+
+    /// Makes fresh offers and announces them.
+    fn announce(&self, tracker: usize) {
+        let wants_peers = self.has_room();
+        {
+            let mut inner = self.0.borrow_mut();
+            let leeching = !inner.swarm.is_complete();
+            let t = &mut inner.trackers[tracker];
+            let every = if leeching { t.interval_secs.min(LEECH_ANNOUNCE_SECS) } else { t.interval_secs };
+            t.next_announce_ms = now_ms() + every as f64 * 1000.0;
+        }
+        let this = self.clone();
+        spawn_local(async move {
+            let mut offers = Vec::new();
+            if wants_peers {
+                for _ in 0..OFFERS_PER_ANNOUNCE {
+                    match rtc::create_offer().await {
+                        Ok((pc, dc, sdp)) => {
+                            let offer_id = random_id(b"");
+                            this.0.borrow_mut().offers.insert(offer_id, PendingOffer { pc, dc, made_ms: now_ms() });
+                            offers.push((offer_id, sdp));
+                        }
+                        Err(e) => tracing::warn!("cannot make a WebRTC offer: {e}"),
+                    }
+                }
+            }
+            let mut inner = this.0.borrow_mut();
+            let event = if inner.started_event_sent { None } else { Some("started") };
+            inner.started_event_sent = true;
+            let left = inner.swarm.info().map(|i| {
+                let have = inner.swarm.have().map_or(0, |h| h.ones().map(|p| u64::from(i.piece_len(p))).sum::<u64>());
+                i.length - have
+            });
+            let request = AnnounceRequest {
+                info_hash: inner.options.info_hash,
+                peer_id: inner.peer_id,
+                event,
+                left,
+                uploaded: inner.swarm.uploaded_bytes,
+                downloaded: inner.swarm.downloaded_bytes,
+                offers,
+            };
+            if let Some(ws) = inner.trackers.get(tracker).filter(|t| t.open).and_then(|t| t.socket.as_ref()) {
+                let _ = ws.send_with_str(&request.to_json());
+            }
+        });
+    }
+
+    // ---- time ------------------------------------------------------------------------------
+
+    fn tick(&self) {
+        let now = now_ms();
+        self.0.borrow_mut().swarm.handle_timeout(now as u64);
+        self.pump();
+        // Withdraw unanswered offers.
+        {
+            let mut inner = self.0.borrow_mut();
+            inner.offers.retain(|_, o| {
+                let keep = now - o.made_ms < OFFER_TIMEOUT_MS;
+                if !keep {
+                    o.dc.close();
+                    o.pc.close();
+                }
+                keep
+            });
+        }
+        let due: Vec<(usize, bool)> = {
+            let inner = self.0.borrow();
+            inner.trackers.iter().enumerate().filter(|(_, t)| now >= t.next_announce_ms).map(|(i, t)| (i, t.open)).collect()
+        };
+        for (i, open) in due {
+            if open {
+                self.announce(i);
+            } else if self.0.borrow().trackers[i].socket.is_none() {
+                self.connect_tracker(i);
+            }
+        }
+        self.publish();
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        let mut inner = self.0.borrow_mut();
+        let now = now_ms();
+        let (down, up) = (inner.swarm.downloaded_bytes, inner.swarm.uploaded_bytes);
+        inner.samples.push((now, down, up));
+        inner.samples.retain(|s| now - s.0 <= 5_000.0);
+        let (t0, d0, u0) = inner.samples[0];
+        let span = ((now - t0) / 1000.0).max(1e-3);
+        let (down_rate, up_rate) = if inner.samples.len() > 1 { ((down - d0) as f64 / span, (up - u0) as f64 / span) } else { (0.0, 0.0) };
+        let stats = inner.swarm.peer_stats();
+        let mut peers = Vec::new();
+        for s in stats {
+            let Some(link) = inner.peers.get_mut(&s.peer) else { continue };
+            let (ld, lu) = link.last;
+            // Per-peer rates from the 1 s tick, smoothed.
+            link.rates = (link.rates.0 * 0.5 + (s.downloaded - ld) as f64 * 0.5, link.rates.1 * 0.5 + (s.uploaded - lu) as f64 * 0.5);
+            link.last = (s.downloaded, s.uploaded);
+            peers.push(PeerRow {
+                id: s.peer_id.map(|id| String::from_utf8_lossy(&id[..8]).into_owned()).unwrap_or_else(|| "connecting".into()),
+                client: s.client.unwrap_or_default(),
+                protocol: "WebTorrent",
+                down_rate: link.rates.0,
+                up_rate: link.rates.1,
+                downloaded: s.downloaded,
+                uploaded: s.uploaded,
+                pieces: s.pieces,
+            });
+        }
+        let info = inner.swarm.info();
+        let pieces = info.map_or(0, |i| i.pieces());
+        let have = inner.swarm.have().map_or(0, Bitfield::count);
+        let size = info.map(|i| i.length);
+        let left = info.map(|i| {
+            let have_bytes: u64 = inner.swarm.have().map_or(0, |h| h.ones().map(|p| u64::from(i.piece_len(p))).sum());
+            i.length - have_bytes
+        });
+        let eta_secs = left.filter(|l| *l > 0 && down_rate > 0.0).map(|l| l as f64 / down_rate);
+        let name = info.map(|i| i.name.clone()).or_else(|| inner.options.name.clone()).unwrap_or_else(|| hex::encode(inner.options.info_hash));
+        Snapshot {
+            info_hash: hex::encode(inner.options.info_hash),
+            name,
+            size,
+            pieces,
+            have,
+            state: inner.state,
+            down_rate,
+            up_rate,
+            downloaded: down,
+            uploaded: up,
+            eta_secs,
+            peers,
+            banned: inner.swarm.banned().len(),
+            failed_pieces: inner.failed_pieces,
+            sha256: inner.sha256.clone(),
+            cid_matches: inner.options.cid.as_ref().zip(inner.sha256.as_ref()).map(|(c, s)| c.eq_ignore_ascii_case(s)),
+            error: inner.error.clone(),
+            trackers_connected: inner.trackers.iter().filter(|t| t.open).count(),
+        }
+    }
+
+    fn publish(&self) {
+        let snapshot = self.snapshot();
+        let on_update = self.0.borrow().on_update.clone();
+        on_update(snapshot);
+    }
+}
+
+fn close_link(link: &PeerLink) {
+    link.dc.set_onopen(None);
+    link.dc.set_onmessage(None);
+    link.dc.set_onclose(None);
+    link.dc.set_onerror(None);
+    link.pc.set_onconnectionstatechange(None);
+    link.dc.close();
+    link.pc.close();
+}
