@@ -52,6 +52,9 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/api/node", get(node_info))
         .route("/announce", get(crate::tracker_ws::announce_ws))
+        // The web seed our magnets name (BEP 19). Until the relay serves files, a clear 404
+        // rather than the app shell, which a BitTorrent client would take for file data.
+        .route("/file/{*rest}", get(unknown_file))
         .fallback_service(static_files)
         .layer(
             ServiceBuilder::new()
@@ -96,4 +99,8 @@ async fn node_info(State(state): State<AppState>) -> Result<Json<NodeInfo>, ApiE
     let unavailable = || ApiError { status: StatusCode::SERVICE_UNAVAILABLE, message: "the p2p node is not running".into() };
     let node = state.inner.node.as_ref().ok_or_else(unavailable)?;
     Ok(Json(node.info().await.map_err(|_| unavailable())?))
+}
+
+async fn unknown_file() -> ApiError {
+    ApiError { status: StatusCode::NOT_FOUND, message: "this relay holds no file with that content ID".into() }
 }

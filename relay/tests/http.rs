@@ -71,3 +71,13 @@ async fn unknown_paths_fall_back_to_the_app_and_traversal_is_refused() {
     let body = res.into_body().collect().await.unwrap().to_bytes();
     assert!(!String::from_utf8_lossy(&body).contains("[package]"));
 }
+
+#[tokio::test]
+async fn web_seed_urls_of_unknown_files_are_json_404s_not_the_app() {
+    let dir = www();
+    let response = get(&dir, "/file/00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", None).await;
+    assert_eq!(response.status(), 404);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert!(json["error"].as_str().unwrap().contains("content ID"));
+}

@@ -434,6 +434,20 @@ pub struct Browser {
 
 impl Browser {
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with_prefs(serde_json::json!({})).await
+    }
+
+    /// A browser whose downloads (the page's "Save file") land in `dir` without asking.
+    pub async fn start_saving_to(dir: &Path) -> anyhow::Result<Self> {
+        Self::start_with_prefs(serde_json::json!({
+            "download.default_directory": dir.display().to_string(),
+            "download.prompt_for_download": false,
+            "download.directory_upgrade": true,
+        }))
+        .await
+    }
+
+    async fn start_with_prefs(prefs: serde_json::Value) -> anyhow::Result<Self> {
         let port = free_port()?;
         let driver = Guarded::spawn(
             Command::new("chromedriver")
@@ -447,6 +461,7 @@ impl Browser {
             "goog:chromeOptions".into(),
             serde_json::json!({
                 "binary": "/usr/bin/chromium",
+                "prefs": prefs,
                 "args": [
                     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                     "--disable-background-networking", "--disable-component-update", "--disable-sync",

@@ -171,3 +171,61 @@ async fn a_lying_peer_is_dropped_and_the_file_is_exact() -> anyhow::Result<()> {
     honest.close().await?;
     liar.close().await
 }
+
+/// A download survives a reload: the pieces stored in OPFS before the page went away are
+/// kept, the transfer restarts by itself, finishes from a new seeder, and "Save file"
+/// writes the exact bytes to disk (a Blob composed of the stored pieces).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_download_resumes_after_a_reload_and_saves_to_disk() -> anyhow::Result<()> {
+    let www = mixed_www()?;
+    let relay = Relay::start_with_www(www.path())?;
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("resumable.bin");
+    let size = 128 * MIB;
+    write_test_file(&file, size, 128)?;
+    let expected = sha256_file(&file)?;
+
+    let first_seeder = Browser::start().await?;
+    let shared = share_file(&first_seeder, &relay, &file, Duration::from_secs(300)).await?;
+    let downloads = tempfile::tempdir()?;
+    let leecher = Browser::start_saving_to(downloads.path()).await?;
+    open_download(&leecher, &relay).await?;
+    start_download(&leecher, &shared.magnet).await?;
+    // Part-way through, the only seeder goes away and the page reloads.
+    let have_js = format!(
+        "const t = document.querySelector('.transfer[data-infohash=\"{}\"]'); \
+         const n = t ? Number(t.dataset.have || 0) : 0; return n >= 24 ? n : null;",
+        shared.infohash
+    );
+    leecher.wait_for(&have_js, Duration::from_secs(120)).await?;
+    first_seeder.close().await?;
+    leecher.client.refresh().await?;
+    let resumed_js = format!(
+        "const t = document.querySelector('.transfer[data-infohash=\"{}\"]'); \
+         return t && Number(t.dataset.pieces) > 0 ? [Number(t.dataset.have), t.dataset.state] : null;",
+        shared.infohash
+    );
+    let resumed = leecher.wait_for(&resumed_js, Duration::from_secs(60)).await?;
+    let kept = resumed[0].as_u64().unwrap_or(0);
+    assert!(kept >= 24, "after the reload only {kept} pieces were found in storage: {resumed}");
+    assert!(kept < 512, "the download finished before the seeder left; nothing was resumed: {resumed}");
+
+    let second_seeder = Browser::start().await?;
+    share_file(&second_seeder, &relay, &file, Duration::from_secs(300)).await?;
+    let t = wait_for_transfer(&leecher, Some(&shared.infohash), Duration::from_secs(240)).await?;
+    assert_eq!(t.sha256, expected, "the resumed file differs\n{}", t.html);
+    let fetched: u64 = t.html.split("data-downloaded=\"").nth(1).and_then(|r| r.split('"').next()).and_then(|n| n.parse().ok()).unwrap_or(u64::MAX);
+    assert!(fetched <= size - kept * 256 * 1024 + 8 * MIB, "pieces kept across the reload were fetched again ({fetched} bytes)");
+
+    // Save: the browser writes the file into `downloads`.
+    leecher.client.execute("document.querySelector('.transfer button.save').click(); return true;", vec![]).await?;
+    let saved = downloads.path().join("resumable.bin");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !(saved.exists() && std::fs::metadata(&saved)?.len() == size) {
+        anyhow::ensure!(Instant::now() < deadline, "the saved file did not appear in {}", downloads.path().display());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(sha256_file(&saved)?, expected, "the saved file differs");
+    leecher.close().await?;
+    second_seeder.close().await
+}
