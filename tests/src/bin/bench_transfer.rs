@@ -56,15 +56,20 @@ async fn main() -> anyhow::Result<()> {
     if let (Some(v), Some(c)) = (verifying_s, complete_s) {
         verify_note += &format!("; verifying state {:.2} s", c - v);
     }
+    // `verifying` starts when every piece is verified (SHA-1) and stored: the transfer
+    // proper, comparable to WebTorrent's `done`. Then the page re-reads the file from OPFS
+    // for its whole-file SHA-256, which WebTorrent does not do.
+    let transferred_s = verifying_s.or(complete_s).unwrap_or(sha256_s);
+    let _ = verify_note;
     rows.push(Row {
-        what: "ours: page → page (until complete)",
-        seconds: complete_s.unwrap_or(sha256_s),
-        note: format!("{same}, {pieces}{verify_note}{}", if complete_s.is_none() { "; no complete state seen, until SHA-256" } else { "" }),
+        what: "ours: page → page (all pieces stored)",
+        seconds: transferred_s,
+        note: format!("{same}, {pieces}; banned {}, failed pieces {}", t.banned.unwrap_or(0), t.failed_pieces.unwrap_or(0)),
     });
     rows.push(Row {
-        what: "ours: page → page (+ SHA-256 re-read)",
-        seconds: sha256_s,
-        note: format!("re-read {:.2} s; banned {}, failed pieces {}", complete_s.map_or(0.0, |c| sha256_s - c), t.banned.unwrap_or(0), t.failed_pieces.unwrap_or(0)),
+        what: "ours: + whole-file SHA-256 from OPFS",
+        seconds: complete_s.unwrap_or(sha256_s),
+        note: format!("re-read and hash {:.2} s", complete_s.unwrap_or(sha256_s) - transferred_s),
     });
     b.close().await?;
     a.close().await?;
