@@ -63,6 +63,10 @@ async fn page_to_page_64_mib() -> anyhow::Result<()> {
     assert_eq!(t.sha256, expected, "the downloaded file differs from the shared one\n{}", t.html);
     assert_eq!(t.pieces, Some(256), "64 MiB is 256 pieces of 256 KiB\n{}", t.html);
     assert_eq!(t.have, Some(256), "the transfer does not have every piece\n{}", t.html);
+    if let Ok(dir) = std::env::var("CHIRAL_SCREENSHOT_DIR") {
+        std::fs::write(Path::new(&dir).join("download-done.png"), leecher.client.screenshot().await?)?;
+        std::fs::write(Path::new(&dir).join("share-seeding.png"), seeder.client.screenshot().await?)?;
+    }
     leecher.close().await?;
     seeder.close().await
 }

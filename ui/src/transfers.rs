@@ -178,7 +178,10 @@ fn TransferCard(info_hash: String) -> impl IntoView {
                 let status = match s.state {
                     TransferState::Metadata => "finding peers and the file's metadata…".to_string(),
                     TransferState::Downloading => format!("downloading · ETA {}", s.eta_secs.map_or("—".into(), units::duration)),
-                    TransferState::Verifying => "verifying the whole file…".to_string(),
+                    TransferState::Verifying => format!(
+                        "verifying the whole file… {:.0} %",
+                        s.size.filter(|n| *n > 0).map_or(0.0, |n| s.verified_bytes as f64 / n as f64 * 100.0)
+                    ),
                     TransferState::Complete => "complete".to_string(),
                     TransferState::Seeding => "seeding".to_string(),
                     TransferState::Error => format!("error: {}", s.error.clone().unwrap_or_default()),
@@ -202,7 +205,7 @@ fn TransferCard(info_hash: String) -> impl IntoView {
                         <span>{s.have} " / " {s.pieces} " pieces"</span>
                         <span class="down">"↓ " {units::rate_per_second(s.down_rate)}</span>
                         <span class="up">"↑ " {units::rate_per_second(s.up_rate)}</span>
-                        <span>{s.peers.len()} " peers"</span>
+                        <span>{s.peers.len()} {if s.peers.len() == 1 { " peer" } else { " peers" }}</span>
                         {(s.banned > 0).then(|| view! { <span class="warn">{s.banned} " dropped for corrupt data"</span> })}
                         {verified.map(|v| view! { <span class="verified">{v}</span> })}
                     </div>

@@ -90,6 +90,8 @@ pub struct Snapshot {
     pub cid_matches: Option<bool>,
     pub error: Option<String>,
     pub trackers_connected: usize,
+    /// Bytes hashed so far by the whole-file check (state `Verifying`).
+    pub verified_bytes: u64,
 }
 
 pub struct TorrentOptions {
@@ -149,6 +151,7 @@ struct Inner {
     started_event_sent: bool,
     /// The whole-file check is running or done.
     finishing: bool,
+    verified_bytes: u64,
 }
 
 /// A running torrent; clones share it.
@@ -263,6 +266,7 @@ impl Torrent {
             stopped: false,
             started_event_sent: false,
             finishing: false,
+            verified_bytes: 0,
         })))
     }
 
@@ -460,7 +464,10 @@ impl Torrent {
             let mut failure = None;
             for index in 0..info.pieces() {
                 match store.read_piece(index, info.piece_len(index)).await {
-                    Ok(data) => hasher.update(&data),
+                    Ok(data) => {
+                        hasher.update(&data);
+                        this.0.borrow_mut().verified_bytes += data.len() as u64;
+                    }
                     Err(e) => {
                         failure = Some(format!("piece {index} cannot be read back: {e}"));
                         break;
@@ -773,7 +780,7 @@ impl Torrent {
             link.rates = (link.rates.0 * 0.5 + (s.downloaded - ld) as f64 * 0.5, link.rates.1 * 0.5 + (s.uploaded - lu) as f64 * 0.5);
             link.last = (s.downloaded, s.uploaded);
             peers.push(PeerRow {
-                id: s.peer_id.map(|id| String::from_utf8_lossy(&id[..8]).into_owned()).unwrap_or_else(|| "connecting".into()),
+                id: s.peer_id.map(|id| short_peer_id(&id)).unwrap_or_else(|| "connecting".into()),
                 client: s.client.unwrap_or_default(),
                 protocol: "WebTorrent",
                 down_rate: link.rates.0,
@@ -812,6 +819,7 @@ impl Torrent {
             cid_matches: inner.options.cid.as_ref().zip(inner.sha256.as_ref()).map(|(c, s)| c.eq_ignore_ascii_case(s)),
             error: inner.error.clone(),
             trackers_connected: inner.trackers.iter().filter(|t| t.open).count(),
+            verified_bytes: inner.verified_bytes,
         }
     }
 
@@ -830,4 +838,13 @@ fn close_link(link: &PeerLink) {
     link.pc.set_onconnectionstatechange(None);
     link.dc.close();
     link.pc.close();
+}
+
+/// `-WW0300-…a1b2c3` for Azureus-style ids (client tag + a distinguishing tail), else hex.
+fn short_peer_id(id: &Id20) -> String {
+    let tail = hex::encode(&id[17..]);
+    match std::str::from_utf8(&id[..8]) {
+        Ok(tag) if tag.starts_with('-') && tag.ends_with('-') => format!("{tag}…{tail}"),
+        _ => format!("{}…{tail}", hex::encode(&id[..3])),
+    }
 }
