@@ -34,6 +34,9 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
+if [[ -n "${CHIRAL_ETH_RPC:-}" ]]; then
+  echo "==> using the chain node at $CHIRAL_ETH_RPC (no embedded anvil)"
+else
 if (exec 3<>"/dev/tcp/127.0.0.1/$ANVIL_PORT") 2>/dev/null; then
   echo "run: port $ANVIL_PORT is taken; pass --anvil-port" >&2; exit 1
 fi
@@ -46,10 +49,14 @@ for _ in $(seq 100); do
     "http://127.0.0.1:$ANVIL_PORT" >/dev/null && break
   sleep 0.1
 done
+fi
 
 echo "==> starting the relay on $LISTEN"
+# The embedded dev chain gets a faucet for new wallets; a Geth given by CHIRAL_ETH_RPC does not.
+FAUCET=()
+[[ -z "${CHIRAL_ETH_RPC:-}" ]] && FAUCET=(--dev-faucet)
 CHIRAL_ETH_RPC="${CHIRAL_ETH_RPC:-http://127.0.0.1:$ANVIL_PORT}" \
-  "$ROOT/target/release/relay" --listen "$LISTEN" --data-dir "$DATA_DIR" --www "$ROOT/www" "${EXTRA[@]}" &
+  "$ROOT/target/release/relay" --listen "$LISTEN" --data-dir "$DATA_DIR" --www "$ROOT/www" "${FAUCET[@]}" "${EXTRA[@]}" &
 pids+=($!)
 echo
 echo "    Chiral is running: http://$LISTEN   (Ctrl-C stops it)"

@@ -77,6 +77,14 @@ pub struct ServeArgs {
     /// Seed these files as well (repeatable), as `relay seed` does.
     #[arg(long = "seed")]
     pub seed: Vec<PathBuf>,
+    /// The chain node's JSON-RPC URL (http://), proxied at POST /rpc with an allowlist.
+    /// Geth in production; scripts/run.sh starts anvil (chain id 98765) and passes it.
+    #[arg(long = "eth-rpc", env = "CHIRAL_ETH_RPC")]
+    pub eth_rpc: Option<String>,
+    /// Fund new wallets with 10 ETH at POST /api/faucet (refused unless the chain is 98765;
+    /// for the development chain only).
+    #[arg(long = "dev-faucet", env = "CHIRAL_DEV_FAUCET")]
+    pub dev_faucet: bool,
 }
 
 impl ServeArgs {

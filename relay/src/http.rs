@@ -28,15 +28,23 @@ pub struct StateInner {
     pub public_url: String,
     pub node: Option<NodeHandle>,
     pub tracker: TrackerService,
+    /// The guarded chain proxy, when a chain node is configured.
+    pub rpc: Option<crate::rpc_proxy::RpcProxy>,
 }
 
 impl AppState {
     pub fn new(www: PathBuf, public_url: String) -> Self {
-        Self { inner: Arc::new(StateInner { www, public_url, node: None, tracker: TrackerService::spawn() }) }
+        Self { inner: Arc::new(StateInner { www, public_url, node: None, tracker: TrackerService::spawn(), rpc: None }) }
     }
 
     pub fn with_node(www: PathBuf, public_url: String, node: NodeHandle) -> Self {
-        Self { inner: Arc::new(StateInner { www, public_url, node: Some(node), tracker: TrackerService::spawn() }) }
+        Self { inner: Arc::new(StateInner { www, public_url, node: Some(node), tracker: TrackerService::spawn(), rpc: None }) }
+    }
+
+    /// Adds the chain proxy (before the state is shared).
+    pub fn with_rpc(mut self, rpc: crate::rpc_proxy::RpcProxy) -> Self {
+        Arc::get_mut(&mut self.inner).expect("with_rpc is called before the state is cloned").rpc = Some(rpc);
+        self
     }
 }
 
@@ -52,6 +60,8 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/api/node", get(node_info))
         .route("/announce", get(crate::tracker_ws::announce_ws))
+        .route("/rpc", axum::routing::post(crate::rpc_proxy::rpc))
+        .route("/api/faucet", axum::routing::post(crate::rpc_proxy::faucet))
         // The web seed our magnets name (BEP 19). Until the relay serves files, a clear 404
         // rather than the app shell, which a BitTorrent client would take for file data.
         .route("/file/{*rest}", get(unknown_file))

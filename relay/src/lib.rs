@@ -7,11 +7,15 @@
 //! | [`manifest_cmd`] | `relay manifest FILE`: a file's identities as JSON |
 //! | [`p2p`] | the libp2p host: Kademlia server, circuit relay v2, identify, ping, AutoNAT |
 //! | [`seeding`] | `relay seed`: records for local files, published and republished |
+//! | [`rpc_guard`] | what `/rpc` lets through: method allowlist, batch and size bounds, rate buckets (pure) |
+//! | [`rpc_proxy`] | `POST /rpc` to the chain node, `POST /api/faucet` on the dev chain |
 //! | [`tracker_ws`] | `/announce`: WebTorrent's WebSocket tracker over `web_node::tracker` |
 
 pub mod config;
 pub mod http;
 pub mod manifest_cmd;
 pub mod p2p;
+pub mod rpc_guard;
+pub mod rpc_proxy;
 pub mod seeding;
 pub mod tracker_ws;

@@ -73,7 +73,16 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!(%local, www = %www.display(), data_dir = %args.data_dir.display(), "relay listening");
         // A machine-readable line for scripts and tests that start the relay on port 0.
         println!("relay listening on http://{local}");
-        axum::serve(listener, app(AppState::with_node(www, public_url, node)))
+        let mut state = AppState::with_node(www, public_url, node);
+        if let Some(url) = &args.eth_rpc {
+            let proxy = relay::rpc_proxy::RpcProxy::new(url.clone(), args.dev_faucet)?;
+            match proxy.call("eth_chainId", serde_json::json!([])).await {
+                Ok(id) => tracing::info!(%url, chain_id = %id, "chain node reachable; proxied at /rpc"),
+                Err(e) => tracing::warn!(%url, "chain node not reachable yet (pages will see a clear error): {e}"),
+            }
+            state = state.with_rpc(proxy);
+        }
+        axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
             .with_graceful_shutdown(shutdown_signal())
             .await?;
         if let Some(p) = publisher {

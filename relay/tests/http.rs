@@ -81,3 +81,16 @@ async fn web_seed_urls_of_unknown_files_are_json_404s_not_the_app() {
     let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert!(json["error"].as_str().unwrap().contains("content ID"));
 }
+
+/// The shipped Geth genesis says what the design says.
+#[test]
+fn the_geth_genesis_matches_the_design() {
+    let g: serde_json::Value = serde_json::from_str(include_str!("../genesis.json")).unwrap();
+    assert_eq!(g["config"]["chainId"], 98765);
+    assert_eq!(g["difficulty"], "0x400000");
+    assert_eq!(g["gasLimit"], "0x47b760");
+    let extra = hex::decode(g["extraData"].as_str().unwrap().trim_start_matches("0x")).unwrap();
+    assert_eq!(extra, b"Keep on keeping on!");
+    assert_eq!(g["config"]["londonBlock"], 0, "EIP-1559 transactions from block 0");
+    assert!(!g["alloc"].as_object().unwrap().is_empty(), "pre-funded addresses");
+}

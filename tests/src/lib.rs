@@ -508,3 +508,62 @@ impl Browser {
         Ok(())
     }
 }
+
+/// Minimal HTTP/1.1 POST of a JSON body for tests; returns status and body.
+pub fn http_post_json(url: &str, body: &str) -> anyhow::Result<(u16, String)> {
+    use std::io::Read;
+    let rest = url.strip_prefix("http://").context("http:// URLs only")?;
+    let (host, path) = rest.split_once('/').map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
+    let mut stream = std::net::TcpStream::connect(host)?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )?;
+    stream.write_all(body.as_bytes())?;
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status = response.split_whitespace().nth(1).and_then(|s| s.parse().ok()).context("bad HTTP response")?;
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_string();
+    Ok((status, body))
+}
+
+/// A JSON-RPC call through `url`; the whole response object.
+pub fn json_rpc(url: &str, method: &str, params: serde_json::Value) -> anyhow::Result<serde_json::Value> {
+    let body = serde_json::json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params }).to_string();
+    let (_, text) = http_post_json(url, &body)?;
+    Ok(serde_json::from_str(&text).with_context(|| format!("not JSON: {text}"))?)
+}
+
+/// anvil (npm `@foundry-rs/anvil-linux-amd64`) on a free loopback port, chain id 98765.
+pub struct Anvil {
+    pub url: String,
+    _process: Guarded,
+}
+
+impl Anvil {
+    pub fn start() -> anyhow::Result<Self> {
+        let bin = workspace_root().join("tests/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil");
+        if !bin.exists() {
+            bail!("anvil is not installed: run scripts/setup.sh test");
+        }
+        let port = free_port()?;
+        let process = Guarded::spawn(
+            Command::new(bin)
+                .args(["--chain-id", "98765", "--host", "127.0.0.1", "--port", &port.to_string(), "--silent"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        )?;
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while json_rpc(&url, "eth_chainId", serde_json::json!([])).is_err() {
+            if Instant::now() > deadline {
+                bail!("anvil did not answer on {url}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(Self { url, _process: process })
+    }
+}
