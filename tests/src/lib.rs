@@ -121,6 +121,11 @@ impl Relay {
         }
     }
 
+    /// Every stdout line the relay printed so far.
+    pub fn output(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+
     /// The relay's TCP multiaddr (with /p2p/), for other relays to bootstrap from.
     pub fn tcp_multiaddr(&self) -> anyhow::Result<String> {
         let deadline = Instant::now() + Duration::from_secs(30);

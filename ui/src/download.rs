@@ -169,6 +169,7 @@ fn start_from_view(view: &FileView) {
         trackers,
         cid: Some(view.file.cid.clone()),
         auto_seed: transfers.auto_seed.get_untracked(),
+        pay_to: use_context::<crate::wallet::Wallet>().and_then(|w| w.pay_to()),
     });
 }
 
@@ -195,6 +196,7 @@ fn StartDownload() -> impl IntoView {
                         trackers,
                         cid: None,
                         auto_seed: transfers.auto_seed.get_untracked(),
+                        pay_to: use_context::<crate::wallet::Wallet>().and_then(|w| w.pay_to()),
                     });
                     set_text.set(String::new());
                 }

@@ -6,6 +6,7 @@
 //! | [`download`] | the Download view: look a CID up in the DHT, see seeders by protocol |
 //! | [`network`] | the page's libp2p node (started at load) and the Network view |
 //! | [`transfers`] | every download and seed of this page, live: progress, rates, peers, save |
+//! | [`wallet`] | the Wallet view: built-in or browser wallet, price, payments, earnings; the payment box |
 //! | [`hashing`] | the data side of Share: one async fn over `web_node::browser` |
 //! | [`units`] | human-readable sizes, rates and durations |
 //! | [`clipboard`] | copy to the clipboard |
@@ -17,6 +18,7 @@ pub mod network;
 pub mod share;
 pub mod transfers;
 pub mod units;
+pub mod wallet;
 
 use leptos::prelude::*;
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -25,6 +27,7 @@ use wasm_bindgen::prelude::wasm_bindgen;
 enum View {
     Share,
     Download,
+    Wallet,
     Network,
 }
 
@@ -33,6 +36,7 @@ impl View {
         match hash {
             "#download" => View::Download,
             "#network" => View::Network,
+            "#wallet" => View::Wallet,
             _ => View::Share,
         }
     }
@@ -52,6 +56,9 @@ pub fn App() -> impl IntoView {
     };
     provide_context(network);
     network::start(network);
+    let wallet = wallet::Wallet::new();
+    provide_context(wallet);
+    wallet.start();
     let transfers = transfers::Transfers::new();
     provide_context(transfers);
     transfers.resume();
@@ -66,6 +73,7 @@ pub fn App() -> impl IntoView {
             <nav>
                 {tab(View::Share, "#share", "Share")}
                 {tab(View::Download, "#download", "Download")}
+                {tab(View::Wallet, "#wallet", "Wallet")}
                 {tab(View::Network, "#network", "Network")}
                 <network::NetworkPill />
             </nav>
@@ -75,6 +83,7 @@ pub fn App() -> impl IntoView {
             <div class:hidden=move || view.get() != View::Share><share::Share /></div>
             // Download stays mounted too: its transfer list is live while seeding.
             <div class:hidden=move || view.get() != View::Download><download::DownloadView /></div>
+            <div class:hidden=move || view.get() != View::Wallet><wallet::WalletView /></div>
             <Show when=move || view.get() == View::Network><network::NetworkView /></Show>
         </main>
         <footer>"Files are hashed in this tab; nothing leaves your machine until you share it."</footer>

@@ -244,6 +244,8 @@ fn PublishRow(file: FileInfo) -> impl IntoView {
         };
         set_state.set(Publish::Publishing);
         let file = file.get_value();
+        // The same terms the swarm announces in its handshakes.
+        let terms = use_context::<crate::wallet::Wallet>().and_then(|w| w.pay_to());
         spawn_local(async move {
             let now = web_node::browser::now_secs();
             let tracker = web_sys::window()
@@ -255,9 +257,9 @@ fn PublishRow(file: FileInfo) -> impl IntoView {
                     peer_id: node.peer_id.to_string(),
                     protocol: Protocol::WebTorrent,
                     endpoint: tracker,
-                    wallet: None,
+                    wallet: terms.map(|t| format!("0x{}", hex::encode(t.wallet))),
                     available_chunks: vec![(0, file.chunks)],
-                    price_per_mb_wei: 0,
+                    price_per_mb_wei: terms.map_or(0, |t| t.price_per_mb_wei),
                 }],
                 file: file.clone(),
                 published_at: now,

@@ -7,6 +7,7 @@ use wasm_bindgen::JsCast;
 use web_node::browser::torrent::{Snapshot, Torrent, TorrentOptions, TransferState};
 
 use crate::units;
+use crate::wallet::{PaymentBox, Wallet};
 
 const AUTO_SEED_KEY: &str = "chiral.auto_seed";
 
@@ -57,7 +58,8 @@ impl Transfers {
     /// Restarts the downloads a previous visit left in storage.
     pub fn resume(self) {
         spawn_local(async move {
-            for result in Torrent::resume_stored(self.on_update()).await {
+            let pay_to = expect_context_or_none::<Wallet>().and_then(|w| w.pay_to());
+            for result in Torrent::resume_stored(pay_to, self.on_update()).await {
                 match result {
                     Ok(t) => self.torrents.update_value(|ts| ts.push(t)),
                     Err(e) => self.error.set(Some(format!("A stored download could not resume: {e}"))),
@@ -80,7 +82,8 @@ impl Transfers {
 
     pub fn seed(self, file: web_sys::File, info_bytes: Vec<u8>) -> Result<(), String> {
         let trackers = own_tracker().into_iter().collect();
-        let t = Torrent::seed(file, info_bytes, trackers, self.on_update())?;
+        let pay_to = expect_context_or_none::<Wallet>().and_then(|w| w.pay_to());
+        let t = Torrent::seed(file, info_bytes, trackers, pay_to, self.on_update())?;
         if self.has(&t.info_hash()) {
             t.stop();
             return Ok(());
@@ -228,6 +231,7 @@ fn TransferCard(info_hash: String) -> impl IntoView {
                     })}
                 }
             })}
+            {move || get().filter(|s| !s.plan.is_empty() && s.sha256.is_some()).map(|s| view! { <PaymentBox file=s.file_key.clone() plan=s.plan.clone() /> })}
             <div class="actions">
                 <button class="save" disabled=move || get().is_none_or(|s| s.sha256.is_none())
                     on:click=move |_| transfers.save(save_hash.clone())>"Save file"</button>
@@ -235,4 +239,8 @@ fn TransferCard(info_hash: String) -> impl IntoView {
             </div>
         </div>
     }
+}
+
+fn expect_context_or_none<T: Clone + 'static>() -> Option<T> {
+    use_context::<T>()
 }

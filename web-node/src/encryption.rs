@@ -124,7 +124,7 @@ impl FileCipher {
     }
 }
 
-fn derive_key(passphrase: &str, salt: &[u8], iterations: u32) -> Result<[u8; 32], EncryptionError> {
+pub(crate) fn derive_key(passphrase: &str, salt: &[u8], iterations: u32) -> Result<[u8; 32], EncryptionError> {
     if iterations == 0 || iterations > MAX_ITERATIONS {
         return Err(EncryptionError::BadIterations(iterations));
     }

@@ -11,6 +11,8 @@
 //! | [`swarm`] | one torrent's peers, sans-IO: piece picking, choking, verification, metadata exchange |
 //! | [`tracker`] | WebTorrent WebSocket tracker protocol, server side (sans-IO) |
 //! | [`tracker_client`] | the same protocol, client side: announces with offers, answers, responses; magnet links |
+//! | [`settlement`] | who delivered which verified chunks, the payment plan, the idempotent ledger |
+//! | [`wallet`] | the built-in wallet: encrypted keystore, EIP-1559 payments signed with alloy |
 //! | [`ed2k`] | ed2k hash and link |
 //! | [`encryption`] | optional AES-256-GCM with a PBKDF2-SHA256 key, chunk-aligned |
 //! | [`bencode`] | canonical, bounded bencode |
@@ -27,10 +29,12 @@ pub mod ingest;
 pub mod manifest;
 pub mod merkle;
 pub mod peer_wire;
+pub mod settlement;
 pub mod swarm;
 pub mod torrent;
 pub mod tracker;
 pub mod tracker_client;
+pub mod wallet;
 
 #[cfg(target_arch = "wasm32")]
 pub mod browser;

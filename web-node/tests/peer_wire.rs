@@ -124,6 +124,7 @@ proptest! {
             metadata_size: size,
             client: Some("WebTorrent 3".into()),
             reqq,
+            pay_to: size.map(|s| web_node::settlement::PayTo { wallet: [7; 20], price_per_mb_wei: u128::from(s) }),
         };
         prop_assert_eq!(ExtendedHandshake::parse(&hs.encode()).unwrap(), hs);
         for m in [MetadataMessage::Request { piece }, MetadataMessage::Reject { piece },

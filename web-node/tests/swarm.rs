@@ -282,6 +282,28 @@ fn manifest_sha256_is_checked_too() {
 }
 
 #[test]
+fn verified_pieces_name_the_sellers_terms() {
+    let bytes = file_bytes(3 * 262_144, 9);
+    let m = manifest(&bytes);
+    let mut net = Net::new();
+    let terms = web_node::settlement::PayTo { wallet: [0x42; 20], price_per_mb_wei: 1_000 };
+    let mut config = net.config(&m, 0);
+    config.pay_to = Some(terms);
+    let seeder = Swarm::with_info(config, m.info_dict_bytes(), Some(Bitfield::full(3))).unwrap();
+    let pieces = bytes.chunks(web_node::CHUNK_SIZE).enumerate().map(|(i, c)| (i as u32, c.to_vec())).collect();
+    net.nodes.push(Node { swarm: seeder, pieces, behaviour: Behaviour::Honest, events: Vec::new() });
+    let leecher = net.add_magnet_leecher(&m);
+    net.connect(0, leecher);
+    net.run_until(leecher, 50);
+    let sold: Vec<_> = net.nodes[leecher].events.iter().filter_map(|e| match e {
+        Event::PieceVerified { sellers, .. } => Some(sellers.clone()),
+        _ => None,
+    }).collect();
+    assert_eq!(sold.len(), 3);
+    assert!(sold.iter().all(|s| s == &vec![terms]));
+}
+
+#[test]
 fn a_silent_seeder_times_out_and_another_finishes() {
     let bytes = file_bytes(8 * 262_144, 5);
     let m = manifest(&bytes);

@@ -6,12 +6,16 @@
 //! | [`p2p`] | the page's libp2p node: Kademlia client over WebSocket to its relay |
 //! | [`torrent`] | one torrent: tracker WebSockets + RTCDataChannels → `swarm::Swarm`, OPFS storage |
 //! | [`rtc`] | RTCPeerConnection offers/answers with complete SDPs (WebTorrent signaling) |
+//! | [`chain`] | JSON-RPC to the relay's `/rpc`; an injected EIP-1193 wallet |
+//! | [`settle`] | paying seeders: the ledger in localStorage, driven to confirmation |
 //! | [`piece_store`] | pieces in the Origin Private File System, or straight from a shared `File` |
 
 pub mod ingest;
 pub mod p2p;
+pub mod chain;
 pub mod piece_store;
 pub mod rtc;
+pub mod settle;
 pub mod torrent;
 
 pub use ingest::{ingest_blob, plain_ingest, BrowserIngestError};

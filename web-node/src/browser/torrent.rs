@@ -92,6 +92,10 @@ pub struct Snapshot {
     pub trackers_connected: usize,
     /// Bytes hashed so far by the whole-file check (state `Verifying`).
     pub verified_bytes: u64,
+    /// What this download owes its paid seeders for verified chunks.
+    pub plan: Vec<crate::settlement::PlanLine>,
+    /// The file's name in payments (CID when known).
+    pub file_key: String,
 }
 
 pub struct TorrentOptions {
@@ -102,6 +106,8 @@ pub struct TorrentOptions {
     pub cid: Option<String>,
     /// Keep sharing after the download completes.
     pub auto_seed: bool,
+    /// Our terms when we seed it.
+    pub pay_to: Option<crate::settlement::PayTo>,
 }
 
 struct PeerLink {
@@ -152,6 +158,8 @@ struct Inner {
     /// The whole-file check is running or done.
     finishing: bool,
     verified_bytes: u64,
+    deliveries: crate::settlement::Deliveries,
+    deliveries_dirty: bool,
 }
 
 /// A running torrent; clones share it.
@@ -175,12 +183,20 @@ fn our_peer_id() -> Id20 {
 
 impl Torrent {
     /// Seeds a file the user chose (its info dict computed by ingest).
-    pub fn seed(file: web_sys::File, info_bytes: Vec<u8>, trackers: Vec<String>, on_update: impl Fn(Snapshot) + 'static) -> Result<Self, String> {
+    pub fn seed(
+        file: web_sys::File,
+        info_bytes: Vec<u8>,
+        trackers: Vec<String>,
+        pay_to: Option<crate::settlement::PayTo>,
+        on_update: impl Fn(Snapshot) + 'static,
+    ) -> Result<Self, String> {
         let info = crate::peer_wire::extension::TorrentInfo::parse(&info_bytes).map_err(|e| e.to_string())?;
         let info_hash: Id20 = sha1::Sha1::digest(&info_bytes).into();
         let peer_id = our_peer_id();
-        let swarm = Swarm::with_info(SwarmConfig::new(info_hash, peer_id), info_bytes, Some(Bitfield::full(info.pieces()))).map_err(|e| e.to_string())?;
-        let options = TorrentOptions { info_hash, name: Some(info.name.clone()), trackers, cid: None, auto_seed: true };
+        let mut config = SwarmConfig::new(info_hash, peer_id);
+        config.pay_to = pay_to;
+        let swarm = Swarm::with_info(config, info_bytes, Some(Bitfield::full(info.pieces()))).map_err(|e| e.to_string())?;
+        let options = TorrentOptions { info_hash, name: Some(info.name.clone()), trackers, cid: None, auto_seed: true, pay_to };
         let store = PieceStore::UserFile { file, piece_length: info.piece_length };
         let t = Self::new(swarm, Some(store), options, peer_id, TransferState::Seeding, Rc::new(on_update));
         t.start();
@@ -193,8 +209,13 @@ impl Torrent {
         let opfs = OpfsTorrent::open(&hex_hash).await?;
         let meta = serde_json::json!({ "name": options.name, "trackers": options.trackers, "cid": options.cid, "auto_seed": options.auto_seed });
         opfs.write("meta.json", meta.to_string().as_bytes()).await?;
+        let deliveries = match opfs.read("deliveries.json").await {
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
+            Err(_) => crate::settlement::Deliveries::default(),
+        };
         let peer_id = our_peer_id();
-        let config = SwarmConfig::new(options.info_hash, peer_id);
+        let mut config = SwarmConfig::new(options.info_hash, peer_id);
+        config.pay_to = options.pay_to;
         let (swarm, state) = match opfs.read("info").await {
             Ok(info_bytes) => {
                 let info = crate::peer_wire::extension::TorrentInfo::parse(&info_bytes).map_err(|e| e.to_string())?;
@@ -208,6 +229,7 @@ impl Torrent {
             Err(_) => (Swarm::magnet(config), TransferState::Metadata),
         };
         let t = Self::new(swarm, Some(PieceStore::Opfs(opfs)), options, peer_id, state, Rc::new(on_update));
+        t.0.borrow_mut().deliveries = deliveries;
         if state == TransferState::Verifying {
             t.finish();
         }
@@ -216,7 +238,7 @@ impl Torrent {
     }
 
     /// Torrents a previous visit left in OPFS, restarted where they stopped.
-    pub async fn resume_stored(on_update: impl Fn(Snapshot) + Clone + 'static) -> Vec<Result<Self, String>> {
+    pub async fn resume_stored(pay_to: Option<crate::settlement::PayTo>, on_update: impl Fn(Snapshot) + Clone + 'static) -> Vec<Result<Self, String>> {
         let mut out = Vec::new();
         for hex_hash in super::piece_store::stored_torrents().await.unwrap_or_default() {
             let result = async {
@@ -230,6 +252,7 @@ impl Torrent {
                     trackers: strings(&meta["trackers"]),
                     cid: meta["cid"].as_str().map(String::from),
                     auto_seed: meta["auto_seed"].as_bool().unwrap_or(true),
+                    pay_to,
                 };
                 Self::download(options, on_update.clone()).await
             }
@@ -267,6 +290,8 @@ impl Torrent {
             started_event_sent: false,
             finishing: false,
             verified_bytes: 0,
+            deliveries: Default::default(),
+            deliveries_dirty: false,
         })))
     }
 
@@ -387,10 +412,14 @@ impl Torrent {
                     this.pump();
                 });
             }
-            Event::PieceVerified { index, data, .. } => {
+            Event::PieceVerified { index, data, sellers, .. } => {
                 let store = {
                     let mut inner = self.0.borrow_mut();
                     inner.writes_pending += 1;
+                    if !sellers.is_empty() {
+                        inner.deliveries.record(index, data.len() as u32, &sellers);
+                        inner.deliveries_dirty = true;
+                    }
                     inner.store.clone()
                 };
                 let this = self.clone();
@@ -510,6 +539,7 @@ impl Torrent {
             if stop {
                 this.stop();
             }
+            this.save_deliveries();
             this.publish();
         });
     }
@@ -759,7 +789,33 @@ impl Torrent {
                 self.connect_tracker(i);
             }
         }
+        self.save_deliveries();
         self.publish();
+    }
+
+    /// Who delivered what survives a reload, so seeders are paid for pieces kept from before.
+    fn save_deliveries(&self) {
+        let (store, bytes) = {
+            let mut inner = self.0.borrow_mut();
+            if !inner.deliveries_dirty {
+                return;
+            }
+            inner.deliveries_dirty = false;
+            (inner.store.clone(), serde_json::to_vec(&inner.deliveries).unwrap_or_default())
+        };
+        if let Some(PieceStore::Opfs(t)) = store {
+            spawn_local(async move {
+                if let Err(e) = t.write("deliveries.json", &bytes).await {
+                    tracing::warn!("cannot store deliveries: {e}");
+                }
+            });
+        }
+    }
+
+    /// The file's name for payments: its CID when known (asked for, or hashed at the end).
+    pub fn file_key(&self) -> String {
+        let inner = self.0.borrow();
+        inner.options.cid.clone().or_else(|| inner.sha256.clone()).unwrap_or_else(|| hex::encode(inner.options.info_hash))
     }
 
     fn snapshot(&self) -> Snapshot {
@@ -820,6 +876,8 @@ impl Torrent {
             error: inner.error.clone(),
             trackers_connected: inner.trackers.iter().filter(|t| t.open).count(),
             verified_bytes: inner.verified_bytes,
+            plan: crate::settlement::plan(&inner.deliveries),
+            file_key: inner.options.cid.clone().or_else(|| inner.sha256.clone()).unwrap_or_else(|| hex::encode(inner.options.info_hash)),
         }
     }
 

@@ -38,6 +38,10 @@ pub struct ExtendedHandshake {
     pub client: Option<String>,
     /// How many outstanding requests the sender accepts.
     pub reqq: Option<u32>,
+    /// Chiral seeders' payment terms (`chiral_wallet`, 20 bytes; `chiral_price`, wei per
+    /// MB): what the downloader pays for verified chunks from this peer. Other clients
+    /// ignore unknown keys.
+    pub pay_to: Option<crate::settlement::PayTo>,
 }
 
 impl ExtendedHandshake {
@@ -61,6 +65,10 @@ impl ExtendedHandshake {
         if let Some(q) = self.reqq {
             d.insert(Cow::Borrowed(&b"reqq"[..]), Value::Int(i64::from(q)));
         }
+        if let Some(p) = &self.pay_to {
+            d.insert(Cow::Borrowed(&b"chiral_wallet"[..]), Value::bytes(p.wallet.to_vec()));
+            d.insert(Cow::Borrowed(&b"chiral_price"[..]), Value::Int(i64::try_from(p.price_per_mb_wei).unwrap_or(i64::MAX)));
+        }
         Value::Dict(d).encode()
     }
 
@@ -83,6 +91,9 @@ impl ExtendedHandshake {
         };
         hs.client = d.str_field("v");
         hs.reqq = d.u64_field("reqq").and_then(|q| u32::try_from(q).ok());
+        let wallet = d.bytes_field("chiral_wallet").and_then(|w| <[u8; 20]>::try_from(w).ok());
+        let price = d.u64_field("chiral_price");
+        hs.pay_to = wallet.zip(price).map(|(wallet, price)| crate::settlement::PayTo { wallet, price_per_mb_wei: u128::from(price) });
         Ok(hs)
     }
 }

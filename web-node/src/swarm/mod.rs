@@ -61,6 +61,8 @@ pub struct SwarmConfig {
     pub request_timeout_ms: u64,
     /// Seeds the tie-breaking order of the piece picker.
     pub seed: u64,
+    /// Our payment terms as a seeder, announced in the extended handshake.
+    pub pay_to: Option<crate::settlement::PayTo>,
 }
 
 impl SwarmConfig {
@@ -73,6 +75,7 @@ impl SwarmConfig {
             upload_slots: 8,
             request_timeout_ms: 20_000,
             seed: u64::from_le_bytes(peer_id[12..20].try_into().expect("8 bytes")),
+            pay_to: None,
         }
     }
 }
@@ -85,8 +88,9 @@ pub enum Event {
     MetadataReady { info: TorrentInfo, info_bytes: Vec<u8> },
     /// The driver must read piece `index` from storage and call [`Swarm::handle_piece_read`].
     ReadPiece { index: u32 },
-    /// A verified piece: the driver stores it.
-    PieceVerified { index: u32, data: Vec<u8>, from: Vec<PeerKey> },
+    /// A verified piece: the driver stores it. `sellers`: the payment terms of the peers
+    /// that delivered it (those that announced any), for settlement.
+    PieceVerified { index: u32, data: Vec<u8>, from: Vec<PeerKey>, sellers: Vec<crate::settlement::PayTo> },
     /// A piece failed verification and will be fetched again.
     PieceFailed { index: u32, from: Vec<PeerKey> },
     PeerBanned { peer: PeerKey, peer_id: Id20, reason: String },
@@ -545,6 +549,7 @@ impl Swarm {
                 metadata_size: self.known.as_ref().map(|k| k.info_bytes.len() as u64),
                 client: Some(self.config.client.clone()),
                 reqq: Some(OUR_REQQ as u32),
+                pay_to: self.config.pay_to,
             };
             let payload = ext.encode();
             self.send(peer, &Message::Extended { id: 0, payload: &payload }, now);
@@ -841,7 +846,8 @@ impl Swarm {
             self.cache.pop_front();
         }
         self.cache.push_back((index, data.clone()));
-        self.event(Event::PieceVerified { index, data, from });
+        let sellers = from.iter().filter_map(|k| self.peers.get(k).and_then(|p| p.ext.as_ref()).and_then(|e| e.pay_to)).collect();
+        self.event(Event::PieceVerified { index, data, from, sellers });
         let keys: Vec<PeerKey> = self.peers.iter().filter(|(_, p)| p.handshake.is_some()).map(|(k, _)| *k).collect();
         for key in &keys {
             self.send(*key, &Message::Have(index), now);

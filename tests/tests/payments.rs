@@ -1,0 +1,398 @@
+//! Payments end to end, on anvil (chain 98765) behind the relay's `/rpc`, in headless
+//! Chromium: seeders set a price and are paid by the downloader for exactly the verified
+//! bytes each delivered, with the built-in wallet and with an injected EIP-1193 wallet; a
+//! reload during settlement pays once; the wallet key never appears in clear.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use chiral_e2e::{json_rpc, mixed_www, share_file, start_download, wait_for_transfer, write_test_file, Anvil, Browser, Relay};
+use fantoccini::Locator;
+use serde_json::{json, Value};
+
+const MIB: u64 = 1024 * 1024;
+const PASS: &str = "correct horse battery";
+/// 0.001 ETH per MB.
+const PRICE_ETH: &str = "0.001";
+const PRICE_WEI: u128 = 1_000_000_000_000_000;
+
+fn balance(anvil: &Anvil, address: &str) -> anyhow::Result<u128> {
+    let v = json_rpc(&anvil.url, "eth_getBalance", json!([address, "latest"]))?;
+    let hex = v["result"].as_str().context("balance")?;
+    Ok(u128::from_str_radix(hex.trim_start_matches("0x"), 16)?)
+}
+
+fn tx_count(anvil: &Anvil, address: &str) -> anyhow::Result<u64> {
+    let v = json_rpc(&anvil.url, "eth_getTransactionCount", json!([address, "latest"]))?;
+    Ok(u64::from_str_radix(v["result"].as_str().context("nonce")?.trim_start_matches("0x"), 16)?)
+}
+
+async fn js(b: &Browser, code: &str) -> anyhow::Result<Value> {
+    Ok(b.client.execute(code, vec![]).await?)
+}
+
+async fn go_wallet(b: &Browser) -> anyhow::Result<()> {
+    js(b, "location.hash = '#wallet'; return true;").await?;
+    b.wait_for("return document.querySelector('#wallet-view') ? true : null;", Duration::from_secs(30)).await?;
+    Ok(())
+}
+
+async fn type_into(b: &Browser, css: &str, text: &str) -> anyhow::Result<()> {
+    b.client.find(Locator::Css(css)).await?.send_keys(text).await?;
+    Ok(())
+}
+
+async fn click(b: &Browser, css: &str) -> anyhow::Result<()> {
+    js(b, &format!("document.querySelector('{css}').click(); return true;")).await?;
+    Ok(())
+}
+
+/// Opens the app, creates a built-in wallet (the dev faucet funds it) and returns its address.
+async fn create_wallet(b: &Browser, relay: &Relay, path: &str) -> anyhow::Result<String> {
+    b.client.goto(&format!("{}{path}", relay.url)).await?;
+    b.wait_for("return document.querySelector('#file-input') ? true : null;", Duration::from_secs(60)).await?;
+    go_wallet(b).await?;
+    type_into(b, "#wallet-passphrase", PASS).await?;
+    click(b, "#wallet-create").await?;
+    b.wait_for("return document.querySelector('#wallet-unlocked') ? true : null;", Duration::from_secs(60)).await.context("the wallet was not created")?;
+    let address = js(b, "return document.querySelector('#wallet-address').textContent.trim();").await?;
+    let address = address.as_str().context("address")?.to_string();
+    // The faucet's 10 ETH arrived (the balance poll shows it).
+    b.wait_for("const e = document.querySelector('#wallet-balance'); return e && e.dataset.wei && BigInt(e.dataset.wei) > 0n ? true : null;", Duration::from_secs(30))
+        .await
+        .context("the dev faucet did not fund the new wallet")?;
+    Ok(address)
+}
+
+async fn set_price(b: &Browser) -> anyhow::Result<()> {
+    go_wallet(b).await?;
+    let input = b.client.find(Locator::Css("#price-per-mb")).await?;
+    input.clear().await?;
+    input.send_keys(PRICE_ETH).await?;
+    click(b, "#price-save").await?;
+    let set = b.wait_for(&format!("const e = document.querySelector('#price-current'); return e && e.dataset.wei === '{PRICE_WEI}' ? true : null;"), Duration::from_secs(10)).await;
+    if let Err(e) = set {
+        let shown = js(b, "return [document.querySelector('#price-per-mb').value, document.querySelector('#price-current').outerHTML, (document.querySelector('#wallet-status') || {}).textContent];").await?;
+        anyhow::bail!("the price was not set: {e}; page shows {shown}");
+    }
+    Ok(())
+}
+
+async fn unlock(b: &Browser) -> anyhow::Result<()> {
+    go_wallet(b).await?;
+    b.wait_for("return document.querySelector('#wallet-unlock-passphrase') || document.querySelector('#wallet-unlocked') ? true : null;", Duration::from_secs(30)).await?;
+    if js(b, "return !!document.querySelector('#wallet-unlocked');").await? == json!(true) {
+        return Ok(());
+    }
+    type_into(b, "#wallet-unlock-passphrase", PASS).await?;
+    click(b, "#wallet-unlock").await?;
+    b.wait_for("return document.querySelector('#wallet-unlocked') ? true : null;", Duration::from_secs(60)).await.context("unlock failed")?;
+    Ok(())
+}
+
+/// The plan lines the page shows for a finished transfer: (to, amount in wei).
+async fn plan(b: &Browser) -> anyhow::Result<Vec<(String, u128)>> {
+    let lines = b
+        .wait_for(
+            "const rows = [...document.querySelectorAll('.transfer .plan-line')]; \
+             return rows.length ? rows.map(r => [r.dataset.to, r.dataset.amountWei]) : null;",
+            Duration::from_secs(60),
+        )
+        .await
+        .context("no payment plan was shown")?;
+    lines
+        .as_array()
+        .context("plan")?
+        .iter()
+        .map(|l| Ok((l[0].as_str().context("to")?.to_lowercase(), l[1].as_str().context("amount")?.parse()?)))
+        .collect()
+}
+
+async fn wait_paid(b: &Browser) -> anyhow::Result<()> {
+    b.wait_for("const e = document.querySelector('.transfer .payment-box'); return e && e.dataset.paid === 'paid' ? true : null;", Duration::from_secs(120))
+        .await
+        .map(|_| ())
+        .map_err(|e| e.context("the payment was not confirmed"))
+}
+
+/// Gas used by the page's payment transactions (from the ledger rows' hashes).
+async fn gas_of_payments(b: &Browser, anvil: &Anvil) -> anyhow::Result<Vec<u64>> {
+    go_wallet(b).await?;
+    let hashes = js(b, "return [...document.querySelectorAll('#ledger .payment')].map(r => r.dataset.tx);").await?;
+    let mut gas = Vec::new();
+    for h in hashes.as_array().context("rows")? {
+        let r = json_rpc(&anvil.url, "eth_getTransactionReceipt", json!([h]))?;
+        gas.push(u64::from_str_radix(r["result"]["gasUsed"].as_str().context("gasUsed")?.trim_start_matches("0x"), 16)?);
+    }
+    Ok(gas)
+}
+
+fn relay_with_chain(anvil: &Anvil, www: &std::path::Path) -> anyhow::Result<Relay> {
+    Relay::start_with(www, None, &["--eth-rpc", &anvil.url, "--dev-faucet"])
+}
+
+/// Three priced seeders, one download: each seeder's balance rises by exactly its line of
+/// the plan, one transaction per seeder, and the ledger lists each payment once.
+#[tokio::test(flavor = "multi_thread")]
+async fn three_seeders_are_paid_exactly_for_verified_bytes() -> anyhow::Result<()> {
+    let anvil = Anvil::start()?;
+    let www = mixed_www()?;
+    let relay = relay_with_chain(&anvil, www.path())?;
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("paid.bin");
+    let size = 12 * MIB;
+    write_test_file(&file, size, 21)?;
+
+    let mut seeders = Vec::new();
+    let mut shared = None;
+    for _ in 0..3 {
+        let b = Browser::start().await?;
+        let address = create_wallet(&b, &relay, "/").await?;
+        set_price(&b).await?;
+        shared = Some(share_file(&b, &relay, &file, Duration::from_secs(120)).await?);
+        seeders.push((b, address.to_lowercase()));
+    }
+    let shared = shared.context("shared")?;
+    let before: Vec<u128> = seeders.iter().map(|(_, a)| balance(&anvil, a)).collect::<Result<_, _>>()?;
+
+    let downloader = Browser::start().await?;
+    let payer = create_wallet(&downloader, &relay, "/").await?;
+    js(&downloader, "location.hash = '#download'; return true;").await?;
+    start_download(&downloader, &shared.magnet).await?;
+    wait_for_transfer(&downloader, Some(&shared.infohash), Duration::from_secs(180)).await?;
+    let lines = plan(&downloader).await?;
+    let total_bytes_paid: u128 = lines.iter().map(|(_, a)| a * 1_000_000 / PRICE_WEI).sum();
+    assert!(total_bytes_paid.abs_diff(u128::from(size)) <= 3, "the plan covers {total_bytes_paid} bytes, the file is {size}");
+    for (to, _) in &lines {
+        assert!(seeders.iter().any(|(_, a)| a == to), "the plan pays {to}, who is not a seeder");
+    }
+    click(&downloader, ".transfer button.pay").await?;
+    wait_paid(&downloader).await?;
+
+    for ((_, address), before) in seeders.iter().zip(&before) {
+        let due = lines.iter().find(|(to, _)| to == address).map_or(0, |(_, a)| *a);
+        let after = balance(&anvil, address)?;
+        assert_eq!(after - before, due, "seeder {address} got {} wei, was due {due}", after - before);
+    }
+    assert_eq!(tx_count(&anvil, &payer)?, lines.len() as u64, "one transaction per paid seeder, nothing else");
+    // Each paid seeder sees its earnings in its own Wallet view.
+    for (b, address) in &seeders {
+        let Some((_, due)) = lines.iter().find(|(to, _)| to == address) else { continue };
+        go_wallet(b).await?;
+        b.wait_for(&format!("const e = document.querySelector('#earnings-total'); return e && e.dataset.wei === '{due}' ? true : null;"), Duration::from_secs(30))
+            .await
+            .with_context(|| format!("seeder {address} does not show its earnings of {due} wei"))?;
+    }
+    let gas = gas_of_payments(&downloader, &anvil).await?;
+    assert_eq!(gas.len(), lines.len(), "the ledger lists each payment once");
+    println!("{} seeders paid, {} transactions, gas per payment {:?}, total {} gas", lines.len(), gas.len(), gas, gas.iter().sum::<u64>());
+    downloader.close().await?;
+    for (b, _) in seeders {
+        b.close().await?;
+    }
+    Ok(())
+}
+
+/// Clicking Pay and reloading at once: the payment completes after the reload, once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reload_during_settlement_never_pays_twice() -> anyhow::Result<()> {
+    let anvil = Anvil::start()?;
+    let www = mixed_www()?;
+    let relay = relay_with_chain(&anvil, www.path())?;
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("paid once.bin");
+    write_test_file(&file, 3 * MIB + 5, 22)?;
+
+    let seeder = Browser::start().await?;
+    let seller = create_wallet(&seeder, &relay, "/").await?.to_lowercase();
+    set_price(&seeder).await?;
+    let shared = share_file(&seeder, &relay, &file, Duration::from_secs(120)).await?;
+    let before = balance(&anvil, &seller)?;
+
+    let b = Browser::start().await?;
+    let payer = create_wallet(&b, &relay, "/").await?;
+    js(&b, "location.hash = '#download'; return true;").await?;
+    start_download(&b, &shared.magnet).await?;
+    wait_for_transfer(&b, Some(&shared.infohash), Duration::from_secs(120)).await?;
+    let lines = plan(&b).await?;
+    assert_eq!(lines.len(), 1);
+    click(&b, ".transfer button.pay").await?;
+    b.client.refresh().await?;
+    // After the reload the wallet is locked; unlocking resumes whatever was planned.
+    b.wait_for("return document.querySelector('#file-input') ? true : null;", Duration::from_secs(60)).await?;
+    unlock(&b).await?;
+    b.wait_for(
+        "const rows = [...document.querySelectorAll('#ledger .payment')]; \
+         return rows.length && rows.every(r => r.dataset.state === 'confirmed') ? rows.length : null;",
+        Duration::from_secs(120),
+    )
+    .await
+    .context("the payment did not complete after the reload")?;
+    // Give a would-be second payment time to land, then check there is none.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let rows = js(&b, "return document.querySelectorAll('#ledger .payment').length;").await?;
+    assert_eq!(rows, json!(1), "the ledger lists the payment once");
+    assert_eq!(balance(&anvil, &seller)? - before, lines[0].1, "the seeder was paid exactly once");
+    assert_eq!(tx_count(&anvil, &payer)?, 1, "one transaction left the wallet");
+    b.close().await?;
+    seeder.close().await
+}
+
+/// The provider a browser wallet injects, backed by anvil's JSON-RPC and one of its
+/// unlocked accounts; it starts on another chain so the page must add and switch.
+const PROVIDER_JS: &str = r#"
+(() => {
+  const anvil = new URLSearchParams(location.search).get('anvil');
+  const account = '0x9965507d1a55bcc2695c58ba16fb37d819b0a4dc';
+  let chain = '0x1', added = false;
+  window.__providerCalls = [];
+  const rpc = async (method, params) => {
+    const r = await fetch(anvil, { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: params || [] }) });
+    const v = await r.json();
+    if (v.error) throw Object.assign(new Error(v.error.message), { code: v.error.code });
+    return v.result;
+  };
+  window.ethereum = { isMetaMask: false, request: async ({ method, params }) => {
+    window.__providerCalls.push(method);
+    switch (method) {
+      case 'eth_requestAccounts': case 'eth_accounts': return [account];
+      case 'eth_chainId': return chain;
+      case 'wallet_addEthereumChain': added = params[0].chainId === '0x181cd' && params[0].rpcUrls.length > 0; return null;
+      case 'wallet_switchEthereumChain':
+        if (!added && params[0].chainId !== '0x1') throw Object.assign(new Error('Unrecognized chain ID'), { code: 4902 });
+        chain = params[0].chainId; return null;
+      case 'eth_sendTransaction': {
+        const tx = Object.assign({}, params[0]); delete tx.chainId;
+        if (chain !== '0x181cd') throw new Error('wrong chain');
+        return rpc('eth_sendTransaction', [tx]);
+      }
+      default: return rpc(method, params);
+    }
+  } };
+})();
+"#;
+
+/// Records every byte the page sends out (fetch, XHR, WebSocket, data channels) and logs.
+const RECORDER_JS: &str = r#"
+(() => {
+  window.__sent = [];
+  // Views (a wasm memory slice, say) are recorded as the bytes they show, not their whole buffer.
+  const bytes = (x) => x instanceof ArrayBuffer ? new Uint8Array(x) : ArrayBuffer.isView(x) ? new Uint8Array(x.buffer, x.byteOffset, x.byteLength) : new Uint8Array();
+  const keep = (x) => { try { window.__sent.push(typeof x === 'string' ? x : new TextDecoder('latin1').decode(bytes(x))); } catch (e) {} };
+  const f = window.fetch; window.fetch = (u, o) => { if (o && o.body) keep(o.body); keep(String(u)); return f(u, o); };
+  const ws = WebSocket.prototype.send; WebSocket.prototype.send = function (d) { keep(d); return ws.call(this, d); };
+  const xs = XMLHttpRequest.prototype.send; XMLHttpRequest.prototype.send = function (d) { if (d) keep(d); return xs.call(this, d); };
+  const dc = RTCDataChannel.prototype.send; RTCDataChannel.prototype.send = function (d) { keep(d); return dc.call(this, d); };
+  for (const level of ['log', 'info', 'warn', 'error', 'debug']) {
+    const c = console[level]; console[level] = (...a) => { keep(a.map(String).join(' ')); c.apply(console, a); };
+  }
+})();
+"#;
+
+/// A copy of the app's index.html that loads `scripts` before the app starts.
+fn page_with(www: &std::path::Path, name: &str, scripts: &[(&str, &str)]) -> anyhow::Result<()> {
+    let index = std::fs::read_to_string(www.join("index.html"))?;
+    let mut tags = String::new();
+    for (file, body) in scripts {
+        std::fs::write(www.join(file), body)?;
+        tags.push_str(&format!("<script src=\"/{file}\"></script>"));
+    }
+    std::fs::write(www.join(name), index.replacen("<body>", &format!("<body>{tags}"), 1))?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_injected_browser_wallet_pays_the_seeder() -> anyhow::Result<()> {
+    let anvil = Anvil::start()?;
+    let www = mixed_www()?;
+    page_with(www.path(), "with-wallet.html", &[("test-provider.js", PROVIDER_JS)])?;
+    let relay = relay_with_chain(&anvil, www.path())?;
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("paid by metamask.bin");
+    write_test_file(&file, 2 * MIB + 77, 23)?;
+
+    let seeder = Browser::start().await?;
+    let seller = create_wallet(&seeder, &relay, "/").await?.to_lowercase();
+    set_price(&seeder).await?;
+    let shared = share_file(&seeder, &relay, &file, Duration::from_secs(120)).await?;
+    let before = balance(&anvil, &seller)?;
+
+    let b = Browser::start().await?;
+    b.client.goto(&format!("{}/with-wallet.html?anvil={}#wallet", relay.url, anvil.url)).await?;
+    b.wait_for("return document.querySelector('#connect-injected') ? true : null;", Duration::from_secs(60)).await.context("the page did not offer the browser wallet")?;
+    click(&b, "#connect-injected").await?;
+    let account = b.wait_for("const e = document.querySelector('#injected-account'); return e ? e.textContent : null;", Duration::from_secs(30)).await?;
+    assert_eq!(account.as_str().map(str::to_lowercase).as_deref(), Some("0x9965507d1a55bcc2695c58ba16fb37d819b0a4dc"));
+    let calls = js(&b, "return window.__providerCalls;").await?;
+    assert!(calls.as_array().is_some_and(|c| c.contains(&json!("wallet_addEthereumChain"))), "chain 98765 was not added: {calls}");
+    let payer_before = tx_count(&anvil, "0x9965507d1a55bcc2695c58ba16fb37d819b0a4dc")?;
+
+    js(&b, "location.hash = '#download'; return true;").await?;
+    start_download(&b, &shared.magnet).await?;
+    wait_for_transfer(&b, Some(&shared.infohash), Duration::from_secs(120)).await?;
+    let lines = plan(&b).await?;
+    click(&b, ".transfer button.pay").await?;
+    wait_paid(&b).await?;
+    assert_eq!(balance(&anvil, &seller)? - before, lines[0].1, "the seeder got exactly the amount due");
+    assert_eq!(tx_count(&anvil, "0x9965507d1a55bcc2695c58ba16fb37d819b0a4dc")? - payer_before, 1);
+    let calls = js(&b, "return window.__providerCalls;").await?;
+    assert!(calls.as_array().is_some_and(|c| c.contains(&json!("eth_sendTransaction"))), "{calls}");
+    b.close().await?;
+    seeder.close().await
+}
+
+/// An imported key, used for a payment: it is never in storage, in anything the page
+/// sends, in its console, or in the relay's output.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_wallet_key_never_appears_in_clear() -> anyhow::Result<()> {
+    // anvil's dev key #7 (funded).
+    let key = "4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356";
+    let anvil = Anvil::start()?;
+    let www = mixed_www()?;
+    page_with(www.path(), "recorded.html", &[("recorder.js", RECORDER_JS)])?;
+    let relay = relay_with_chain(&anvil, www.path())?;
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("secret-safe.bin");
+    write_test_file(&file, MIB + 1, 24)?;
+
+    let seeder = Browser::start().await?;
+    create_wallet(&seeder, &relay, "/").await?;
+    set_price(&seeder).await?;
+    let shared = share_file(&seeder, &relay, &file, Duration::from_secs(120)).await?;
+
+    let b = Browser::start().await?;
+    b.client.goto(&format!("{}/recorded.html#wallet", relay.url)).await?;
+    b.wait_for("return document.querySelector('#wallet-passphrase') ? true : null;", Duration::from_secs(60)).await?;
+    type_into(&b, "#wallet-passphrase", PASS).await?;
+    js(&b, "document.querySelector('#wallet-view details').open = true; return true;").await?;
+    type_into(&b, "#wallet-import-key", &format!("0x{key}")).await?;
+    click(&b, "#wallet-import").await?;
+    b.wait_for("return document.querySelector('#wallet-unlocked') ? true : null;", Duration::from_secs(60)).await.context("import failed")?;
+    let address = js(&b, "return document.querySelector('#wallet-address').textContent.trim();").await?;
+    assert_eq!(address.as_str().map(str::to_lowercase).as_deref(), Some("0x14dc79964da2c08b23698b3d3cc7ca32193d9955"));
+    js(&b, "location.hash = '#download'; return true;").await?;
+    start_download(&b, &shared.magnet).await?;
+    wait_for_transfer(&b, Some(&shared.infohash), Duration::from_secs(120)).await?;
+    plan(&b).await?;
+    click(&b, ".transfer button.pay").await?;
+    wait_paid(&b).await?;
+
+    let dump = js(
+        &b,
+        "const out = []; for (const s of [localStorage, sessionStorage]) for (let i = 0; i < s.length; i++) { out.push(s.key(i), s.getItem(s.key(i))); } \
+         out.push(document.cookie, document.documentElement.outerHTML); return out.join('\\n');",
+    )
+    .await?;
+    let dump = dump.as_str().unwrap_or_default().to_lowercase();
+    assert!(dump.contains("chiral.wallet"), "the keystore is stored");
+    assert!(!dump.contains(key), "the private key is in storage or the DOM in clear");
+    let sent = js(&b, "return window.__sent.join('\\n');").await?;
+    let sent = sent.as_str().unwrap_or_default().to_lowercase();
+    assert!(sent.contains("eth_sendrawtransaction"), "the recorder saw the payment go out");
+    assert!(!sent.contains(key), "the private key left the page or reached the console");
+    let relay_out = relay.output().join("\n").to_lowercase();
+    assert!(!relay_out.contains(key), "the private key reached the relay");
+    b.close().await?;
+    seeder.close().await
+}

@@ -1,0 +1,296 @@
+//! Settlement (Style 1), pure: who delivered which verified chunks of a file, what that
+//! costs at each seeder's price per MB, the payment plan, and the ledger that makes paying
+//! idempotent. Transfer protocols never appear here; the only input is "seeder S delivered
+//! verified chunk C (of N bytes) of file F".
+//!
+//! A payment moves through the ledger one way:
+//! `Planned → Signed{raw, hash} → Confirmed{block, gas}` (built-in wallet: the signed bytes
+//! are stored before they are broadcast, so a reload re-broadcasts the same transaction,
+//! never a second one), or `Planned → Submitting{nonce_before} → Sent{hash} → Confirmed`
+//! (a browser wallet signs and sends itself: after a reload, a nonce that moved means the
+//! transaction went out and is looked for on chain; it is never sent again).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+/// 1 MB = 10^6 bytes, as prices are quoted.
+pub const BYTES_PER_MB: u128 = 1_000_000;
+pub const DATA_PREFIX: &str = "chiral-pay:v1";
+
+/// A seeder's payment terms, as it announced them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+pub struct PayTo {
+    pub wallet: [u8; 20],
+    pub price_per_mb_wei: u128,
+}
+
+/// Verified chunks per seeder for one file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Deliveries {
+    /// (seeder terms) → chunk index → bytes.
+    pub by_seeder: BTreeMap<String, (PayTo, BTreeMap<u32, u32>)>,
+}
+
+fn key(p: &PayTo) -> String {
+    format!("0x{}@{}", hex::encode(p.wallet), p.price_per_mb_wei)
+}
+
+impl Deliveries {
+    /// A verified chunk from these seeders (normally one; shared when several sent parts).
+    pub fn record(&mut self, chunk: u32, bytes: u32, from: &[PayTo]) {
+        if from.is_empty() {
+            return;
+        }
+        let share = bytes / from.len() as u32;
+        for (i, p) in from.iter().enumerate() {
+            let part = if i == 0 { bytes - share * (from.len() as u32 - 1) } else { share };
+            self.by_seeder.entry(key(p)).or_insert_with(|| (*p, BTreeMap::new())).1.insert(chunk, part);
+        }
+    }
+}
+
+/// What one seeder is owed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PlanLine {
+    pub to: [u8; 20],
+    pub price_per_mb_wei: u128,
+    pub bytes: u64,
+    pub amount_wei: u128,
+    pub chunks: Vec<(u32, u32)>,
+}
+
+/// `bytes × price / 10^6`, rounded up: a seeder is never paid less than it earned.
+pub fn amount_wei(bytes: u64, price_per_mb_wei: u128) -> u128 {
+    (u128::from(bytes) * price_per_mb_wei).div_ceil(BYTES_PER_MB)
+}
+
+/// Exact decimal ETH ("0.001") to wei; `None` for anything else (no float rounding).
+pub fn parse_eth(text: &str) -> Option<u128> {
+    let text = text.trim();
+    let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
+    if (whole.is_empty() && frac.is_empty()) || frac.len() > 18 || !whole.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let whole: u128 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+    let frac: u128 = if frac.is_empty() { 0 } else { format!("{frac:0<18}").parse().ok()? };
+    whole.checked_mul(1_000_000_000_000_000_000)?.checked_add(frac)
+}
+
+/// Sorted chunk indexes as inclusive ranges.
+pub fn ranges(chunks: &BTreeSet<u32>) -> Vec<(u32, u32)> {
+    let mut out: Vec<(u32, u32)> = Vec::new();
+    for &c in chunks {
+        match out.last_mut() {
+            Some((_, end)) if *end + 1 == c => *end = c,
+            _ => out.push((c, c)),
+        }
+    }
+    out
+}
+
+/// The plan: one line per seeder that is owed something.
+pub fn plan(deliveries: &Deliveries) -> Vec<PlanLine> {
+    let mut lines: BTreeMap<[u8; 20], (u128, u64, BTreeSet<u32>)> = BTreeMap::new();
+    for (pay, chunks) in deliveries.by_seeder.values() {
+        if pay.price_per_mb_wei == 0 {
+            continue;
+        }
+        let bytes: u64 = chunks.values().map(|b| u64::from(*b)).sum();
+        let entry = lines.entry(pay.wallet).or_insert((0, 0, BTreeSet::new()));
+        entry.0 += amount_wei(bytes, pay.price_per_mb_wei);
+        entry.1 += bytes;
+        entry.2.extend(chunks.keys());
+        // Mixed prices for one wallet are summed line by line; the line shows the last.
+    }
+    lines
+        .into_iter()
+        .filter(|(_, (amount, _, _))| *amount > 0)
+        .map(|(to, (amount, bytes, chunks))| {
+            let price = deliveries.by_seeder.values().filter(|(p, _)| p.wallet == to).map(|(p, _)| p.price_per_mb_wei).max().unwrap_or(0);
+            PlanLine { to, price_per_mb_wei: price, bytes, amount_wei: amount, chunks: ranges(&chunks) }
+        })
+        .collect()
+}
+
+/// The transaction's data field: names the file and the chunks paid for.
+/// `chiral-pay:v1 file=<cid or infohash> chunks=0-9,12`
+pub fn payment_data(file: &str, chunks: &[(u32, u32)]) -> Vec<u8> {
+    let list: Vec<String> = chunks.iter().map(|(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") }).collect();
+    let mut text = format!("{DATA_PREFIX} file={file} chunks={}", list.join(","));
+    // Bounded: a data field of at most 1 KiB (chunk lists of very fragmented deliveries are cut).
+    if text.len() > 1024 {
+        text.truncate(1020);
+        text.push_str("…");
+    }
+    text.into_bytes()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum PaymentState {
+    Planned,
+    /// Built-in wallet: signed, stored, maybe broadcast.
+    Signed { nonce: u64, raw_tx: String, tx_hash: String },
+    /// Browser wallet asked to send; the account's nonce before asking.
+    Submitting { nonce_before: u64 },
+    Sent { tx_hash: String },
+    Confirmed { tx_hash: String, block: u64, gas_used: u64 },
+    Failed { reason: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Payment {
+    /// `file:to`: one payment per seeder per file, ever.
+    pub id: String,
+    pub file: String,
+    pub from: String,
+    pub to: String,
+    pub amount_wei: String,
+    pub bytes: u64,
+    pub chunks: Vec<(u32, u32)>,
+    pub created_at: u64,
+    #[serde(flatten)]
+    pub state: PaymentState,
+}
+
+impl Payment {
+    pub fn amount(&self) -> u128 {
+        self.amount_wei.parse().unwrap_or(0)
+    }
+
+    pub fn data(&self) -> Vec<u8> {
+        payment_data(&self.file, &self.chunks)
+    }
+
+    pub fn is_settled(&self) -> bool {
+        matches!(self.state, PaymentState::Confirmed { .. })
+    }
+}
+
+/// Every payment this page made or is making. Persisted by the driver after every change.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Ledger {
+    pub payments: Vec<Payment>,
+}
+
+pub fn payment_id(file: &str, to: &[u8; 20]) -> String {
+    format!("{file}:0x{}", hex::encode(to))
+}
+
+impl Ledger {
+    /// Adds the plan's lines that are not in the ledger yet; returns how many were new.
+    /// Planning twice (a reload, a second click) adds nothing.
+    pub fn add_plan(&mut self, file: &str, from: &str, lines: &[PlanLine], now: u64) -> usize {
+        let mut added = 0;
+        for line in lines {
+            let id = payment_id(file, &line.to);
+            if self.payments.iter().any(|p| p.id == id) {
+                continue;
+            }
+            self.payments.push(Payment {
+                id,
+                file: file.to_string(),
+                from: from.to_string(),
+                to: format!("0x{}", hex::encode(line.to)),
+                amount_wei: line.amount_wei.to_string(),
+                bytes: line.bytes,
+                chunks: line.chunks.clone(),
+                created_at: now,
+                state: PaymentState::Planned,
+            });
+            added += 1;
+        }
+        added
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Payment> {
+        self.payments.iter().find(|p| p.id == id)
+    }
+
+    /// Moves a payment on; refuses to go back (a signed payment is never re-planned).
+    pub fn advance(&mut self, id: &str, next: PaymentState) -> bool {
+        let Some(p) = self.payments.iter_mut().find(|p| p.id == id) else { return false };
+        let allowed = matches!(
+            (&p.state, &next),
+            (PaymentState::Planned, PaymentState::Signed { .. } | PaymentState::Submitting { .. } | PaymentState::Failed { .. })
+                | (PaymentState::Signed { .. }, PaymentState::Confirmed { .. })
+                | (PaymentState::Submitting { .. }, PaymentState::Sent { .. } | PaymentState::Failed { .. })
+                | (PaymentState::Sent { .. }, PaymentState::Confirmed { .. })
+                | (PaymentState::Failed { .. }, PaymentState::Planned)
+        );
+        if allowed {
+            p.state = next;
+        }
+        allowed
+    }
+
+    /// Payments for `file` that still need work.
+    pub fn open_for(&self, file: &str) -> Vec<Payment> {
+        self.payments.iter().filter(|p| p.file == file && !p.is_settled()).cloned().collect()
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("plain data")
+    }
+
+    pub fn from_json(text: &str) -> Self {
+        serde_json::from_str(text).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: [u8; 20] = [0xaa; 20];
+    const B: [u8; 20] = [0xbb; 20];
+
+    #[test]
+    fn plan_pays_verified_bytes_at_each_price() {
+        let mut d = Deliveries::default();
+        let a = PayTo { wallet: A, price_per_mb_wei: 1_000_000_000_000_000 };
+        let b = PayTo { wallet: B, price_per_mb_wei: 0 };
+        for c in 0..10 {
+            d.record(c, 262_144, &[a]);
+        }
+        d.record(12, 1000, &[a]);
+        d.record(11, 262_144, &[b]);
+        let lines = plan(&d);
+        assert_eq!(lines.len(), 1, "free seeders are not in the plan");
+        assert_eq!(lines[0].bytes, 10 * 262_144 + 1000);
+        assert_eq!(lines[0].amount_wei, amount_wei(2_622_440, 1_000_000_000_000_000));
+        assert_eq!(lines[0].amount_wei, 2_622_440_000_000_000);
+        assert_eq!(lines[0].chunks, vec![(0, 9), (12, 12)]);
+        assert_eq!(String::from_utf8(payment_data("ab12", &lines[0].chunks)).unwrap(), "chiral-pay:v1 file=ab12 chunks=0-9,12");
+        assert_eq!(amount_wei(1, 1), 1, "rounded up");
+    }
+
+    #[test]
+    fn eth_amounts_parse_exactly() {
+        assert_eq!(parse_eth("0.001"), Some(1_000_000_000_000_000));
+        assert_eq!(parse_eth("1"), Some(1_000_000_000_000_000_000));
+        assert_eq!(parse_eth(".5"), Some(500_000_000_000_000_000));
+        assert_eq!(parse_eth("0.000000000000000001"), Some(1));
+        for bad in ["", ".", "1e3", "-1", "0.0000000000000000001", "1.2.3"] {
+            assert_eq!(parse_eth(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_ledger_plans_once_and_never_goes_back() {
+        let mut d = Deliveries::default();
+        d.record(0, 1_000_000, &[PayTo { wallet: A, price_per_mb_wei: 5 }]);
+        let lines = plan(&d);
+        let mut l = Ledger::default();
+        assert_eq!(l.add_plan("f", "0xme", &lines, 1), 1);
+        assert_eq!(l.add_plan("f", "0xme", &lines, 2), 0, "a second plan adds nothing");
+        let id = payment_id("f", &A);
+        let signed = PaymentState::Signed { nonce: 0, raw_tx: "02".into(), tx_hash: "0x1".into() };
+        assert!(l.advance(&id, signed.clone()));
+        assert!(!l.advance(&id, PaymentState::Planned), "a signed payment is never re-planned");
+        assert!(!l.advance(&id, PaymentState::Signed { nonce: 1, raw_tx: "03".into(), tx_hash: "0x2".into() }), "nor re-signed");
+        assert!(l.advance(&id, PaymentState::Confirmed { tx_hash: "0x1".into(), block: 5, gas_used: 21_000 }));
+        let back = Ledger::from_json(&l.to_json());
+        assert_eq!(back, l);
+        assert!(back.open_for("f").is_empty());
+    }
+}
