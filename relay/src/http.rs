@@ -30,15 +30,32 @@ pub struct StateInner {
     pub tracker: TrackerService,
     /// The guarded chain proxy, when a chain node is configured.
     pub rpc: Option<crate::rpc_proxy::RpcProxy>,
+    /// Files on this relay's disk, by CID.
+    pub files: crate::file_http::LocalFiles,
+    /// Files browser tabs offer through `/bridge`.
+    pub bridge: Option<crate::bridge::Bridge>,
 }
 
 impl AppState {
     pub fn new(www: PathBuf, public_url: String) -> Self {
-        Self { inner: Arc::new(StateInner { www, public_url, node: None, tracker: TrackerService::spawn(), rpc: None }) }
+        Self { inner: Arc::new(StateInner { www, public_url, node: None, tracker: TrackerService::spawn(), rpc: None, files: Default::default(), bridge: None }) }
     }
 
     pub fn with_node(www: PathBuf, public_url: String, node: NodeHandle) -> Self {
-        Self { inner: Arc::new(StateInner { www, public_url, node: Some(node), tracker: TrackerService::spawn(), rpc: None }) }
+        Self { inner: Arc::new(StateInner { www, public_url, node: Some(node), tracker: TrackerService::spawn(), rpc: None, files: Default::default(), bridge: None }) }
+    }
+
+    /// Serves these local files over HTTP (before the state is shared).
+    pub fn with_files(mut self, files: Vec<crate::file_http::LocalFile>) -> Self {
+        let map = files.into_iter().map(|f| (f.manifest.cid_hex(), f)).collect();
+        Arc::get_mut(&mut self.inner).expect("with_files is called before the state is cloned").files = Arc::new(map);
+        self
+    }
+
+    /// Bridges files that browser tabs offer, keeping pieces under `data_dir/bridge`.
+    pub fn with_bridge(mut self, data_dir: &std::path::Path) -> Self {
+        Arc::get_mut(&mut self.inner).expect("with_bridge is called before the state is cloned").bridge = Some(crate::bridge::Bridge::new(data_dir));
+        self
     }
 
     /// Adds the chain proxy (before the state is shared).
@@ -62,9 +79,7 @@ pub fn app(state: AppState) -> Router {
         .route("/announce", get(crate::tracker_ws::announce_ws))
         .route("/rpc", axum::routing::post(crate::rpc_proxy::rpc))
         .route("/api/faucet", axum::routing::post(crate::rpc_proxy::faucet))
-        // The web seed our magnets name (BEP 19). Until the relay serves files, a clear 404
-        // rather than the app shell, which a BitTorrent client would take for file data.
-        .route("/file/{*rest}", get(unknown_file))
+        .route("/bridge/{infohash}", get(crate::bridge::bridge_ws))
         .fallback_service(static_files)
         .layer(
             ServiceBuilder::new()
@@ -78,6 +93,14 @@ pub fn app(state: AppState) -> Router {
                     header::X_CONTENT_TYPE_OPTIONS,
                     HeaderValue::from_static("nosniff"),
                 )),
+        )
+        // The HTTP protocol (and the BEP 19 web seed our magnets name): raw bytes with
+        // exact lengths and ranges, so outside the compression layer.
+        .merge(
+            Router::new()
+                .route("/file/{cid}", get(crate::file_http::whole_file))
+                .route("/file/{cid}/chunk/{index}", get(crate::file_http::chunk))
+                .layer(TraceLayer::new_for_http()),
         )
         .with_state(state)
 }
@@ -99,6 +122,16 @@ pub struct ApiError {
     message: String,
 }
 
+impl ApiError {
+    pub fn new(status: StatusCode, message: String) -> Self {
+        Self { status, message }
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (self.status, Json(serde_json::json!({ "error": self.message }))).into_response()
@@ -109,8 +142,4 @@ async fn node_info(State(state): State<AppState>) -> Result<Json<NodeInfo>, ApiE
     let unavailable = || ApiError { status: StatusCode::SERVICE_UNAVAILABLE, message: "the p2p node is not running".into() };
     let node = state.inner.node.as_ref().ok_or_else(unavailable)?;
     Ok(Json(node.info().await.map_err(|_| unavailable())?))
-}
-
-async fn unknown_file() -> ApiError {
-    ApiError { status: StatusCode::NOT_FOUND, message: "this relay holds no file with that content ID".into() }
 }

@@ -2,6 +2,8 @@
 //!
 //! | module | what it is |
 //! | --- | --- |
+//! | [`bridge`] | files only browser tabs hold, fetched over `/bridge` WebSockets by a native `Swarm` |
+//! | [`file_http`] | `GET /file/{cid}` (Range, HEAD) and `/file/{cid}/chunk/{i}`, from disk or the bridge |
 //! | [`config`] | flags and environment |
 //! | [`http`] | the axum router: static app, health |
 //! | [`manifest_cmd`] | `relay manifest FILE`: a file's identities as JSON |
@@ -11,7 +13,9 @@
 //! | [`rpc_proxy`] | `POST /rpc` to the chain node, `POST /api/faucet` on the dev chain |
 //! | [`tracker_ws`] | `/announce`: WebTorrent's WebSocket tracker over `web_node::tracker` |
 
+pub mod bridge;
 pub mod config;
+pub mod file_http;
 pub mod http;
 pub mod manifest_cmd;
 pub mod p2p;

@@ -67,13 +67,14 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await?;
         tracing::info!(peer_id = %node.peer_id, "p2p node started");
         println!("relay peer id {}", node.peer_id);
+        let local_files: Vec<_> = seeded.iter().map(|f| relay::file_http::LocalFile { path: f.path.clone(), manifest: f.manifest.clone() }).collect();
         let publisher = (!seeded.is_empty())
             .then(|| tokio::spawn(relay::seeding::publish_forever(seeded, node.clone(), keypair, public_url.clone())));
 
         tracing::info!(%local, www = %www.display(), data_dir = %args.data_dir.display(), "relay listening");
         // A machine-readable line for scripts and tests that start the relay on port 0.
         println!("relay listening on http://{local}");
-        let mut state = AppState::with_node(www, public_url, node);
+        let mut state = AppState::with_node(www, public_url, node).with_files(local_files).with_bridge(&args.data_dir);
         if let Some(url) = &args.eth_rpc {
             let proxy = relay::rpc_proxy::RpcProxy::new(url.clone(), args.dev_faucet)?;
             match proxy.call("eth_chainId", serde_json::json!([])).await {

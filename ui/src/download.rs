@@ -170,6 +170,7 @@ fn start_from_view(view: &FileView) {
         cid: Some(view.file.cid.clone()),
         auto_seed: transfers.auto_seed.get_untracked(),
         pay_to: use_context::<crate::wallet::Wallet>().and_then(|w| w.pay_to()),
+        bridge: web_node::browser::torrent::bridge_url(&info_hash, &view.file.cid),
     });
 }
 
@@ -197,6 +198,7 @@ fn StartDownload() -> impl IntoView {
                         cid: None,
                         auto_seed: transfers.auto_seed.get_untracked(),
                         pay_to: use_context::<crate::wallet::Wallet>().and_then(|w| w.pay_to()),
+                        bridge: None,
                     });
                     set_text.set(String::new());
                 }

@@ -80,10 +80,11 @@ impl Transfers {
         });
     }
 
-    pub fn seed(self, file: web_sys::File, info_bytes: Vec<u8>) -> Result<(), String> {
+    /// Seeds a shared file over WebRTC and offers it to the relay's bridge (HTTP, curl).
+    pub fn seed(self, file: web_sys::File, info_bytes: Vec<u8>, cid: String) -> Result<(), String> {
         let trackers = own_tracker().into_iter().collect();
         let pay_to = expect_context_or_none::<Wallet>().and_then(|w| w.pay_to());
-        let t = Torrent::seed(file, info_bytes, trackers, pay_to, self.on_update())?;
+        let t = Torrent::seed(file, info_bytes, trackers, pay_to, Some(cid), self.on_update())?;
         if self.has(&t.info_hash()) {
             t.stop();
             return Ok(());

@@ -108,11 +108,19 @@ pub struct TorrentOptions {
     pub auto_seed: bool,
     /// Our terms when we seed it.
     pub pay_to: Option<crate::settlement::PayTo>,
+    /// Offer the file to this relay's bridge (`ws://relay/bridge/{infohash}?cid=…`) while seeding.
+    pub bridge: Option<String>,
+}
+
+/// How bytes reach a peer: a WebRTC data channel (browsers, WebTorrent) or the WebSocket
+/// to this page's relay (the bridge, which serves the file to HTTP clients).
+enum Channel {
+    Rtc { pc: RtcPeerConnection, dc: RtcDataChannel },
+    Bridge(WebSocket),
 }
 
 struct PeerLink {
-    pc: RtcPeerConnection,
-    dc: RtcDataChannel,
+    channel: Channel,
     _closures: Vec<Closure<dyn FnMut(JsValueEvent)>>,
     last: (u64, u64),
     rates: (f64, f64),
@@ -157,6 +165,10 @@ struct Inner {
     started_event_sent: bool,
     /// The whole-file check is running or done.
     finishing: bool,
+    /// The bridge link's peer key, and when to try it again after it closed.
+    bridge_key: Option<PeerKey>,
+    bridge_retry_ms: f64,
+    bridge_failures: u32,
     verified_bytes: u64,
     deliveries: crate::settlement::Deliveries,
     deliveries_dirty: bool,
@@ -188,6 +200,7 @@ impl Torrent {
         info_bytes: Vec<u8>,
         trackers: Vec<String>,
         pay_to: Option<crate::settlement::PayTo>,
+        cid: Option<String>,
         on_update: impl Fn(Snapshot) + 'static,
     ) -> Result<Self, String> {
         let info = crate::peer_wire::extension::TorrentInfo::parse(&info_bytes).map_err(|e| e.to_string())?;
@@ -196,7 +209,8 @@ impl Torrent {
         let mut config = SwarmConfig::new(info_hash, peer_id);
         config.pay_to = pay_to;
         let swarm = Swarm::with_info(config, info_bytes, Some(Bitfield::full(info.pieces()))).map_err(|e| e.to_string())?;
-        let options = TorrentOptions { info_hash, name: Some(info.name.clone()), trackers, cid: None, auto_seed: true, pay_to };
+        let bridge = cid.as_ref().and_then(|cid| bridge_url(&info_hash, cid));
+        let options = TorrentOptions { info_hash, name: Some(info.name.clone()), trackers, cid, auto_seed: true, pay_to, bridge };
         let store = PieceStore::UserFile { file, piece_length: info.piece_length };
         let t = Self::new(swarm, Some(store), options, peer_id, TransferState::Seeding, Rc::new(on_update));
         t.start();
@@ -253,6 +267,7 @@ impl Torrent {
                     cid: meta["cid"].as_str().map(String::from),
                     auto_seed: meta["auto_seed"].as_bool().unwrap_or(true),
                     pay_to,
+                    bridge: None,
                 };
                 Self::download(options, on_update.clone()).await
             }
@@ -289,6 +304,9 @@ impl Torrent {
             stopped: false,
             started_event_sent: false,
             finishing: false,
+            bridge_key: None,
+            bridge_retry_ms: 0.0,
+            bridge_failures: 0,
             verified_bytes: 0,
             deliveries: Default::default(),
             deliveries_dirty: false,
@@ -380,7 +398,10 @@ impl Torrent {
                 Output::Transmit { peer, data } => {
                     let failed = {
                         let inner = self.0.borrow();
-                        inner.peers.get(&peer).is_some_and(|l| l.dc.ready_state() == RtcDataChannelState::Open && l.dc.send_with_u8_array(&data).is_err())
+                        inner.peers.get(&peer).is_some_and(|l| match &l.channel {
+                            Channel::Rtc { dc, .. } => dc.ready_state() == RtcDataChannelState::Open && dc.send_with_u8_array(&data).is_err(),
+                            Channel::Bridge(ws) => ws.ready_state() == WebSocket::OPEN && ws.send_with_u8_array(&data).is_err(),
+                        })
                     };
                     if failed {
                         self.drop_peer(peer);
@@ -593,7 +614,7 @@ impl Torrent {
         });
         pc.set_onconnectionstatechange(Some(on_state.as_ref().unchecked_ref()));
         let already_open = dc.ready_state() == RtcDataChannelState::Open;
-        self.0.borrow_mut().peers.insert(key, PeerLink { pc, dc, _closures: vec![on_open, on_message, on_close, on_state], last: (0, 0), rates: (0.0, 0.0) });
+        self.0.borrow_mut().peers.insert(key, PeerLink { channel: Channel::Rtc { pc, dc }, _closures: vec![on_open, on_message, on_close, on_state], last: (0, 0), rates: (0.0, 0.0) });
         if already_open {
             self.0.borrow_mut().swarm.handle_connected(key, initiator, now_ms() as u64);
             self.pump();
@@ -760,10 +781,66 @@ impl Torrent {
         });
     }
 
+    // ---- the relay bridge --------------------------------------------------------------------
+
+    /// While seeding, keep one WebSocket to the relay's bridge open (with backoff).
+    fn maintain_bridge(&self, now: f64) {
+        let url = {
+            let inner = self.0.borrow();
+            let seeding = inner.swarm.is_complete() && !inner.stopped;
+            match (&inner.options.bridge, inner.bridge_key) {
+                (Some(url), None) if seeding && now >= inner.bridge_retry_ms => url.clone(),
+                _ => return,
+            }
+        };
+        let Ok(ws) = WebSocket::new(&url) else { return };
+        ws.set_binary_type(web_sys::BinaryType::Arraybuffer);
+        let key = {
+            let mut inner = self.0.borrow_mut();
+            let key = PeerKey(inner.next_key);
+            inner.next_key += 1;
+            inner.bridge_key = Some(key);
+            key
+        };
+        let this = self.clone();
+        let on_open = Closure::<dyn FnMut(JsValueEvent)>::new(move |_| {
+            this.0.borrow_mut().bridge_failures = 0;
+            this.0.borrow_mut().swarm.handle_connected(key, true, now_ms() as u64);
+            this.pump();
+        });
+        let this = self.clone();
+        let on_message = Closure::<dyn FnMut(JsValueEvent)>::new(move |ev: JsValueEvent| {
+            let Ok(ev) = ev.dyn_into::<MessageEvent>() else { return };
+            let Ok(buffer) = ev.data().dyn_into::<ArrayBuffer>() else { return };
+            let bytes = Uint8Array::new(&buffer).to_vec();
+            this.0.borrow_mut().swarm.handle_data(key, &bytes, now_ms() as u64);
+            this.pump();
+        });
+        let this = self.clone();
+        let on_close = Closure::<dyn FnMut(JsValueEvent)>::new(move |_| {
+            {
+                let mut inner = this.0.borrow_mut();
+                inner.bridge_key = None;
+                inner.bridge_failures += 1;
+                let wait = f64::from(2u32.saturating_pow(inner.bridge_failures.min(5))) * 1000.0;
+                inner.bridge_retry_ms = now_ms() + wait.min(60_000.0);
+            }
+            this.drop_peer(key);
+        });
+        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        self.0.borrow_mut().peers.insert(
+            key,
+            PeerLink { channel: Channel::Bridge(ws), _closures: vec![on_open, on_message, on_close], last: (0, 0), rates: (0.0, 0.0) },
+        );
+    }
+
     // ---- time ------------------------------------------------------------------------------
 
     fn tick(&self) {
         let now = now_ms();
+        self.maintain_bridge(now);
         self.0.borrow_mut().swarm.handle_timeout(now as u64);
         self.pump();
         // Withdraw unanswered offers.
@@ -838,7 +915,10 @@ impl Torrent {
             peers.push(PeerRow {
                 id: s.peer_id.map(|id| short_peer_id(&id)).unwrap_or_else(|| "connecting".into()),
                 client: s.client.unwrap_or_default(),
-                protocol: "WebTorrent",
+                protocol: match link.channel {
+                    Channel::Rtc { .. } => "WebTorrent",
+                    Channel::Bridge(_) => "relay bridge",
+                },
                 down_rate: link.rates.0,
                 up_rate: link.rates.1,
                 downloaded: s.downloaded,
@@ -889,13 +969,24 @@ impl Torrent {
 }
 
 fn close_link(link: &PeerLink) {
-    link.dc.set_onopen(None);
-    link.dc.set_onmessage(None);
-    link.dc.set_onclose(None);
-    link.dc.set_onerror(None);
-    link.pc.set_onconnectionstatechange(None);
-    link.dc.close();
-    link.pc.close();
+    match &link.channel {
+        Channel::Rtc { pc, dc } => {
+            dc.set_onopen(None);
+            dc.set_onmessage(None);
+            dc.set_onclose(None);
+            dc.set_onerror(None);
+            pc.set_onconnectionstatechange(None);
+            dc.close();
+            pc.close();
+        }
+        Channel::Bridge(ws) => {
+            ws.set_onopen(None);
+            ws.set_onmessage(None);
+            ws.set_onclose(None);
+            ws.set_onerror(None);
+            let _ = ws.close();
+        }
+    }
 }
 
 /// `-WW0300-…a1b2c3` for Azureus-style ids (client tag + a distinguishing tail), else hex.
@@ -905,4 +996,11 @@ fn short_peer_id(id: &Id20) -> String {
         Ok(tag) if tag.starts_with('-') && tag.ends_with('-') => format!("{tag}…{tail}"),
         _ => format!("{}…{tail}", hex::encode(&id[..3])),
     }
+}
+
+/// `ws(s)://<this page's relay>/bridge/<infohash>?cid=<cid>`.
+pub fn bridge_url(info_hash: &Id20, cid: &str) -> Option<String> {
+    let origin = web_sys::window()?.location().origin().ok()?;
+    let ws = origin.replacen("https://", "wss://", 1).replacen("http://", "ws://", 1);
+    Some(format!("{ws}/bridge/{}?cid={cid}", hex::encode(info_hash)))
 }

@@ -63,6 +63,8 @@ pub struct SwarmConfig {
     pub seed: u64,
     /// Our payment terms as a seeder, announced in the extended handshake.
     pub pay_to: Option<crate::settlement::PayTo>,
+    /// Fetch pieces from peers (a bridge turns this on only when someone wants the file).
+    pub download: bool,
 }
 
 impl SwarmConfig {
@@ -76,6 +78,7 @@ impl SwarmConfig {
             request_timeout_ms: 20_000,
             seed: u64::from_le_bytes(peer_id[12..20].try_into().expect("8 bytes")),
             pay_to: None,
+            download: true,
         }
     }
 }
@@ -248,6 +251,29 @@ impl Swarm {
             downloaded_bytes: 0,
             uploaded_bytes: 0,
             wasted_bytes: 0,
+        }
+    }
+
+    /// Starts (or stops) fetching pieces from peers.
+    pub fn set_download(&mut self, on: bool, now: u64) {
+        self.config.download = on;
+        let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
+        for key in keys {
+            self.update_interest(key, now);
+        }
+    }
+
+    /// Fetch this piece before any other.
+    pub fn prioritize(&mut self, index: u32, now: u64) {
+        if let Some(k) = self.known.as_mut() {
+            if index < k.info.pieces() && !k.have.get(index) {
+                k.picker.priority.insert(index);
+            }
+        }
+        if !self.config.download {
+            self.set_download(true, now);
+        } else {
+            self.fill_all(now);
         }
     }
 
@@ -685,7 +711,7 @@ impl Swarm {
 
     fn update_interest(&mut self, peer: PeerKey, now: u64) {
         let Some(p) = self.peers.get_mut(&peer) else { return };
-        let want = p.useful > 0;
+        let want = p.useful > 0 && self.config.download;
         if want != p.am_interested {
             p.am_interested = want;
             self.send(peer, if want { &Message::Interested } else { &Message::NotInterested }, now);
@@ -837,6 +863,7 @@ impl Swarm {
             return;
         }
         k.have.set(index);
+        k.picker.priority.remove(&index);
         for p in self.peers.values_mut() {
             if p.has.as_ref().is_some_and(|h| h.get(index)) {
                 p.useful = p.useful.saturating_sub(1);

@@ -3,7 +3,7 @@
 //! missing block already requested) ask a second peer for blocks still in flight.
 //! Pure bookkeeping; no IO, no clock.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::peer_wire::{Bitfield, BlockRef, BLOCK_SIZE};
 
@@ -31,6 +31,8 @@ pub(crate) struct Picker {
     pub length: u64,
     pub availability: Vec<u32>,
     pub partials: BTreeMap<u32, Partial>,
+    /// Pieces someone is waiting for (an HTTP client, a stream): started before any other.
+    pub priority: BTreeSet<u32>,
     /// A random permutation rank per piece: ties in rarity go to a different piece on
     /// each node, so a swarm spreads pieces instead of all fetching piece 0 first.
     rank: Vec<u32>,
@@ -46,7 +48,7 @@ impl Picker {
             x ^= x << 17;
             rank.swap(i, (x % (i as u64 + 1)) as usize);
         }
-        Self { piece_length, length, availability: vec![0; pieces as usize], partials: BTreeMap::new(), rank }
+        Self { piece_length, length, availability: vec![0; pieces as usize], partials: BTreeMap::new(), priority: BTreeSet::new(), rank }
     }
 
     pub fn piece_len(&self, index: u32) -> u32 {
@@ -72,9 +74,11 @@ impl Picker {
         if let Some((index, b)) = started {
             return Some(self.mark(index, b));
         }
-        // 2. The rarest piece it has that nobody has started.
-        let mut best: Option<(u32, u32, u32)> = None; // (availability, rank, index)
-        for index in theirs.ones() {
+        // 2. A wanted piece first, lowest index first; else the rarest piece it has that
+        //    nobody has started.
+        let urgent = self.priority.iter().copied().find(|&i| theirs.get(i) && !have.get(i) && !self.partials.contains_key(&i));
+        let mut best: Option<(u32, u32, u32)> = urgent.map(|i| (0, 0, i)); // (availability, rank, index)
+        for index in theirs.ones().filter(|_| urgent.is_none()) {
             if have.get(index) || self.partials.contains_key(&index) {
                 continue;
             }

@@ -1,0 +1,481 @@
+//! The bridge: files that only browser tabs hold, served by the relay over HTTP.
+//!
+//! A seeding page opens `ws(s)://relay/bridge/{infohash}?cid=…` and speaks the BitTorrent
+//! peer wire over it (binary frames), exactly as over an RTCDataChannel. Here one task per
+//! file owns a native [`web_node::swarm::Swarm`] (the page's own sans-IO core): the relay
+//! is one more peer of the page's swarm. It fetches the info dict (BEP 9) and, once an HTTP
+//! client asks, the pieces, wanted ones first, each verified (SHA-1 from the info dict,
+//! which the infohash authenticates) and kept in a sparse file under the data dir, so the
+//! next client is served from disk. When every piece is there the whole file's SHA-256 is
+//! checked against the CID the page named; a mismatch drops the file. Verified pieces stay
+//! servable for 10 minutes after the last page left, then are deleted.
+//! Bounded: files bridged, bytes per file, pages per file, frames queued per page.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures::{SinkExt, StreamExt};
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio::sync::{mpsc, oneshot};
+use web_node::peer_wire::extension::TorrentInfo;
+use web_node::swarm::{Event, Output, PeerKey, Swarm, SwarmConfig};
+
+use crate::http::{ApiError, AppState};
+
+pub const MAX_BRIDGED_FILES: usize = 64;
+pub const MAX_BRIDGED_BYTES: u64 = 8 << 30;
+const MAX_PAGES_PER_FILE: usize = 8;
+const OUTBOX_PER_PAGE: usize = 256;
+const PIECE_WAIT: Duration = Duration::from_secs(30);
+/// Verified pieces stay on disk this long after the last page left, then are deleted.
+const CACHE_TTL: Duration = Duration::from_secs(600);
+
+enum Cmd {
+    PageOpen { outbox: mpsc::Sender<Vec<u8>>, reply: oneshot::Sender<Option<PeerKey>> },
+    PageData { key: PeerKey, bytes: Vec<u8> },
+    PageClosed { key: PeerKey },
+    Want { index: u32, reply: oneshot::Sender<Result<Vec<u8>, String>> },
+    Info { reply: oneshot::Sender<Option<TorrentInfo>> },
+}
+
+struct Bridged {
+    info_hash: [u8; 20],
+    tx: mpsc::Sender<Cmd>,
+    pages: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+#[derive(Clone)]
+pub struct Bridge {
+    files: Arc<Mutex<HashMap<String, Bridged>>>,
+    dir: PathBuf,
+    peer_id: [u8; 20],
+}
+
+impl Bridge {
+    pub fn new(data_dir: &std::path::Path) -> Self {
+        let mut peer_id = [0u8; 20];
+        peer_id[..8].copy_from_slice(b"-CH0001-");
+        let _ = getrandom::fill(&mut peer_id[8..]);
+        Self { files: Arc::default(), dir: data_dir.join("bridge"), peer_id }
+    }
+
+    /// Some page currently offers this CID.
+    pub fn has(&self, cid: &str) -> bool {
+        self.files.lock().expect("bridge lock").get(cid).is_some_and(|b| !b.tx.is_closed())
+    }
+
+    fn sender(&self, cid: &str) -> Option<mpsc::Sender<Cmd>> {
+        self.files.lock().expect("bridge lock").get(cid).map(|b| b.tx.clone())
+    }
+
+    async fn info(&self, cid: &str) -> Option<TorrentInfo> {
+        let tx = self.sender(cid)?;
+        let (reply, rx) = oneshot::channel();
+        tx.send(Cmd::Info { reply }).await.ok()?;
+        rx.await.ok().flatten()
+    }
+
+    /// One verified piece of a bridged file, fetched from a page if the relay lacks it.
+    pub async fn piece(&self, cid: &str, index: u64) -> Result<Vec<u8>, ApiError> {
+        let gone = || ApiError::new(StatusCode::NOT_FOUND, format!("no page offers {cid} any more"));
+        let tx = self.sender(cid).ok_or_else(gone)?;
+        let index = u32::try_from(index).map_err(|_| ApiError::new(StatusCode::RANGE_NOT_SATISFIABLE, "no such chunk".into()))?;
+        let (reply, rx) = oneshot::channel();
+        tx.send(Cmd::Want { index, reply }).await.map_err(|_| gone())?;
+        match tokio::time::timeout(PIECE_WAIT, rx).await {
+            Ok(Ok(Ok(bytes))) => Ok(bytes),
+            Ok(Ok(Err(e))) if e.starts_with("no chunk") => Err(ApiError::new(StatusCode::RANGE_NOT_SATISFIABLE, e)),
+            Ok(Ok(Err(e))) => Err(ApiError::new(StatusCode::BAD_GATEWAY, e)),
+            Ok(Err(_)) => Err(gone()),
+            Err(_) => Err(ApiError::new(StatusCode::GATEWAY_TIMEOUT, format!("the browser seeder did not deliver chunk {index} within {PIECE_WAIT:?}"))),
+        }
+    }
+
+    /// `GET|HEAD /file/{cid}` for a bridged file: streamed piece by piece, one Range.
+    pub async fn serve_whole(&self, cid: &str, request: Request) -> Option<Response> {
+        let info = tokio::time::timeout(Duration::from_secs(15), self.info(cid)).await.ok().flatten()?;
+        let total = info.length;
+        let (start, end, partial) = match request.headers().get(header::RANGE).and_then(|r| r.to_str().ok()) {
+            None => (0, total, false),
+            Some(r) => match parse_range(r, total) {
+                Some((a, b)) => (a, b, true),
+                None => {
+                    return Some(
+                        (StatusCode::RANGE_NOT_SATISFIABLE, [(header::CONTENT_RANGE, format!("bytes */{total}"))], axum::Json(serde_json::json!({ "error": "bad range" })))
+                            .into_response(),
+                    )
+                }
+            },
+        };
+        let mut builder = Response::builder()
+            .status(if partial { StatusCode::PARTIAL_CONTENT } else { StatusCode::OK })
+            .header(header::CONTENT_TYPE, "application/octet-stream")
+            .header(header::CONTENT_LENGTH, end - start)
+            .header(header::ACCEPT_RANGES, "bytes")
+            .header(header::CONTENT_DISPOSITION, HeaderValue::from_str(&format!("attachment; filename=\"{}\"", info.name.replace('"', ""))).unwrap_or(HeaderValue::from_static("attachment")));
+        if partial {
+            builder = builder.header(header::CONTENT_RANGE, format!("bytes {start}-{}/{total}", end - 1));
+        }
+        if request.method() == Method::HEAD || start == end {
+            return builder.body(Body::empty()).ok();
+        }
+        let piece_len = u64::from(info.piece_length);
+        let bridge = self.clone();
+        let cid = cid.to_string();
+        // One piece in memory at a time: memory stays flat whatever the file's size.
+        let stream = futures::stream::unfold(start, move |at| {
+            let bridge = bridge.clone();
+            let cid = cid.clone();
+            async move {
+                if at >= end {
+                    return None;
+                }
+                let index = at / piece_len;
+                let piece_start = index * piece_len;
+                match bridge.piece(&cid, index).await {
+                    Ok(bytes) => {
+                        let from = (at - piece_start) as usize;
+                        let to = ((end - piece_start) as usize).min(bytes.len());
+                        Some((Ok::<_, std::io::Error>(bytes[from..to].to_vec()), piece_start + to as u64))
+                    }
+                    Err(e) => Some((Err(std::io::Error::other(e.message().to_string())), end)),
+                }
+            }
+        });
+        builder.body(Body::from_stream(stream)).ok()
+    }
+
+    /// A page offers `info_hash` (claimed to be `cid`): joins it to that file's swarm.
+    async fn attach(&self, cid: String, info_hash: [u8; 20], socket: WebSocket) {
+        let (tx, pages) = {
+            let mut files = self.files.lock().expect("bridge lock");
+            files.retain(|_, b| !b.tx.is_closed());
+            match files.get(&cid) {
+                Some(b) if b.info_hash == info_hash => (b.tx.clone(), b.pages.clone()),
+                Some(_) => return, // another torrent already claims this CID
+                None if files.len() >= MAX_BRIDGED_FILES => return,
+                None => {
+                    let (tx, rx) = mpsc::channel(256);
+                    let pages = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+                    let task = FileTask::new(cid.clone(), info_hash, self.peer_id, self.dir.clone());
+                    tokio::spawn(task.run(rx));
+                    files.insert(cid.clone(), Bridged { info_hash, tx: tx.clone(), pages: pages.clone() });
+                    (tx, pages)
+                }
+            }
+        };
+        if pages.load(std::sync::atomic::Ordering::Relaxed) >= MAX_PAGES_PER_FILE {
+            return;
+        }
+        let (outbox, mut outgoing) = mpsc::channel::<Vec<u8>>(OUTBOX_PER_PAGE);
+        let (reply, key) = oneshot::channel();
+        if tx.send(Cmd::PageOpen { outbox, reply }).await.is_err() {
+            return;
+        }
+        let Ok(Some(key)) = key.await else { return };
+        pages.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (mut sink, mut stream) = socket.split();
+        loop {
+            tokio::select! {
+                incoming = stream.next() => match incoming {
+                    Some(Ok(Message::Binary(bytes))) => {
+                        if tx.send(Cmd::PageData { key, bytes: bytes.to_vec() }).await.is_err() {
+                            break;
+                        }
+                    }
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                    Some(Ok(_)) => {}
+                },
+                out = outgoing.recv() => match out {
+                    Some(bytes) => {
+                        if sink.send(Message::Binary(bytes.into())).await.is_err() {
+                            break;
+                        }
+                    }
+                    None => break, // the swarm dropped this page
+                },
+            }
+        }
+        pages.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        let _ = tx.send(Cmd::PageClosed { key }).await;
+    }
+}
+
+/// `bytes=a-b`, `bytes=a-`, `bytes=-n` (one range) → [start, end).
+fn parse_range(header: &str, total: u64) -> Option<(u64, u64)> {
+    let spec = header.trim().strip_prefix("bytes=")?;
+    if spec.contains(',') {
+        return None;
+    }
+    let (a, b) = spec.split_once('-')?;
+    let (start, end) = match (a.trim(), b.trim()) {
+        ("", n) => {
+            let n: u64 = n.parse().ok()?;
+            (total.saturating_sub(n), total)
+        }
+        (a, "") => (a.parse().ok()?, total),
+        (a, b) => (a.parse().ok()?, b.parse::<u64>().ok()?.saturating_add(1).min(total)),
+    };
+    (start < end && start < total).then_some((start, end))
+}
+
+struct FileTask {
+    cid: String,
+    swarm: Swarm,
+    path: PathBuf,
+    file: Option<tokio::fs::File>,
+    outboxes: HashMap<PeerKey, mpsc::Sender<Vec<u8>>>,
+    waiting: BTreeMap<u32, Vec<oneshot::Sender<Result<Vec<u8>, String>>>>,
+    info_waiting: Vec<oneshot::Sender<Option<TorrentInfo>>>,
+    next_key: u64,
+    epoch: Instant,
+    last_page: Instant,
+    failed: Option<String>,
+}
+
+impl FileTask {
+    fn new(cid: String, info_hash: [u8; 20], peer_id: [u8; 20], dir: PathBuf) -> Self {
+        let mut config = SwarmConfig::new(info_hash, peer_id);
+        config.download = false; // only once someone asks
+        let path = dir.join(format!("{}.part", hex::encode(info_hash)));
+        Self {
+            cid,
+            swarm: Swarm::magnet(config),
+            path,
+            file: None,
+            outboxes: HashMap::new(),
+            waiting: BTreeMap::new(),
+            info_waiting: Vec::new(),
+            next_key: 1,
+            epoch: Instant::now(),
+            last_page: Instant::now(),
+            failed: None,
+        }
+    }
+
+    fn now(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    async fn run(mut self, mut rx: mpsc::Receiver<Cmd>) {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                cmd = rx.recv() => match cmd {
+                    Some(cmd) => self.on_cmd(cmd).await,
+                    None => break,
+                },
+                _ = tick.tick() => {
+                    let now = self.now();
+                    self.swarm.handle_timeout(now);
+                    if self.outboxes.is_empty() && self.waiting.is_empty() && !rx.is_empty() {
+                        continue;
+                    }
+                }
+            }
+            self.drain().await;
+            if self.outboxes.is_empty() {
+                // Nobody offers it now: clients waiting for missing pieces get an answer; what
+                // is verified stays servable until the cache expires.
+                for (_, waiters) in std::mem::take(&mut self.waiting) {
+                    for w in waiters {
+                        let _ = w.send(Err("the browser seeder went away".into()));
+                    }
+                }
+                if self.last_page.elapsed() > CACHE_TTL {
+                    break;
+                }
+            } else {
+                self.last_page = Instant::now();
+            }
+        }
+        let _ = tokio::fs::remove_file(&self.path).await;
+    }
+
+    async fn on_cmd(&mut self, cmd: Cmd) {
+        let now = self.now();
+        match cmd {
+            Cmd::PageOpen { outbox, reply } => {
+                let key = PeerKey(self.next_key);
+                self.next_key += 1;
+                self.outboxes.insert(key, outbox);
+                self.swarm.handle_connected(key, false, now);
+                let _ = reply.send(Some(key));
+            }
+            Cmd::PageData { key, bytes } => self.swarm.handle_data(key, &bytes, now),
+            Cmd::PageClosed { key } => {
+                self.outboxes.remove(&key);
+                self.swarm.handle_disconnected(key, now);
+            }
+            Cmd::Info { reply } => match self.swarm.info() {
+                Some(info) => {
+                    let _ = reply.send(Some(info.clone()));
+                }
+                None => self.info_waiting.push(reply),
+            },
+            Cmd::Want { index, reply } => {
+                if let Some(e) = &self.failed {
+                    let _ = reply.send(Err(e.clone()));
+                    return;
+                }
+                if let Some(info) = self.swarm.info() {
+                    if index >= info.pieces() {
+                        let _ = reply.send(Err(format!("no chunk {index}: the file has {} chunks", info.pieces())));
+                        return;
+                    }
+                    if self.swarm.have().is_some_and(|h| h.get(index)) {
+                        let _ = reply.send(self.read(index).await);
+                        return;
+                    }
+                }
+                self.waiting.entry(index).or_default().push(reply);
+                self.swarm.prioritize(index, now);
+            }
+        }
+    }
+
+    async fn drain(&mut self) {
+        while let Some(out) = self.swarm.poll_output() {
+            let now = self.now();
+            match out {
+                Output::Transmit { peer, data } => {
+                    if let Some(outbox) = self.outboxes.get(&peer) {
+                        if outbox.try_send(data).is_err() {
+                            self.outboxes.remove(&peer);
+                            self.swarm.handle_disconnected(peer, now);
+                        }
+                    }
+                }
+                Output::Event(Event::MetadataReady { info, .. }) => {
+                    if info.length > MAX_BRIDGED_BYTES {
+                        self.failed = Some(format!("the file is larger than the {MAX_BRIDGED_BYTES} bytes this relay bridges"));
+                    } else if let Err(e) = self.open_file(info.length).await {
+                        self.failed = Some(e);
+                    }
+                    for w in self.info_waiting.drain(..) {
+                        let _ = w.send(Some(info.clone()));
+                    }
+                    let pending: Vec<u32> = self.waiting.keys().copied().collect();
+                    for index in pending {
+                        self.swarm.prioritize(index, now);
+                    }
+                    if let Some(e) = self.failed.clone() {
+                        for (_, ws) in std::mem::take(&mut self.waiting) {
+                            for w in ws {
+                                let _ = w.send(Err(e.clone()));
+                            }
+                        }
+                    }
+                }
+                Output::Event(Event::ReadPiece { index }) => match self.read(index).await {
+                    Ok(data) => self.swarm.handle_piece_read(index, data, now),
+                    Err(_) => self.swarm.handle_piece_unreadable(index),
+                },
+                Output::Event(Event::PieceVerified { index, data, .. }) => {
+                    if let Err(e) = self.write(index, &data).await {
+                        tracing::warn!(cid = %self.cid, "bridge cannot store piece {index}: {e}");
+                    }
+                    for w in self.waiting.remove(&index).unwrap_or_default() {
+                        let _ = w.send(Ok(data.clone()));
+                    }
+                }
+                Output::Event(Event::Complete) => self.check_cid().await,
+                Output::Event(Event::Disconnect { peer, reason }) => {
+                    tracing::info!(cid = %self.cid, "bridge drops a page: {reason}");
+                    self.outboxes.remove(&peer);
+                }
+                Output::Event(_) => {}
+            }
+        }
+    }
+
+    async fn open_file(&mut self, length: u64) -> Result<(), String> {
+        if let Some(dir) = self.path.parent() {
+            tokio::fs::create_dir_all(dir).await.map_err(|e| e.to_string())?;
+        }
+        let file = tokio::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&self.path).await.map_err(|e| e.to_string())?;
+        file.set_len(length).await.map_err(|e| e.to_string())?;
+        self.file = Some(file);
+        Ok(())
+    }
+
+    fn offset(&self, index: u32) -> u64 {
+        u64::from(index) * u64::from(self.swarm.info().map_or(0, |i| i.piece_length))
+    }
+
+    async fn read(&mut self, index: u32) -> Result<Vec<u8>, String> {
+        let len = self.swarm.info().map(|i| i.piece_len(index)).ok_or("no metadata yet")? as usize;
+        let offset = self.offset(index);
+        let file = self.file.as_mut().ok_or("no storage")?;
+        file.seek(std::io::SeekFrom::Start(offset)).await.map_err(|e| e.to_string())?;
+        let mut buf = vec![0u8; len];
+        file.read_exact(&mut buf).await.map_err(|e| e.to_string())?;
+        Ok(buf)
+    }
+
+    async fn write(&mut self, index: u32, data: &[u8]) -> Result<(), String> {
+        let offset = self.offset(index);
+        let file = self.file.as_mut().ok_or("no storage")?;
+        file.seek(std::io::SeekFrom::Start(offset)).await.map_err(|e| e.to_string())?;
+        file.write_all(data).await.map_err(|e| e.to_string())
+    }
+
+    /// Every piece is here: the file must be the CID the page named.
+    async fn check_cid(&mut self) {
+        let Some(pieces) = self.swarm.info().map(|i| i.pieces()) else { return };
+        let mut hasher = Sha256::new();
+        for index in 0..pieces {
+            match self.read(index).await {
+                Ok(data) => hasher.update(&data),
+                Err(_) => return,
+            }
+        }
+        if hex::encode(hasher.finalize()) != self.cid {
+            tracing::warn!(cid = %self.cid, "a page bridged a torrent that is not this CID; dropping it");
+            self.failed = Some("the bridged file does not match its content ID".into());
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct BridgeQuery {
+    cid: String,
+}
+
+/// `GET /bridge/{infohash}?cid=…` (WebSocket): a page offers a file it seeds.
+pub async fn bridge_ws(State(state): State<AppState>, Path(info_hash): Path<String>, Query(q): Query<BridgeQuery>, ws: WebSocketUpgrade) -> Response {
+    let Some(bridge) = state.inner.bridge.clone() else {
+        return ApiError::new(StatusCode::NOT_FOUND, "this relay does not bridge".into()).into_response();
+    };
+    let cid = q.cid.to_ascii_lowercase();
+    let info_hash: Option<[u8; 20]> = hex::decode(&info_hash).ok().and_then(|v| v.try_into().ok());
+    let (Some(info_hash), true) = (info_hash, cid.len() == 64 && cid.bytes().all(|b| b.is_ascii_hexdigit())) else {
+        return ApiError::new(StatusCode::BAD_REQUEST, "a 40-hex infohash and a 64-hex cid are needed".into()).into_response();
+    };
+    ws.max_message_size(web_node::peer_wire::MAX_MESSAGE_BYTES + 1024)
+        .on_upgrade(move |socket| async move { bridge.attach(cid, info_hash, socket).await })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_range;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("bytes=0-99", 1000), Some((0, 100)));
+        assert_eq!(parse_range("bytes=900-", 1000), Some((900, 1000)));
+        assert_eq!(parse_range("bytes=-10", 1000), Some((990, 1000)));
+        assert_eq!(parse_range("bytes=0-5000", 1000), Some((0, 1000)));
+        assert_eq!(parse_range("bytes=1000-", 1000), None);
+        assert_eq!(parse_range("bytes=0-1,5-6", 1000), None);
+        assert_eq!(parse_range("items=0-1", 1000), None);
+    }
+}
