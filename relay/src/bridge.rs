@@ -39,7 +39,9 @@ const PIECE_WAIT: Duration = Duration::from_secs(30);
 const CACHE_TTL: Duration = Duration::from_secs(600);
 
 enum Cmd {
-    PageOpen { outbox: mpsc::Sender<Vec<u8>>, reply: oneshot::Sender<Option<PeerKey>> },
+    /// A page (bridge WebSocket) or a TCP BitTorrent client; `demand`: it wants the file,
+    /// so the relay starts fetching it from the pages.
+    PageOpen { outbox: mpsc::Sender<Vec<u8>>, demand: bool, initiator: bool, reply: oneshot::Sender<Option<PeerKey>> },
     PageData { key: PeerKey, bytes: Vec<u8> },
     PageClosed { key: PeerKey },
     Want { index: u32, reply: oneshot::Sender<Result<Vec<u8>, String>> },
@@ -47,14 +49,15 @@ enum Cmd {
 }
 
 struct Bridged {
-    info_hash: [u8; 20],
+    /// The CID a seeding page named (none when only leechers and TCP peers know the file).
+    cid: Option<String>,
     tx: mpsc::Sender<Cmd>,
     pages: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 #[derive(Clone)]
 pub struct Bridge {
-    files: Arc<Mutex<HashMap<String, Bridged>>>,
+    files: Arc<Mutex<HashMap<[u8; 20], Bridged>>>,
     dir: PathBuf,
     peer_id: [u8; 20],
 }
@@ -67,13 +70,47 @@ impl Bridge {
         Self { files: Arc::default(), dir: data_dir.join("bridge"), peer_id }
     }
 
+    /// Some page offers the file with this infohash.
+    pub fn has_info_hash(&self, info_hash: &[u8; 20]) -> bool {
+        self.files.lock().expect("bridge lock").get(info_hash).is_some_and(|b| !b.tx.is_closed())
+    }
+
+    /// A TCP BitTorrent client for `info_hash`; `first` is its handshake, already read.
+    pub async fn attach_tcp(&self, info_hash: [u8; 20], stream: tokio::net::TcpStream, first: Vec<u8>) -> Result<(), String> {
+        let tx = {
+            let files = self.files.lock().expect("bridge lock");
+            files.get(&info_hash).filter(|b| !b.tx.is_closed()).map(|b| b.tx.clone())
+        }
+        .ok_or("no browser tab offers this torrent")?;
+        pump_tcp(tx, stream, Some(first)).await
+    }
+
+    /// Connects to TCP BitTorrent peers (from the HTTP tracker) for a file a tab wants.
+    fn dial(tx: mpsc::Sender<Cmd>, peers: Vec<std::net::SocketAddr>) {
+        for addr in peers.into_iter().take(8) {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                match tokio::time::timeout(Duration::from_secs(10), tokio::net::TcpStream::connect(addr)).await {
+                    Ok(Ok(stream)) => {
+                        let _ = stream.set_nodelay(true);
+                        if let Err(e) = pump_tcp(tx, stream, None).await {
+                            tracing::debug!(%addr, "bittorrent peer: {e}");
+                        }
+                    }
+                    _ => tracing::debug!(%addr, "cannot reach bittorrent peer"),
+                }
+            });
+        }
+    }
+
+    /// Some page currently offers this CID.
     /// Some page currently offers this CID.
     pub fn has(&self, cid: &str) -> bool {
-        self.files.lock().expect("bridge lock").get(cid).is_some_and(|b| !b.tx.is_closed())
+        self.sender(cid).is_some_and(|tx| !tx.is_closed())
     }
 
     fn sender(&self, cid: &str) -> Option<mpsc::Sender<Cmd>> {
-        self.files.lock().expect("bridge lock").get(cid).map(|b| b.tx.clone())
+        self.files.lock().expect("bridge lock").values().find(|b| b.cid.as_deref() == Some(cid) && !b.tx.is_closed()).map(|b| b.tx.clone())
     }
 
     async fn info(&self, cid: &str) -> Option<TorrentInfo> {
@@ -153,31 +190,40 @@ impl Bridge {
         builder.body(Body::from_stream(stream)).ok()
     }
 
-    /// A page offers `info_hash` (claimed to be `cid`): joins it to that file's swarm.
-    async fn attach(&self, cid: String, info_hash: [u8; 20], socket: WebSocket) {
+    /// A page offers (or wants) `info_hash`, claimed to be `cid` when it seeds it: joins it
+    /// to that file's swarm. `tcp_peers`: BitTorrent clients the tracker knows for it.
+    async fn attach(&self, cid: Option<String>, info_hash: [u8; 20], socket: WebSocket, tcp_peers: Vec<std::net::SocketAddr>) {
         let (tx, pages) = {
             let mut files = self.files.lock().expect("bridge lock");
             files.retain(|_, b| !b.tx.is_closed());
-            match files.get(&cid) {
-                Some(b) if b.info_hash == info_hash => (b.tx.clone(), b.pages.clone()),
-                Some(_) => return, // another torrent already claims this CID
-                None if files.len() >= MAX_BRIDGED_FILES => return,
+            let full = files.len() >= MAX_BRIDGED_FILES;
+            match files.get_mut(&info_hash) {
+                Some(b) => {
+                    if b.cid.is_none() {
+                        b.cid = cid.clone();
+                    }
+                    (b.tx.clone(), b.pages.clone())
+                }
+                None if full => return,
                 None => {
                     let (tx, rx) = mpsc::channel(256);
                     let pages = Arc::new(std::sync::atomic::AtomicUsize::new(0));
                     let task = FileTask::new(cid.clone(), info_hash, self.peer_id, self.dir.clone());
                     tokio::spawn(task.run(rx));
-                    files.insert(cid.clone(), Bridged { info_hash, tx: tx.clone(), pages: pages.clone() });
+                    files.insert(info_hash, Bridged { cid: cid.clone(), tx: tx.clone(), pages: pages.clone() });
                     (tx, pages)
                 }
             }
         };
+        if !tcp_peers.is_empty() {
+            Self::dial(tx.clone(), tcp_peers);
+        }
         if pages.load(std::sync::atomic::Ordering::Relaxed) >= MAX_PAGES_PER_FILE {
             return;
         }
         let (outbox, mut outgoing) = mpsc::channel::<Vec<u8>>(OUTBOX_PER_PAGE);
         let (reply, key) = oneshot::channel();
-        if tx.send(Cmd::PageOpen { outbox, reply }).await.is_err() {
+        if tx.send(Cmd::PageOpen { outbox, demand: false, initiator: false, reply }).await.is_err() {
             return;
         }
         let Ok(Some(key)) = key.await else { return };
@@ -209,6 +255,43 @@ impl Bridge {
     }
 }
 
+/// One TCP BitTorrent connection in the file's swarm, until either side ends it.
+/// `first`: the handshake already read from an incoming connection (none when we dialled).
+async fn pump_tcp(tx: mpsc::Sender<Cmd>, stream: tokio::net::TcpStream, first: Option<Vec<u8>>) -> Result<(), String> {
+    let (outbox, mut outgoing) = mpsc::channel::<Vec<u8>>(OUTBOX_PER_PAGE);
+    let (reply, key) = oneshot::channel();
+    tx.send(Cmd::PageOpen { outbox, demand: true, initiator: first.is_none(), reply }).await.map_err(|_| "bridge gone")?;
+    let key = key.await.ok().flatten().ok_or("bridge full")?;
+    if let Some(first) = first {
+        tx.send(Cmd::PageData { key, bytes: first }).await.map_err(|_| "bridge gone")?;
+    }
+    let (mut read, mut write) = stream.into_split();
+    let mut buf = vec![0u8; 64 * 1024];
+    let result = loop {
+        tokio::select! {
+            n = read.read(&mut buf) => match n {
+                Ok(0) => break Ok(()),
+                Ok(n) => {
+                    if tx.send(Cmd::PageData { key, bytes: buf[..n].to_vec() }).await.is_err() {
+                        break Ok(());
+                    }
+                }
+                Err(e) => break Err(e.to_string()),
+            },
+            out = outgoing.recv() => match out {
+                Some(bytes) => {
+                    if let Err(e) = write.write_all(&bytes).await {
+                        break Err(e.to_string());
+                    }
+                }
+                None => break Ok(()),
+            },
+        }
+    };
+    let _ = tx.send(Cmd::PageClosed { key }).await;
+    result
+}
+
 /// `bytes=a-b`, `bytes=a-`, `bytes=-n` (one range) → [start, end).
 fn parse_range(header: &str, total: u64) -> Option<(u64, u64)> {
     let spec = header.trim().strip_prefix("bytes=")?;
@@ -228,7 +311,7 @@ fn parse_range(header: &str, total: u64) -> Option<(u64, u64)> {
 }
 
 struct FileTask {
-    cid: String,
+    cid: Option<String>,
     swarm: Swarm,
     path: PathBuf,
     file: Option<tokio::fs::File>,
@@ -242,7 +325,7 @@ struct FileTask {
 }
 
 impl FileTask {
-    fn new(cid: String, info_hash: [u8; 20], peer_id: [u8; 20], dir: PathBuf) -> Self {
+    fn new(cid: Option<String>, info_hash: [u8; 20], peer_id: [u8; 20], dir: PathBuf) -> Self {
         let mut config = SwarmConfig::new(info_hash, peer_id);
         config.download = false; // only once someone asks
         let path = dir.join(format!("{}.part", hex::encode(info_hash)));
@@ -303,11 +386,14 @@ impl FileTask {
     async fn on_cmd(&mut self, cmd: Cmd) {
         let now = self.now();
         match cmd {
-            Cmd::PageOpen { outbox, reply } => {
+            Cmd::PageOpen { outbox, demand, initiator, reply } => {
                 let key = PeerKey(self.next_key);
                 self.next_key += 1;
                 self.outboxes.insert(key, outbox);
-                self.swarm.handle_connected(key, false, now);
+                self.swarm.handle_connected(key, initiator, now);
+                if demand {
+                    self.swarm.set_download(true, now);
+                }
                 let _ = reply.send(Some(key));
             }
             Cmd::PageData { key, bytes } => self.swarm.handle_data(key, &bytes, now),
@@ -381,7 +467,7 @@ impl FileTask {
                 },
                 Output::Event(Event::PieceVerified { index, data, .. }) => {
                     if let Err(e) = self.write(index, &data).await {
-                        tracing::warn!(cid = %self.cid, "bridge cannot store piece {index}: {e}");
+                        tracing::warn!(cid = ?self.cid, "bridge cannot store piece {index}: {e}");
                     }
                     for w in self.waiting.remove(&index).unwrap_or_default() {
                         let _ = w.send(Ok(data.clone()));
@@ -389,7 +475,7 @@ impl FileTask {
                 }
                 Output::Event(Event::Complete) => self.check_cid().await,
                 Output::Event(Event::Disconnect { peer, reason }) => {
-                    tracing::info!(cid = %self.cid, "bridge drops a page: {reason}");
+                    tracing::info!(cid = ?self.cid, "bridge drops a peer: {reason}");
                     self.outboxes.remove(&peer);
                 }
                 Output::Event(_) => {}
@@ -438,8 +524,8 @@ impl FileTask {
                 Err(_) => return,
             }
         }
-        if hex::encode(hasher.finalize()) != self.cid {
-            tracing::warn!(cid = %self.cid, "a page bridged a torrent that is not this CID; dropping it");
+        if self.cid.as_ref().is_some_and(|cid| hex::encode(hasher.finalize()) != *cid) {
+            tracing::warn!(cid = ?self.cid, "a page bridged a torrent that is not this CID; dropping it");
             self.failed = Some("the bridged file does not match its content ID".into());
         }
     }
@@ -447,7 +533,7 @@ impl FileTask {
 
 #[derive(serde::Deserialize)]
 pub struct BridgeQuery {
-    cid: String,
+    cid: Option<String>,
 }
 
 /// `GET /bridge/{infohash}?cid=…` (WebSocket): a page offers a file it seeds.
@@ -455,13 +541,18 @@ pub async fn bridge_ws(State(state): State<AppState>, Path(info_hash): Path<Stri
     let Some(bridge) = state.inner.bridge.clone() else {
         return ApiError::new(StatusCode::NOT_FOUND, "this relay does not bridge".into()).into_response();
     };
-    let cid = q.cid.to_ascii_lowercase();
+    let cid = q.cid.map(|c| c.to_ascii_lowercase());
     let info_hash: Option<[u8; 20]> = hex::decode(&info_hash).ok().and_then(|v| v.try_into().ok());
-    let (Some(info_hash), true) = (info_hash, cid.len() == 64 && cid.bytes().all(|b| b.is_ascii_hexdigit())) else {
-        return ApiError::new(StatusCode::BAD_REQUEST, "a 40-hex infohash and a 64-hex cid are needed".into()).into_response();
+    let cid_ok = cid.as_ref().is_none_or(|c| c.len() == 64 && c.bytes().all(|b| b.is_ascii_hexdigit()));
+    let (Some(info_hash), true) = (info_hash, cid_ok) else {
+        return ApiError::new(StatusCode::BAD_REQUEST, "a 40-hex infohash (and optionally a 64-hex cid) are needed".into()).into_response();
     };
+    // TCP BitTorrent clients that announced this torrent: the relay fetches from them too.
+    let own = state.inner.bt_addr.get().copied();
+    let probe = crate::http_tracker::HttpAnnounce { info_hash, peer_id: [0; 20], port: 1, left: None, stopped: false, numwant: 8 };
+    let tcp_peers: Vec<_> = state.inner.http_swarms.lock().expect("tracker lock").peers(&probe).into_iter().filter(|a| Some(*a) != own).collect();
     ws.max_message_size(web_node::peer_wire::MAX_MESSAGE_BYTES + 1024)
-        .on_upgrade(move |socket| async move { bridge.attach(cid, info_hash, socket).await })
+        .on_upgrade(move |socket| async move { bridge.attach(cid, info_hash, socket, tcp_peers).await })
 }
 
 #[cfg(test)]

@@ -77,6 +77,10 @@ pub struct ServeArgs {
     /// Seed these files as well (repeatable), as `relay seed` does.
     #[arg(long = "seed")]
     pub seed: Vec<PathBuf>,
+    /// Where TCP BitTorrent clients connect (the bridge's BitTorrent side); default: the
+    /// --listen IP, port 6881.
+    #[arg(long = "bt-listen", env = "CHIRAL_BT_LISTEN")]
+    pub bt_listen: Option<std::net::SocketAddr>,
     /// The chain node's JSON-RPC URL (http://), proxied at POST /rpc with an allowlist.
     /// Geth in production; scripts/run.sh starts anvil (chain id 98765) and passes it.
     #[arg(long = "eth-rpc", env = "CHIRAL_ETH_RPC")]

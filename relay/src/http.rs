@@ -34,15 +34,19 @@ pub struct StateInner {
     pub files: crate::file_http::LocalFiles,
     /// Files browser tabs offer through `/bridge`.
     pub bridge: Option<crate::bridge::Bridge>,
+    /// BEP 3 HTTP announces.
+    pub http_swarms: std::sync::Mutex<crate::http_tracker::HttpSwarms>,
+    /// Where TCP BitTorrent clients reach this relay (set once listening).
+    pub bt_addr: std::sync::OnceLock<std::net::SocketAddr>,
 }
 
 impl AppState {
     pub fn new(www: PathBuf, public_url: String) -> Self {
-        Self { inner: Arc::new(StateInner { www, public_url, node: None, tracker: TrackerService::spawn(), rpc: None, files: Default::default(), bridge: None }) }
+        Self { inner: Arc::new(StateInner { www, public_url, node: None, tracker: TrackerService::spawn(), rpc: None, files: Default::default(), bridge: None, http_swarms: Default::default(), bt_addr: Default::default() }) }
     }
 
     pub fn with_node(www: PathBuf, public_url: String, node: NodeHandle) -> Self {
-        Self { inner: Arc::new(StateInner { www, public_url, node: Some(node), tracker: TrackerService::spawn(), rpc: None, files: Default::default(), bridge: None }) }
+        Self { inner: Arc::new(StateInner { www, public_url, node: Some(node), tracker: TrackerService::spawn(), rpc: None, files: Default::default(), bridge: None, http_swarms: Default::default(), bt_addr: Default::default() }) }
     }
 
     /// Serves these local files over HTTP (before the state is shared).
@@ -76,7 +80,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/api/node", get(node_info))
-        .route("/announce", get(crate::tracker_ws::announce_ws))
+        .route("/announce", get(crate::tracker_ws::announce))
         .route("/rpc", axum::routing::post(crate::rpc_proxy::rpc))
         .route("/api/faucet", axum::routing::post(crate::rpc_proxy::faucet))
         .route("/bridge/{infohash}", get(crate::bridge::bridge_ws))

@@ -4,6 +4,8 @@
 //! | --- | --- |
 //! | [`bridge`] | files only browser tabs hold, fetched over `/bridge` WebSockets by a native `Swarm` |
 //! | [`file_http`] | `GET /file/{cid}` (Range, HEAD) and `/file/{cid}/chunk/{i}`, from disk or the bridge |
+//! | [`bt_tcp`] | TCP BitTorrent: clients connect here and join the bridge's swarm for their infohash |
+//! | [`http_tracker`] | BEP 3 HTTP announces at `/announce` (compact peers), pure |
 //! | [`config`] | flags and environment |
 //! | [`http`] | the axum router: static app, health |
 //! | [`manifest_cmd`] | `relay manifest FILE`: a file's identities as JSON |
@@ -16,7 +18,9 @@
 pub mod bridge;
 pub mod config;
 pub mod file_http;
+pub mod bt_tcp;
 pub mod http;
+pub mod http_tracker;
 pub mod manifest_cmd;
 pub mod p2p;
 pub mod rpc_guard;

@@ -83,6 +83,18 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             }
             state = state.with_rpc(proxy);
         }
+        if let Some(bridge) = state.inner.bridge.clone() {
+            let bt = args.bt_listen.unwrap_or_else(|| std::net::SocketAddr::new(args.listen.ip(), 6881));
+            match tokio::net::TcpListener::bind(bt).await {
+                Ok(l) => {
+                    let addr = l.local_addr()?;
+                    let _ = state.inner.bt_addr.set(addr);
+                    println!("bittorrent listening on {addr}");
+                    tokio::spawn(relay::bt_tcp::serve(l, bridge));
+                }
+                Err(e) => tracing::warn!("no TCP BitTorrent on {bt}: {e}"),
+            }
+        }
         axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
             .with_graceful_shutdown(shutdown_signal())
             .await?;

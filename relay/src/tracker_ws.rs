@@ -116,7 +116,45 @@ impl TrackerService {
     }
 }
 
-pub async fn announce_ws(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+/// `/announce`: a WebSocket upgrade is WebTorrent's tracker; a plain GET is a BEP 3 announce.
+pub async fn announce(State(state): State<AppState>, request: axum::extract::Request) -> Response {
+    use axum::extract::FromRequest;
+    let upgrade = request.headers().get(axum::http::header::UPGRADE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if !upgrade {
+        return http_announce(&state, request);
+    }
+    match WebSocketUpgrade::from_request(request, &state).await {
+        Ok(ws) => announce_ws(state, ws),
+        Err(rejection) => axum::response::IntoResponse::into_response(rejection),
+    }
+}
+
+fn http_announce(state: &AppState, request: axum::extract::Request) -> Response {
+    use crate::http_tracker::{failure, parse_query, response};
+    let text = |status: axum::http::StatusCode, body: Vec<u8>| {
+        axum::response::IntoResponse::into_response((status, [(axum::http::header::CONTENT_TYPE, "text/plain")], body))
+    };
+    let from = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map_or(std::net::IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
+    let announce = match parse_query(request.uri().query().unwrap_or("")) {
+        Ok(a) => a,
+        Err(e) => return text(axum::http::StatusCode::OK, failure(&e.to_string())),
+    };
+    let mut peers = state.inner.http_swarms.lock().expect("tracker lock").announce(&announce, from, crate::p2p::now_secs());
+    let (mut complete, incomplete) = state.inner.http_swarms.lock().expect("tracker lock").counts(&announce.info_hash);
+    // The relay itself is a peer of every file a browser tab offers it (the bridge).
+    if let (Some(addr), Some(bridge)) = (state.inner.bt_addr.get(), state.inner.bridge.as_ref()) {
+        if bridge.has_info_hash(&announce.info_hash) && !announce.stopped {
+            peers.insert(0, *addr);
+            complete += 1;
+        }
+    }
+    text(axum::http::StatusCode::OK, response(&peers, complete, incomplete))
+}
+
+fn announce_ws(state: AppState, ws: WebSocketUpgrade) -> Response {
     let tracker = state.inner.tracker.clone();
     ws.max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)

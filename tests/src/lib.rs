@@ -87,7 +87,7 @@ impl Relay {
         let mut process = Guarded::spawn(
             Command::new(relay_bin())
                 .args(args)
-                .args(["--listen", "127.0.0.1:0", "--p2p-listen", "/ip4/127.0.0.1/tcp/0,/ip4/127.0.0.1/tcp/0/ws", "--www"])
+                .args(["--listen", "127.0.0.1:0", "--p2p-listen", "/ip4/127.0.0.1/tcp/0,/ip4/127.0.0.1/tcp/0/ws", "--bt-listen", "127.0.0.1:0", "--www"])
                 .arg(www)
                 .arg("--data-dir")
                 .arg(&data_dir)

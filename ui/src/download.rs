@@ -170,7 +170,7 @@ fn start_from_view(view: &FileView) {
         cid: Some(view.file.cid.clone()),
         auto_seed: transfers.auto_seed.get_untracked(),
         pay_to: use_context::<crate::wallet::Wallet>().and_then(|w| w.pay_to()),
-        bridge: web_node::browser::torrent::bridge_url(&info_hash, &view.file.cid),
+        bridge: web_node::browser::torrent::bridge_url(&info_hash, None),
     });
 }
 
@@ -198,7 +198,7 @@ fn StartDownload() -> impl IntoView {
                         cid: None,
                         auto_seed: transfers.auto_seed.get_untracked(),
                         pay_to: use_context::<crate::wallet::Wallet>().and_then(|w| w.pay_to()),
-                        bridge: None,
+                        bridge: web_node::browser::torrent::bridge_url(&m.info_hash, None),
                     });
                     set_text.set(String::new());
                 }

@@ -32,7 +32,8 @@ impl Sources {
         } else {
             base.to_string()
         };
-        Self { trackers: vec![format!("{ws}/announce")], web_seeds: vec![format!("{base}/file/{cid_hex}")] }
+        // The WebSocket tracker for browsers, the same URL over HTTP for TCP clients.
+        Self { trackers: vec![format!("{ws}/announce"), format!("{base}/announce")], web_seeds: vec![format!("{base}/file/{cid_hex}")] }
     }
 }
 
@@ -87,7 +88,7 @@ mod tests {
     #[test]
     fn relay_sources_follow_the_scheme() {
         let s = Sources::relay("https://relay.example/", "ab");
-        assert_eq!(s.trackers, vec!["wss://relay.example/announce"]);
+        assert_eq!(s.trackers, vec!["wss://relay.example/announce", "https://relay.example/announce"]);
         assert_eq!(s.web_seeds, vec!["https://relay.example/file/ab"]);
     }
 
@@ -97,7 +98,7 @@ mod tests {
         assert_eq!(
             m,
             "magnet:?xt=urn:btih:abababababababababababababababababababab&dn=a%20b%26c.txt&xl=3\
-             &tr=ws%3A%2F%2F127.0.0.1%3A8080%2Fannounce&ws=http%3A%2F%2F127.0.0.1%3A8080%2Ffile%2F00"
+             &tr=ws%3A%2F%2F127.0.0.1%3A8080%2Fannounce&tr=http%3A%2F%2F127.0.0.1%3A8080%2Fannounce&ws=http%3A%2F%2F127.0.0.1%3A8080%2Ffile%2F00"
         );
     }
 }

@@ -303,6 +303,25 @@ fn verified_pieces_name_the_sellers_terms() {
     assert!(sold.iter().all(|s| s == &vec![terms]));
 }
 
+/// A magnet leecher behind another magnet leecher (a tab behind a relay bridge): the middle
+/// learns the metadata first and tells the leaf, which then fetches it from the middle.
+#[test]
+fn metadata_flows_down_a_chain_of_magnet_peers() {
+    let bytes = file_bytes(5 * 262_144 + 7, 10);
+    let m = manifest(&bytes);
+    let mut net = Net::new();
+    let middle = net.add_magnet_leecher(&m);
+    let leaf = net.add_magnet_leecher(&m);
+    net.connect(leaf, middle);
+    for _ in 0..3 {
+        net.step();
+    }
+    let seeder = net.add_seeder(&m, &bytes, Behaviour::Honest);
+    net.connect(middle, seeder);
+    net.run_until(leaf, 100);
+    assert_eq!(net.file(leaf), bytes);
+}
+
 #[test]
 fn a_silent_seeder_times_out_and_another_finishes() {
     let bytes = file_bytes(8 * 262_144, 5);

@@ -209,7 +209,7 @@ impl Torrent {
         let mut config = SwarmConfig::new(info_hash, peer_id);
         config.pay_to = pay_to;
         let swarm = Swarm::with_info(config, info_bytes, Some(Bitfield::full(info.pieces()))).map_err(|e| e.to_string())?;
-        let bridge = cid.as_ref().and_then(|cid| bridge_url(&info_hash, cid));
+        let bridge = bridge_url(&info_hash, cid.as_deref());
         let options = TorrentOptions { info_hash, name: Some(info.name.clone()), trackers, cid, auto_seed: true, pay_to, bridge };
         let store = PieceStore::UserFile { file, piece_length: info.piece_length };
         let t = Self::new(swarm, Some(store), options, peer_id, TransferState::Seeding, Rc::new(on_update));
@@ -267,7 +267,7 @@ impl Torrent {
                     cid: meta["cid"].as_str().map(String::from),
                     auto_seed: meta["auto_seed"].as_bool().unwrap_or(true),
                     pay_to,
-                    bridge: None,
+                    bridge: bridge_url(&info_hash, None),
                 };
                 Self::download(options, on_update.clone()).await
             }
@@ -783,13 +783,14 @@ impl Torrent {
 
     // ---- the relay bridge --------------------------------------------------------------------
 
-    /// While seeding, keep one WebSocket to the relay's bridge open (with backoff).
+    /// Keep one WebSocket to the relay's bridge open (with backoff): seeding, it offers the
+    /// file to HTTP and BitTorrent clients; downloading, the relay fetches for us from TCP
+    /// BitTorrent peers a page cannot reach.
     fn maintain_bridge(&self, now: f64) {
         let url = {
             let inner = self.0.borrow();
-            let seeding = inner.swarm.is_complete() && !inner.stopped;
             match (&inner.options.bridge, inner.bridge_key) {
-                (Some(url), None) if seeding && now >= inner.bridge_retry_ms => url.clone(),
+                (Some(url), None) if !inner.stopped && now >= inner.bridge_retry_ms => url.clone(),
                 _ => return,
             }
         };
@@ -998,9 +999,10 @@ fn short_peer_id(id: &Id20) -> String {
     }
 }
 
-/// `ws(s)://<this page's relay>/bridge/<infohash>?cid=<cid>`.
-pub fn bridge_url(info_hash: &Id20, cid: &str) -> Option<String> {
+/// `ws(s)://<this page's relay>/bridge/<infohash>[?cid=<cid>]` (the CID when we seed it).
+pub fn bridge_url(info_hash: &Id20, cid: Option<&str>) -> Option<String> {
     let origin = web_sys::window()?.location().origin().ok()?;
     let ws = origin.replacen("https://", "wss://", 1).replacen("http://", "ws://", 1);
-    Some(format!("{ws}/bridge/{}?cid={cid}", hex::encode(info_hash)))
+    let query = cid.map(|c| format!("?cid={c}")).unwrap_or_default();
+    Some(format!("{ws}/bridge/{}{query}", hex::encode(info_hash)))
 }

@@ -570,17 +570,23 @@ impl Swarm {
             self.out.push_back(Output::Transmit { peer, data });
         }
         if hs.supports_extensions() {
-            let ext = ExtendedHandshake {
-                extensions: [(UT_METADATA.to_string(), OUR_UT_METADATA_ID)].into_iter().collect(),
-                metadata_size: self.known.as_ref().map(|k| k.info_bytes.len() as u64),
-                client: Some(self.config.client.clone()),
-                reqq: Some(OUR_REQQ as u32),
-                pay_to: self.config.pay_to,
-            };
-            let payload = ext.encode();
-            self.send(peer, &Message::Extended { id: 0, payload: &payload }, now);
+            self.send_extended_handshake(peer, now);
         }
         true
+    }
+
+    /// BEP 10 handshake; sent again when we learn the metadata, so peers that wait for it
+    /// (magnet downloads behind us, as through a relay bridge) can ask us for it.
+    fn send_extended_handshake(&mut self, peer: PeerKey, now: u64) {
+        let ext = ExtendedHandshake {
+            extensions: [(UT_METADATA.to_string(), OUR_UT_METADATA_ID)].into_iter().collect(),
+            metadata_size: self.known.as_ref().map(|k| k.info_bytes.len() as u64),
+            client: Some(self.config.client.clone()),
+            reqq: Some(OUR_REQQ as u32),
+            pay_to: self.config.pay_to,
+        };
+        let payload = ext.encode();
+        self.send(peer, &Message::Extended { id: 0, payload: &payload }, now);
     }
 
     fn on_message(&mut self, peer: PeerKey, msg: Message<'_>, now: u64) {
@@ -1020,6 +1026,11 @@ impl Swarm {
         self.set_known(info.clone(), bytes.clone(), Bitfield::new(pieces));
         self.event(Event::MetadataReady { info, info_bytes: bytes });
         let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
+        for key in &keys {
+            if self.peers[key].handshake.is_some_and(|h| h.supports_extensions()) {
+                self.send_extended_handshake(*key, now);
+            }
+        }
         for key in keys {
             let p = self.peers.get_mut(&key).expect("peer");
             p.metadata_asked.clear();
