@@ -60,14 +60,61 @@ pub struct Bridge {
     files: Arc<Mutex<HashMap<[u8; 20], Bridged>>>,
     dir: PathBuf,
     peer_id: [u8; 20],
+    /// Upload cap per connection, bytes per second (a community relay's bandwidth budget).
+    rate: Option<u64>,
+}
+
+/// Paces one connection's outgoing bytes to `rate` bytes per second (token bucket, 1 s burst).
+struct Pacer {
+    rate: Option<u64>,
+    tokens: f64,
+    last: Instant,
+}
+
+impl Pacer {
+    fn new(rate: Option<u64>) -> Self {
+        Self { rate, tokens: rate.unwrap_or(0) as f64, last: Instant::now() }
+    }
+
+    async fn take(&mut self, bytes: usize) {
+        let Some(rate) = self.rate.filter(|r| *r > 0) else { return };
+        let rate = rate as f64;
+        self.tokens = (self.tokens + self.last.elapsed().as_secs_f64() * rate).min(rate);
+        self.last = Instant::now();
+        self.tokens -= bytes as f64;
+        if self.tokens < 0.0 {
+            tokio::time::sleep(Duration::from_secs_f64(-self.tokens / rate)).await;
+        }
+    }
 }
 
 impl Bridge {
-    pub fn new(data_dir: &std::path::Path) -> Self {
+    pub fn new(data_dir: &std::path::Path, rate: Option<u64>) -> Self {
         let mut peer_id = [0u8; 20];
         peer_id[..8].copy_from_slice(b"-CH0001-");
         let _ = getrandom::fill(&mut peer_id[8..]);
-        Self { files: Arc::default(), dir: data_dir.join("bridge"), peer_id }
+        Self { files: Arc::default(), dir: data_dir.join("bridge"), peer_id, rate }
+    }
+
+    /// A file on the relay's own disk joins the bridge as a complete swarm: tabs that download
+    /// it get pieces from the relay beside their WebRTC peers.
+    pub fn add_local(&self, path: &std::path::Path, manifest: &web_node::manifest::Manifest) -> anyhow::Result<()> {
+        let info_bytes = manifest.info_dict_bytes();
+        let pieces = manifest.chunks() as u32;
+        let swarm = Swarm::with_info(SwarmConfig::new(manifest.infohash, self.peer_id), info_bytes, Some(web_node::peer_wire::Bitfield::full(pieces)))?;
+        let file = std::fs::File::open(path)?;
+        let (tx, rx) = mpsc::channel(256);
+        let mut task = FileTask::new(Some(manifest.cid_hex()), manifest.infohash, self.peer_id, self.dir.clone());
+        task.swarm = swarm;
+        task.path = path.to_path_buf();
+        task.file = Some(tokio::fs::File::from_std(file));
+        task.local = true;
+        tokio::spawn(task.run(rx));
+        self.files.lock().expect("bridge lock").insert(
+            manifest.infohash,
+            Bridged { cid: Some(manifest.cid_hex()), tx, pages: Arc::new(std::sync::atomic::AtomicUsize::new(0)) },
+        );
+        Ok(())
     }
 
     /// Some page offers the file with this infohash.
@@ -82,18 +129,19 @@ impl Bridge {
             files.get(&info_hash).filter(|b| !b.tx.is_closed()).map(|b| b.tx.clone())
         }
         .ok_or("no browser tab offers this torrent")?;
-        pump_tcp(tx, stream, Some(first)).await
+        pump_tcp(tx, stream, Some(first), self.rate).await
     }
 
     /// Connects to TCP BitTorrent peers (from the HTTP tracker) for a file a tab wants.
-    fn dial(tx: mpsc::Sender<Cmd>, peers: Vec<std::net::SocketAddr>) {
+    fn dial(&self, tx: mpsc::Sender<Cmd>, peers: Vec<std::net::SocketAddr>) {
+        let rate = self.rate;
         for addr in peers.into_iter().take(8) {
             let tx = tx.clone();
             tokio::spawn(async move {
                 match tokio::time::timeout(Duration::from_secs(10), tokio::net::TcpStream::connect(addr)).await {
                     Ok(Ok(stream)) => {
                         let _ = stream.set_nodelay(true);
-                        if let Err(e) = pump_tcp(tx, stream, None).await {
+                        if let Err(e) = pump_tcp(tx, stream, None, rate).await {
                             tracing::debug!(%addr, "bittorrent peer: {e}");
                         }
                     }
@@ -216,7 +264,7 @@ impl Bridge {
             }
         };
         if !tcp_peers.is_empty() {
-            Self::dial(tx.clone(), tcp_peers);
+            self.dial(tx.clone(), tcp_peers);
         }
         if pages.load(std::sync::atomic::Ordering::Relaxed) >= MAX_PAGES_PER_FILE {
             return;
@@ -229,6 +277,7 @@ impl Bridge {
         let Ok(Some(key)) = key.await else { return };
         pages.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (mut sink, mut stream) = socket.split();
+        let mut pacer = Pacer::new(self.rate);
         loop {
             tokio::select! {
                 incoming = stream.next() => match incoming {
@@ -242,6 +291,7 @@ impl Bridge {
                 },
                 out = outgoing.recv() => match out {
                     Some(bytes) => {
+                        pacer.take(bytes.len()).await;
                         if sink.send(Message::Binary(bytes.into())).await.is_err() {
                             break;
                         }
@@ -257,7 +307,8 @@ impl Bridge {
 
 /// One TCP BitTorrent connection in the file's swarm, until either side ends it.
 /// `first`: the handshake already read from an incoming connection (none when we dialled).
-async fn pump_tcp(tx: mpsc::Sender<Cmd>, stream: tokio::net::TcpStream, first: Option<Vec<u8>>) -> Result<(), String> {
+async fn pump_tcp(tx: mpsc::Sender<Cmd>, stream: tokio::net::TcpStream, first: Option<Vec<u8>>, rate: Option<u64>) -> Result<(), String> {
+    let mut pacer = Pacer::new(rate);
     let (outbox, mut outgoing) = mpsc::channel::<Vec<u8>>(OUTBOX_PER_PAGE);
     let (reply, key) = oneshot::channel();
     tx.send(Cmd::PageOpen { outbox, demand: true, initiator: first.is_none(), reply }).await.map_err(|_| "bridge gone")?;
@@ -280,6 +331,7 @@ async fn pump_tcp(tx: mpsc::Sender<Cmd>, stream: tokio::net::TcpStream, first: O
             },
             out = outgoing.recv() => match out {
                 Some(bytes) => {
+                    pacer.take(bytes.len()).await;
                     if let Err(e) = write.write_all(&bytes).await {
                         break Err(e.to_string());
                     }
@@ -322,6 +374,8 @@ struct FileTask {
     epoch: Instant,
     last_page: Instant,
     failed: Option<String>,
+    /// The relay's own file (read-only, never deleted, never expires).
+    local: bool,
 }
 
 impl FileTask {
@@ -341,6 +395,7 @@ impl FileTask {
             epoch: Instant::now(),
             last_page: Instant::now(),
             failed: None,
+            local: false,
         }
     }
 
@@ -373,14 +428,16 @@ impl FileTask {
                         let _ = w.send(Err("the browser seeder went away".into()));
                     }
                 }
-                if self.last_page.elapsed() > CACHE_TTL {
+                if !self.local && self.last_page.elapsed() > CACHE_TTL {
                     break;
                 }
             } else {
                 self.last_page = Instant::now();
             }
         }
-        let _ = tokio::fs::remove_file(&self.path).await;
+        if !self.local {
+            let _ = tokio::fs::remove_file(&self.path).await;
+        }
     }
 
     async fn on_cmd(&mut self, cmd: Cmd) {
@@ -508,6 +565,9 @@ impl FileTask {
     }
 
     async fn write(&mut self, index: u32, data: &[u8]) -> Result<(), String> {
+        if self.local {
+            return Err("the relay's own files are read-only".into());
+        }
         let offset = self.offset(index);
         let file = self.file.as_mut().ok_or("no storage")?;
         file.seek(std::io::SeekFrom::Start(offset)).await.map_err(|e| e.to_string())?;

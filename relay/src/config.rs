@@ -77,6 +77,10 @@ pub struct ServeArgs {
     /// Seed these files as well (repeatable), as `relay seed` does.
     #[arg(long = "seed")]
     pub seed: Vec<PathBuf>,
+    /// Upload cap per bridge connection (tabs and TCP BitTorrent peers), bytes per second;
+    /// unlimited by default.
+    #[arg(long = "bridge-rate", env = "CHIRAL_BRIDGE_RATE")]
+    pub bridge_rate: Option<u64>,
     /// Where TCP BitTorrent clients connect (the bridge's BitTorrent side); default: the
     /// --listen IP, port 6881.
     #[arg(long = "bt-listen", env = "CHIRAL_BT_LISTEN")]

@@ -74,7 +74,13 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!(%local, www = %www.display(), data_dir = %args.data_dir.display(), "relay listening");
         // A machine-readable line for scripts and tests that start the relay on port 0.
         println!("relay listening on http://{local}");
-        let mut state = AppState::with_node(www, public_url, node).with_files(local_files).with_bridge(&args.data_dir);
+        let mut state = AppState::with_node(www, public_url, node).with_bridge(&args.data_dir, args.bridge_rate);
+        if let Some(bridge) = &state.inner.bridge {
+            for f in &local_files {
+                bridge.add_local(&f.path, &f.manifest)?;
+            }
+        }
+        state = state.with_files(local_files);
         if let Some(url) = &args.eth_rpc {
             let proxy = relay::rpc_proxy::RpcProxy::new(url.clone(), args.dev_faucet)?;
             match proxy.call("eth_chainId", serde_json::json!([])).await {

@@ -396,3 +396,70 @@ async fn the_wallet_key_never_appears_in_clear() -> anyhow::Result<()> {
     b.close().await?;
     seeder.close().await
 }
+
+/// Three seeders on one download (issue 6): the relay (its own copy, over the bridge), a paid
+/// page (WebRTC) that is killed midway, and a lying WebTorrent page. The file completes
+/// exactly, the liar is dropped and paid nothing, the page is paid for what it delivered.
+#[tokio::test(flavor = "multi_thread")]
+async fn three_seeders_one_killed_one_lying_the_file_is_exact_and_payment_follows_verified_chunks() -> anyhow::Result<()> {
+    let anvil = Anvil::start()?;
+    let www = mixed_www()?;
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("many sources.bin");
+    let size = 24 * MIB;
+    write_test_file(&file, size, 51)?;
+    let expected = chiral_e2e::sha256_file(&file)?;
+    // The relay's copy is capped at 2 MB/s, so the tabs' WebRTC seeders take part.
+    let relay = Relay::start_with(www.path(), None, &["--eth-rpc", &anvil.url, "--dev-faucet", "--bridge-rate", "2000000", "--seed", file.to_str().unwrap()])?;
+
+    // A lying WebTorrent seeder of the same file.
+    let liar = Browser::start().await?;
+    liar.client.goto(&format!("{}/webtorrent-liar.html", relay.url)).await?;
+    liar.wait_for("return window.__ready ? true : null;", Duration::from_secs(30)).await?;
+    liar.client.find(Locator::Css("#file-input")).await?.send_keys(file.to_str().unwrap()).await?;
+    liar.wait_for("return window.__seeding || null;", Duration::from_secs(60)).await?;
+
+    // A paid page seeder.
+    let seller_page = Browser::start().await?;
+    let seller = create_wallet(&seller_page, &relay, "/").await?.to_lowercase();
+    set_price(&seller_page).await?;
+    let shared = share_file(&seller_page, &relay, &file, Duration::from_secs(120)).await?;
+    assert_eq!(shared.cid, expected);
+    let before = balance(&anvil, &seller)?;
+
+    let b = Browser::start().await?;
+    create_wallet(&b, &relay, "/").await?;
+    js(&b, "location.hash = '#download'; return true;").await?;
+    start_download(&b, &shared.magnet).await?;
+    // Midway, the paid page goes away.
+    b.wait_for(
+        &format!("const t = document.querySelector('.transfer[data-infohash=\"{}\"]'); return t && Number(t.dataset.have) >= 20 ? true : null;", shared.infohash),
+        Duration::from_secs(120),
+    )
+    .await?;
+    seller_page.close().await?;
+    let t = wait_for_transfer(&b, Some(&shared.infohash), Duration::from_secs(180)).await?;
+    assert_eq!(t.sha256, expected, "the file is exact\n{}", t.html);
+    let lies = liar.client.execute("return window.__lies || 0;", vec![]).await?;
+    if lies.as_u64().unwrap_or(0) > 0 {
+        assert!(t.banned.unwrap_or(0) >= 1, "the liar sent {lies} corrupt blocks and was not dropped\n{}", t.html);
+    }
+    let sources = js(&b, "return [...document.querySelectorAll('.transfer .chunk-source')].map(e => [e.dataset.source, Number(e.dataset.chunks)]);").await?;
+    println!("chunks by source: {sources}");
+    // Payment follows verified chunks: the page that was killed is owed what it delivered;
+    // the liar (no terms, nothing verified) and the free relay are not in the plan.
+    let has_plan = js(&b, "return document.querySelectorAll('.transfer .plan-line').length;").await?;
+    if has_plan.as_u64().unwrap_or(0) > 0 {
+        let lines = plan(&b).await?;
+        assert_eq!(lines.len(), 1, "only the paid page is owed: {lines:?}");
+        assert_eq!(lines[0].0, seller);
+        assert!(lines[0].1 < (size as u128) * PRICE_WEI / 1_000_000, "the killed page is not owed the whole file");
+        click(&b, ".transfer button.pay").await?;
+        wait_paid(&b).await?;
+        assert_eq!(balance(&anvil, &seller)? - before, lines[0].1, "the killed page got exactly what it earned");
+    } else {
+        println!("the paid page delivered nothing before it was killed");
+    }
+    b.close().await?;
+    liar.close().await
+}

@@ -213,6 +213,7 @@ fn TransferCard(info_hash: String) -> impl IntoView {
                         {(s.banned > 0).then(|| view! { <span class="warn">{s.banned} " dropped for corrupt data"</span> })}
                         {verified.map(|v| view! { <span class="verified">{v}</span> })}
                     </div>
+                    {(!s.sources.is_empty()).then(|| view! { <ChunkMap map=s.chunk_map.clone() sources=s.sources.clone() /> })}
                     {(!s.peers.is_empty()).then(|| view! {
                         <table class="peers">
                             <thead><tr><th>"Peer"</th><th>"Client"</th><th>"Protocol"</th><th>"↓"</th><th>"↑"</th><th>"Pieces"</th></tr></thead>
@@ -244,4 +245,40 @@ fn TransferCard(info_hash: String) -> impl IntoView {
 
 fn expect_context_or_none<T: Clone + 'static>() -> Option<T> {
     use_context::<T>()
+}
+
+/// Source colours for the chunk map (the legend names them).
+const SOURCE_COLOURS: [&str; 8] = ["#38bdf8", "#a78bfa", "#34d399", "#fbbf24", "#f472b6", "#60a5fa", "#f87171", "#2dd4bf"];
+
+/// Which source delivered which chunk: a bar of (at most 400) segments and a legend.
+#[component]
+fn ChunkMap(map: Vec<u8>, sources: Vec<(String, u32)>) -> impl IntoView {
+    let n = map.len().max(1);
+    let per = n.div_ceil(400);
+    let segments = map
+        .chunks(per)
+        .map(|group| {
+            // A group shows the source that delivered most of it.
+            let mut counts = [0u32; 256];
+            for c in group {
+                counts[*c as usize] += 1;
+            }
+            let best = (0..255).max_by_key(|i| counts[*i]).filter(|i| counts[*i] > 0);
+            let colour = best.map_or("#1e293b", |i| SOURCE_COLOURS[i % SOURCE_COLOURS.len()]);
+            view! { <span style:background=colour style:width=format!("{:.4}%", 100.0 * group.len() as f64 / n as f64)></span> }
+        })
+        .collect_view();
+    view! {
+        <div class="chunkmap" title="Which source delivered each chunk">{segments}</div>
+        <div class="legend">
+            {sources.into_iter().enumerate().map(|(i, (label, chunks))| {
+                let shown = format!("{label} · {chunks} chunks");
+                view! {
+                    <span class="chunk-source" data-source=label data-chunks=chunks.to_string()>
+                        <i style:background=SOURCE_COLOURS[i % SOURCE_COLOURS.len()]></i>{shown}
+                    </span>
+                }
+            }).collect_view()}
+        </div>
+    }
 }

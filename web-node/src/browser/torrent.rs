@@ -96,6 +96,11 @@ pub struct Snapshot {
     pub plan: Vec<crate::settlement::PlanLine>,
     /// The file's name in payments (CID when known).
     pub file_key: String,
+    /// Who delivered each verified piece: an index into `sources`, or 255 (not from a peer
+    /// this session: stored earlier, or our own file).
+    pub chunk_map: Vec<u8>,
+    /// (source, pieces delivered): "WebTorrent -CH0001-…ab12", "relay bridge", …
+    pub sources: Vec<(String, u32)>,
 }
 
 pub struct TorrentOptions {
@@ -144,6 +149,35 @@ struct TrackerLink {
     _closures: Vec<Closure<dyn FnMut(JsValueEvent)>>,
 }
 
+impl Inner {
+    /// Records which peer delivered piece `index`, for the chunk map.
+    fn note_source(&mut self, index: u32, from: Option<PeerKey>) {
+        let pieces = self.swarm.info().map_or(0, |i| i.pieces()) as usize;
+        if self.chunk_map.len() != pieces {
+            self.chunk_map = vec![255; pieces];
+        }
+        let Some(key) = from else { return };
+        let protocol = match self.peers.get(&key).map(|l| &l.channel) {
+            Some(Channel::Bridge(_)) => "relay bridge",
+            _ => "WebTorrent",
+        };
+        let id = self.swarm.peer_stats().into_iter().find(|p| p.peer == key).and_then(|p| p.peer_id).map(|id| short_peer_id(&id)).unwrap_or_default();
+        let label = if protocol == "relay bridge" { protocol.to_string() } else { format!("{protocol} {id}") };
+        let slot = match self.sources.iter().position(|(l, _)| *l == label) {
+            Some(i) => i,
+            None if self.sources.len() < 254 => {
+                self.sources.push((label, 0));
+                self.sources.len() - 1
+            }
+            None => return,
+        };
+        self.sources[slot].1 += 1;
+        if let Some(c) = self.chunk_map.get_mut(index as usize) {
+            *c = slot as u8;
+        }
+    }
+}
+
 struct Inner {
     swarm: Swarm,
     store: Option<PieceStore>,
@@ -172,6 +206,8 @@ struct Inner {
     verified_bytes: u64,
     deliveries: crate::settlement::Deliveries,
     deliveries_dirty: bool,
+    chunk_map: Vec<u8>,
+    sources: Vec<(String, u32)>,
 }
 
 /// A running torrent; clones share it.
@@ -310,6 +346,8 @@ impl Torrent {
             verified_bytes: 0,
             deliveries: Default::default(),
             deliveries_dirty: false,
+            chunk_map: Vec::new(),
+            sources: Vec::new(),
         })))
     }
 
@@ -433,10 +471,11 @@ impl Torrent {
                     this.pump();
                 });
             }
-            Event::PieceVerified { index, data, sellers, .. } => {
+            Event::PieceVerified { index, data, sellers, from } => {
                 let store = {
                     let mut inner = self.0.borrow_mut();
                     inner.writes_pending += 1;
+                    inner.note_source(index, from.first().copied());
                     if !sellers.is_empty() {
                         inner.deliveries.record(index, data.len() as u32, &sellers);
                         inner.deliveries_dirty = true;
@@ -959,6 +998,8 @@ impl Torrent {
             verified_bytes: inner.verified_bytes,
             plan: crate::settlement::plan(&inner.deliveries),
             file_key: inner.options.cid.clone().or_else(|| inner.sha256.clone()).unwrap_or_else(|| hex::encode(inner.options.info_hash)),
+            chunk_map: inner.chunk_map.clone(),
+            sources: inner.sources.clone(),
         }
     }
 

@@ -47,6 +47,8 @@ const KEEPALIVE_MS: u64 = 60_000;
 const OPTIMISTIC_UNCHOKE_MS: u64 = 30_000;
 /// Failed metadata assemblies before a magnet gives up on that peer set.
 const MAX_PENDING_HAVES: usize = 4096;
+/// Shares in corrupt pieces before a peer is banned (a sole sender is banned at once).
+const MAX_STRIKES: u32 = 3;
 
 #[derive(Debug, Clone)]
 pub struct SwarmConfig {
@@ -207,6 +209,8 @@ pub struct Swarm {
     fetch: Option<MetadataFetch>,
     peers: BTreeMap<PeerKey, Peer>,
     banned: HashSet<Id20>,
+    /// Shares in pieces that failed verification, per peer id.
+    strikes: HashMap<Id20, u32>,
     cache: VecDeque<(u32, Vec<u8>)>,
     /// Who sent blocks of each piece in progress.
     contributors: HashMap<u32, BTreeSet<PeerKey>>,
@@ -241,6 +245,7 @@ impl Swarm {
             fetch: None,
             peers: BTreeMap::new(),
             banned: HashSet::new(),
+            strikes: HashMap::new(),
             cache: VecDeque::new(),
             contributors: HashMap::new(),
             reads_pending: HashSet::new(),
@@ -856,14 +861,19 @@ impl Swarm {
         if !(sha1_ok && sha256_ok) {
             self.wasted_bytes += data.len() as u64;
             self.event(Event::PieceFailed { index, from: from.clone() });
-            // Every block of a piece normally comes from one peer; whoever sent part of a
-            // corrupt piece is not trusted again.
+            // A piece normally comes from one peer: that peer lied and is banned. When several
+            // sent parts of it (endgame, adoption) each gets a strike; three strikes ban.
+            let sole = from.len() == 1;
             for peer in from {
                 let Some(peer_id) = self.peers.get(&peer).and_then(|p| p.handshake).map(|h| h.peer_id) else { continue };
-                self.banned.insert(peer_id);
-                let reason = format!("piece {index} failed verification");
-                self.event(Event::PeerBanned { peer, peer_id, reason: reason.clone() });
-                self.drop_peer(peer, reason, now);
+                let strikes = self.strikes.entry(peer_id).or_insert(0);
+                *strikes += if sole { MAX_STRIKES } else { 1 };
+                if *strikes >= MAX_STRIKES {
+                    self.banned.insert(peer_id);
+                    let reason = format!("piece {index} failed verification");
+                    self.event(Event::PeerBanned { peer, peer_id, reason: reason.clone() });
+                    self.drop_peer(peer, reason, now);
+                }
             }
             self.fill_all(now);
             return;
@@ -913,7 +923,7 @@ impl Swarm {
         let mut batch = Vec::new();
         while p.requests.len() + batch.len() < limit {
             let in_flight = |b: &BlockRef| p.requests.iter().any(|(r, _)| r == b) || batch.contains(b);
-            match k.picker.next_request(&k.have, theirs, &in_flight) {
+            match k.picker.next_request(peer.0, &k.have, theirs, &in_flight) {
                 Some(block) => batch.push(block),
                 None => break,
             }

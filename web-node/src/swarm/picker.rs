@@ -20,6 +20,9 @@ pub(crate) enum BlockState {
 
 #[derive(Debug)]
 pub(crate) struct Partial {
+    /// The peer fetching it (so a piece normally comes from one peer, and a bad piece names
+    /// its sender); `None` once its requests were released, for any peer to adopt.
+    pub owner: Option<u64>,
     pub data: Vec<u8>,
     pub blocks: Vec<BlockState>,
     pub done: u32,
@@ -63,15 +66,17 @@ impl Picker {
 
     /// The next block to request from a peer that has `theirs`, skipping blocks it already
     /// has in flight (`in_flight`). `None`: nothing useful to ask this peer.
-    pub fn next_request(&mut self, have: &Bitfield, theirs: &Bitfield, in_flight: &dyn Fn(&BlockRef) -> bool) -> Option<BlockRef> {
-        // 1. Open blocks of started pieces: finishing pieces frees memory and shares sooner.
+    pub fn next_request(&mut self, peer: u64, have: &Bitfield, theirs: &Bitfield, in_flight: &dyn Fn(&BlockRef) -> bool) -> Option<BlockRef> {
+        // 1. Open blocks of pieces this peer started, or that nobody owns any more: finishing
+        //    pieces frees memory and shares sooner.
         let started = self.partials.iter().find_map(|(&index, p)| {
-            if !theirs.get(index) {
+            if !theirs.get(index) || p.owner.is_some_and(|o| o != peer) {
                 return None;
             }
             p.blocks.iter().position(|b| *b == BlockState::Open).map(|b| (index, b as u32))
         });
         if let Some((index, b)) = started {
+            self.partials.get_mut(&index).expect("partial").owner = Some(peer);
             return Some(self.mark(index, b));
         }
         // 2. A wanted piece first, lowest index first; else the rarest piece it has that
@@ -90,7 +95,7 @@ impl Picker {
         if let Some((_, _, index)) = best {
             let len = self.piece_len(index);
             let blocks = len.div_ceil(BLOCK_SIZE) as usize;
-            self.partials.insert(index, Partial { data: vec![0; len as usize], blocks: vec![BlockState::Open; blocks], done: 0 });
+            self.partials.insert(index, Partial { owner: Some(peer), data: vec![0; len as usize], blocks: vec![BlockState::Open; blocks], done: 0 });
             return Some(self.mark(index, 0));
         }
         // 3. Endgame: everything missing is in flight somewhere; race a second peer.
@@ -129,6 +134,7 @@ impl Picker {
             if let Some(BlockState::Requested(n)) = p.blocks.get(b).copied() {
                 p.blocks[b] = if n > 1 { BlockState::Requested(n - 1) } else { BlockState::Open };
             }
+            p.owner = None;
         }
     }
 
