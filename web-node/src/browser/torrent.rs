@@ -615,6 +615,18 @@ impl Torrent {
         }
     }
 
+    /// `onmessage` for any peer channel: binary messages are bytes for the swarm.
+    fn bytes_handler(&self, key: PeerKey) -> Closure<dyn FnMut(JsValueEvent)> {
+        let this = self.clone();
+        Closure::<dyn FnMut(JsValueEvent)>::new(move |ev: JsValueEvent| {
+            let Ok(ev) = ev.dyn_into::<MessageEvent>() else { return };
+            let Ok(buffer) = ev.data().dyn_into::<ArrayBuffer>() else { return };
+            let bytes = Uint8Array::new(&buffer).to_vec();
+            this.0.borrow_mut().swarm.handle_data(key, &bytes, now_ms() as u64);
+            this.pump();
+        })
+    }
+
     /// Wires a data channel to the swarm under a new key.
     fn attach(&self, pc: RtcPeerConnection, dc: RtcDataChannel, initiator: bool) {
         let key = {
@@ -629,14 +641,7 @@ impl Torrent {
             this.0.borrow_mut().swarm.handle_connected(key, initiator, now_ms() as u64);
             this.pump();
         });
-        let this = self.clone();
-        let on_message = Closure::<dyn FnMut(JsValueEvent)>::new(move |ev: JsValueEvent| {
-            let Ok(ev) = ev.dyn_into::<MessageEvent>() else { return };
-            let Ok(buffer) = ev.data().dyn_into::<ArrayBuffer>() else { return };
-            let bytes = Uint8Array::new(&buffer).to_vec();
-            this.0.borrow_mut().swarm.handle_data(key, &bytes, now_ms() as u64);
-            this.pump();
-        });
+        let on_message = self.bytes_handler(key);
         let this = self.clone();
         let on_close = Closure::<dyn FnMut(JsValueEvent)>::new(move |_| this.drop_peer(key));
         dc.set_onopen(Some(on_open.as_ref().unchecked_ref()));
@@ -848,14 +853,7 @@ impl Torrent {
             this.0.borrow_mut().swarm.handle_connected(key, true, now_ms() as u64);
             this.pump();
         });
-        let this = self.clone();
-        let on_message = Closure::<dyn FnMut(JsValueEvent)>::new(move |ev: JsValueEvent| {
-            let Ok(ev) = ev.dyn_into::<MessageEvent>() else { return };
-            let Ok(buffer) = ev.data().dyn_into::<ArrayBuffer>() else { return };
-            let bytes = Uint8Array::new(&buffer).to_vec();
-            this.0.borrow_mut().swarm.handle_data(key, &bytes, now_ms() as u64);
-            this.pump();
-        });
+        let on_message = self.bytes_handler(key);
         let this = self.clone();
         let on_close = Closure::<dyn FnMut(JsValueEvent)>::new(move |_| {
             {
