@@ -23,6 +23,9 @@ fi
 if [[ "$PURPOSE" != run ]]; then
   packages+=(chromium chromium-driver aria2 transmission-cli rhash)
 fi
+if [[ "$PURPOSE" == bench ]]; then
+  packages+=(nginx-light wrk)   # the HTTP benchmark's reference server and load generator
+fi
 command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do
