@@ -127,6 +127,17 @@ async fn gas_of_payments(b: &Browser, anvil: &Anvil) -> anyhow::Result<Vec<u64>>
     Ok(gas)
 }
 
+/// A page with a funded wallet and a price that shares `file`: (browser, its address,
+/// what it shared, its balance before any payment).
+async fn priced_seeder(relay: &Relay, anvil: &Anvil, file: &std::path::Path) -> anyhow::Result<(Browser, String, chiral_e2e::Shared, u128)> {
+    let seeder = Browser::start().await?;
+    let seller = create_wallet(&seeder, relay, "/").await?.to_lowercase();
+    set_price(&seeder).await?;
+    let shared = share_file(&seeder, relay, file, Duration::from_secs(120)).await?;
+    let before = balance(anvil, &seller)?;
+    Ok((seeder, seller, shared, before))
+}
+
 fn relay_with_chain(anvil: &Anvil, www: &std::path::Path) -> anyhow::Result<Relay> {
     Relay::start_with(www, None, &["--eth-rpc", &anvil.url, "--dev-faucet"])
 }
@@ -203,11 +214,7 @@ async fn a_reload_during_settlement_never_pays_twice() -> anyhow::Result<()> {
     let file = dir.path().join("paid once.bin");
     write_test_file(&file, 3 * MIB + 5, 22)?;
 
-    let seeder = Browser::start().await?;
-    let seller = create_wallet(&seeder, &relay, "/").await?.to_lowercase();
-    set_price(&seeder).await?;
-    let shared = share_file(&seeder, &relay, &file, Duration::from_secs(120)).await?;
-    let before = balance(&anvil, &seller)?;
+    let (seeder, seller, shared, before) = priced_seeder(&relay, &anvil, &file).await?;
 
     let b = Browser::start().await?;
     let payer = create_wallet(&b, &relay, "/").await?;
@@ -312,11 +319,7 @@ async fn an_injected_browser_wallet_pays_the_seeder() -> anyhow::Result<()> {
     let file = dir.path().join("paid by metamask.bin");
     write_test_file(&file, 2 * MIB + 77, 23)?;
 
-    let seeder = Browser::start().await?;
-    let seller = create_wallet(&seeder, &relay, "/").await?.to_lowercase();
-    set_price(&seeder).await?;
-    let shared = share_file(&seeder, &relay, &file, Duration::from_secs(120)).await?;
-    let before = balance(&anvil, &seller)?;
+    let (seeder, seller, shared, before) = priced_seeder(&relay, &anvil, &file).await?;
 
     let b = Browser::start().await?;
     b.client.goto(&format!("{}/with-wallet.html?anvil={}#wallet", relay.url, anvil.url)).await?;

@@ -58,7 +58,7 @@ impl Transfers {
     /// Restarts the downloads a previous visit left in storage.
     pub fn resume(self) {
         spawn_local(async move {
-            let pay_to = expect_context_or_none::<Wallet>().and_then(|w| w.pay_to());
+            let pay_to = use_context::<Wallet>().and_then(|w| w.pay_to());
             for result in Torrent::resume_stored(pay_to, self.on_update()).await {
                 match result {
                     Ok(t) => self.torrents.update_value(|ts| ts.push(t)),
@@ -83,7 +83,7 @@ impl Transfers {
     /// Seeds a shared file over WebRTC and offers it to the relay's bridge (HTTP, curl).
     pub fn seed(self, file: web_sys::File, info_bytes: Vec<u8>, cid: String) -> Result<(), String> {
         let trackers = own_tracker().into_iter().collect();
-        let pay_to = expect_context_or_none::<Wallet>().and_then(|w| w.pay_to());
+        let pay_to = use_context::<Wallet>().and_then(|w| w.pay_to());
         let t = Torrent::seed(file, info_bytes, trackers, pay_to, Some(cid), self.on_update())?;
         if self.has(&t.info_hash()) {
             t.stop();
@@ -241,10 +241,6 @@ fn TransferCard(info_hash: String) -> impl IntoView {
             </div>
         </div>
     }
-}
-
-fn expect_context_or_none<T: Clone + 'static>() -> Option<T> {
-    use_context::<T>()
 }
 
 /// Source colours for the chunk map (the legend names them).

@@ -415,7 +415,7 @@ impl Swarm {
         }
     }
 
-    pub fn handle_disconnected(&mut self, peer: PeerKey, _now: u64) {
+    pub fn handle_disconnected(&mut self, peer: PeerKey, now: u64) {
         let Some(p) = self.peers.remove(&peer) else { return };
         if let Some(k) = self.known.as_mut() {
             for (block, _) in &p.requests {
@@ -428,12 +428,12 @@ impl Swarm {
             }
         }
         if !p.am_choking {
-            self.unchoke_next(_now);
+            self.unchoke_next(now);
         }
         if !p.metadata_asked.is_empty() {
-            self.request_metadata_everywhere(_now);
+            self.request_metadata_everywhere(now);
         }
-        self.fill_all(_now);
+        self.fill_all(now);
     }
 
     /// Bytes from a connection, in any framing (RTCDataChannel messages are not BitTorrent
