@@ -12,13 +12,14 @@
 //! Bounded: files bridged, bytes per file, pages per file, frames queued per page.
 
 use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
@@ -29,11 +30,15 @@ use web_node::peer_wire::extension::TorrentInfo;
 use web_node::swarm::{Event, Output, PeerKey, Swarm, SwarmConfig};
 
 use crate::http::{ApiError, AppState};
+use crate::peer_discovery::{self, Discovery};
 
 pub const MAX_BRIDGED_FILES: usize = 64;
 pub const MAX_BRIDGED_BYTES: u64 = 8 << 30;
 const MAX_PAGES_PER_FILE: usize = 8;
 const OUTBOX_PER_PAGE: usize = 256;
+/// TCP peers the relay dials at once per file, and addresses it remembers having tried.
+const MAX_DIALS_PER_FILE: usize = 16;
+const MAX_PEERS_SEEN: usize = 2_000;
 const PIECE_WAIT: Duration = Duration::from_secs(30);
 /// Verified pieces stay on disk this long after the last page left, then are deleted.
 const CACHE_TTL: Duration = Duration::from_secs(600);
@@ -51,6 +56,8 @@ enum Cmd {
 struct Bridged {
     /// The CID a seeding page named (none when only leechers and TCP peers know the file).
     cid: Option<String>,
+    /// Trackers already asked for this file's peers.
+    trackers: Vec<String>,
     tx: mpsc::Sender<Cmd>,
     pages: Arc<std::sync::atomic::AtomicUsize>,
 }
@@ -62,6 +69,8 @@ pub struct Bridge {
     peer_id: [u8; 20],
     /// Upload cap per connection, bytes per second (a community relay's bandwidth budget).
     rate: Option<u64>,
+    /// Trackers and the DHT, once the relay's TCP BitTorrent port is known.
+    discovery: Arc<std::sync::OnceLock<(Discovery, SocketAddr)>>,
 }
 
 /// Paces one connection's outgoing bytes to `rate` bytes per second (token bucket, 1 s burst).
@@ -93,7 +102,35 @@ impl Bridge {
         let mut peer_id = [0u8; 20];
         peer_id[..8].copy_from_slice(b"-CH0001-");
         let _ = getrandom::fill(&mut peer_id[8..]);
-        Self { files: Arc::default(), dir: data_dir.join("bridge"), peer_id, rate }
+        Self { files: Arc::default(), dir: data_dir.join("bridge"), peer_id, rate, discovery: Arc::default() }
+    }
+
+    /// The relay's BitTorrent peer id (announced to trackers and the DHT).
+    pub fn peer_id(&self) -> [u8; 20] {
+        self.peer_id
+    }
+
+    /// From now on, files find peers through `discovery`; `own` is the relay's TCP
+    /// BitTorrent address (never dialled). Files already bridged start announcing.
+    pub fn set_discovery(&self, discovery: Discovery, own: SocketAddr) {
+        if self.discovery.set((discovery, own)).is_err() {
+            return;
+        }
+        let files: Vec<_> = self.files.lock().expect("bridge lock").iter().map(|(h, b)| (*h, b.tx.clone(), b.cid.is_some())).collect();
+        for (info_hash, tx, complete) in files {
+            self.discover(tx, info_hash, &[], true, complete);
+        }
+    }
+
+    /// Asks `trackers` (and the DHT when `dht`) for the file's peers and dials them.
+    /// `complete`: the relay or a page holds the whole file (announced as a seeder).
+    fn discover(&self, tx: mpsc::Sender<Cmd>, info_hash: [u8; 20], trackers: &[String], dht: bool, complete: bool) {
+        let Some((discovery, own)) = self.discovery.get() else { return };
+        if trackers.is_empty() && !(dht && discovery.dht_addr().is_some()) {
+            return;
+        }
+        let found = discovery.find_with(info_hash, trackers, if complete { 0 } else { 1 }, dht);
+        self.dial(tx, found, Some(*own));
     }
 
     /// A file on the relay's own disk joins the bridge as a complete swarm: tabs that download
@@ -112,9 +149,32 @@ impl Bridge {
         tokio::spawn(task.run(rx));
         self.files.lock().expect("bridge lock").insert(
             manifest.infohash,
-            Bridged { cid: Some(manifest.cid_hex()), tx, pages: Arc::new(std::sync::atomic::AtomicUsize::new(0)) },
+            Bridged { cid: Some(manifest.cid_hex()), trackers: Vec::new(), tx: tx.clone(), pages: Arc::new(std::sync::atomic::AtomicUsize::new(0)) },
         );
         Ok(())
+    }
+
+    /// `relay fetch`: downloads `info_hash` from BitTorrent peers (`trackers` and the DHT)
+    /// into `out`, every piece verified, exactly as the bridge fetches for a page; then, if
+    /// `cid` is given, checks the whole file's SHA-256. Returns the torrent's info.
+    pub async fn fetch(&self, info_hash: [u8; 20], trackers: &[String], out: PathBuf, cid: Option<String>) -> Result<TorrentInfo, String> {
+        let (tx, rx) = mpsc::channel(256);
+        let mut task = FileTask::new(cid.clone(), info_hash, self.peer_id, self.dir.clone());
+        task.path = out;
+        task.fetching = true;
+        let (done, finished) = oneshot::channel();
+        task.fetch = Some(done);
+        task.swarm.set_download(true, 0);
+        tokio::spawn(task.run(rx));
+        self.files.lock().expect("bridge lock").insert(
+            info_hash,
+            Bridged { cid, trackers: trackers.to_vec(), tx: tx.clone(), pages: Arc::new(std::sync::atomic::AtomicUsize::new(0)) },
+        );
+        self.discover(tx.clone(), info_hash, trackers, true, false);
+        finished.await.map_err(|_| "the download stopped".to_string())??;
+        let (reply, info) = oneshot::channel();
+        tx.send(Cmd::Info { reply }).await.map_err(|_| "the download stopped")?;
+        info.await.ok().flatten().ok_or_else(|| "no metadata".to_string())
     }
 
     /// Some page offers the file with this infohash.
@@ -132,26 +192,40 @@ impl Bridge {
         pump_tcp(tx, stream, Some(first), self.rate).await
     }
 
-    /// Connects to TCP BitTorrent peers (from the HTTP tracker) for a file a tab wants.
-    fn dial(&self, tx: mpsc::Sender<Cmd>, peers: Vec<std::net::SocketAddr>) {
+    /// Connects to the TCP BitTorrent peers `found` yields (each once, at most
+    /// `MAX_DIALS_PER_FILE` at a time) until the file's task ends.
+    fn dial(&self, tx: mpsc::Sender<Cmd>, mut found: mpsc::Receiver<SocketAddr>, own: Option<SocketAddr>) {
         let rate = self.rate;
-        for addr in peers.into_iter().take(8) {
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                match tokio::time::timeout(Duration::from_secs(10), tokio::net::TcpStream::connect(addr)).await {
-                    Ok(Ok(stream)) => {
-                        let _ = stream.set_nodelay(true);
-                        if let Err(e) = pump_tcp(tx, stream, None, rate).await {
-                            tracing::debug!(%addr, "bittorrent peer: {e}");
-                        }
-                    }
-                    _ => tracing::debug!(%addr, "cannot reach bittorrent peer"),
+        tokio::spawn(async move {
+            let slots = Arc::new(tokio::sync::Semaphore::new(MAX_DIALS_PER_FILE));
+            let mut seen = std::collections::HashSet::new();
+            loop {
+                let addr = tokio::select! {
+                    addr = found.recv() => match addr { Some(a) => a, None => break },
+                    _ = tx.closed() => break,
+                };
+                if Some(addr) == own || addr.port() == 0 || seen.len() >= MAX_PEERS_SEEN || !seen.insert(addr) {
+                    continue;
                 }
-            });
-        }
+                let Ok(permit) = slots.clone().acquire_owned().await else { break };
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    match tokio::time::timeout(Duration::from_secs(10), tokio::net::TcpStream::connect(addr)).await {
+                        Ok(Ok(stream)) => {
+                            let _ = stream.set_nodelay(true);
+                            tracing::debug!(%addr, "dialled a bittorrent peer");
+                            if let Err(e) = pump_tcp(tx, stream, None, rate).await {
+                                tracing::debug!(%addr, "bittorrent peer: {e}");
+                            }
+                        }
+                        _ => tracing::debug!(%addr, "cannot reach bittorrent peer"),
+                    }
+                    drop(permit);
+                });
+            }
+        });
     }
 
-    /// Some page currently offers this CID.
     /// Some page currently offers this CID.
     pub fn has(&self, cid: &str) -> bool {
         self.sender(cid).is_some_and(|tx| !tx.is_closed())
@@ -239,9 +313,10 @@ impl Bridge {
     }
 
     /// A page offers (or wants) `info_hash`, claimed to be `cid` when it seeds it: joins it
-    /// to that file's swarm. `tcp_peers`: BitTorrent clients the tracker knows for it.
-    async fn attach(&self, cid: Option<String>, info_hash: [u8; 20], socket: WebSocket, tcp_peers: Vec<std::net::SocketAddr>) {
-        let (tx, pages) = {
+    /// to that file's swarm. `tcp_peers`: BitTorrent clients our own tracker knows for it;
+    /// `trackers`: the magnet's HTTP/UDP trackers, asked (with the DHT) for more.
+    async fn attach(&self, cid: Option<String>, info_hash: [u8; 20], socket: WebSocket, tcp_peers: Vec<SocketAddr>, trackers: Vec<String>) {
+        let (tx, pages, new_trackers, created) = {
             let mut files = self.files.lock().expect("bridge lock");
             files.retain(|_, b| !b.tx.is_closed());
             let full = files.len() >= MAX_BRIDGED_FILES;
@@ -250,7 +325,11 @@ impl Bridge {
                     if b.cid.is_none() {
                         b.cid = cid.clone();
                     }
-                    (b.tx.clone(), b.pages.clone())
+                    let new: Vec<String> = trackers.into_iter().filter(|t| !b.trackers.contains(t)).collect();
+                    let room = peer_discovery::MAX_TRACKERS.saturating_sub(b.trackers.len());
+                    let new: Vec<String> = new.into_iter().take(room).collect();
+                    b.trackers.extend(new.iter().cloned());
+                    (b.tx.clone(), b.pages.clone(), new, false)
                 }
                 None if full => return,
                 None => {
@@ -258,14 +337,21 @@ impl Bridge {
                     let pages = Arc::new(std::sync::atomic::AtomicUsize::new(0));
                     let task = FileTask::new(cid.clone(), info_hash, self.peer_id, self.dir.clone());
                     tokio::spawn(task.run(rx));
-                    files.insert(info_hash, Bridged { cid: cid.clone(), tx: tx.clone(), pages: pages.clone() });
-                    (tx, pages)
+                    let trackers: Vec<String> = trackers.into_iter().take(peer_discovery::MAX_TRACKERS).collect();
+                    files.insert(info_hash, Bridged { cid: cid.clone(), trackers: trackers.clone(), tx: tx.clone(), pages: pages.clone() });
+                    (tx, pages, trackers, true)
                 }
             }
         };
         if !tcp_peers.is_empty() {
-            self.dial(tx.clone(), tcp_peers);
+            let (found, rx) = mpsc::channel(tcp_peers.len());
+            for peer in tcp_peers {
+                let _ = found.try_send(peer);
+            }
+            self.dial(tx.clone(), rx, self.discovery.get().map(|(_, own)| *own));
         }
+        // A new file is looked up in the DHT (and announced there); trackers once each.
+        self.discover(tx.clone(), info_hash, &new_trackers, created, cid.is_some());
         if pages.load(std::sync::atomic::Ordering::Relaxed) >= MAX_PAGES_PER_FILE {
             return;
         }
@@ -376,6 +462,10 @@ struct FileTask {
     failed: Option<String>,
     /// The relay's own file (read-only, never deleted, never expires).
     local: bool,
+    /// `relay fetch`: the file is the command's output (kept, never expires); told when
+    /// complete or failed, and progress goes to stderr.
+    fetch: Option<oneshot::Sender<Result<(), String>>>,
+    fetching: bool,
 }
 
 impl FileTask {
@@ -396,6 +486,8 @@ impl FileTask {
             last_page: Instant::now(),
             failed: None,
             local: false,
+            fetch: None,
+            fetching: false,
         }
     }
 
@@ -413,6 +505,9 @@ impl FileTask {
                 },
                 _ = tick.tick() => {
                     let now = self.now();
+                    if self.fetching {
+                        self.report_progress();
+                    }
                     self.swarm.handle_timeout(now);
                     if self.outboxes.is_empty() && self.waiting.is_empty() && !rx.is_empty() {
                         continue;
@@ -428,14 +523,14 @@ impl FileTask {
                         let _ = w.send(Err("the browser seeder went away".into()));
                     }
                 }
-                if !self.local && self.last_page.elapsed() > CACHE_TTL {
+                if !self.local && !self.fetching && self.last_page.elapsed() > CACHE_TTL {
                     break;
                 }
             } else {
                 self.last_page = Instant::now();
             }
         }
-        if !self.local {
+        if !self.local && !self.fetching {
             let _ = tokio::fs::remove_file(&self.path).await;
         }
     }
@@ -511,6 +606,11 @@ impl FileTask {
                         self.swarm.prioritize(index, now);
                     }
                     if let Some(e) = self.failed.clone() {
+                        if let Some(done) = self.fetch.take() {
+                            let _ = done.send(Err(e));
+                        }
+                    }
+                    if let Some(e) = self.failed.clone() {
                         for (_, ws) in std::mem::take(&mut self.waiting) {
                             for w in ws {
                                 let _ = w.send(Err(e.clone()));
@@ -530,7 +630,13 @@ impl FileTask {
                         let _ = w.send(Ok(data.clone()));
                     }
                 }
-                Output::Event(Event::Complete) => self.check_cid().await,
+                Output::Event(Event::Complete) => {
+                    self.check_cid().await;
+                    if let Some(done) = self.fetch.take() {
+                        self.report_progress();
+                        let _ = done.send(self.failed.clone().map_or(Ok(()), Err));
+                    }
+                }
                 Output::Event(Event::Disconnect { peer, reason }) => {
                     tracing::info!(cid = ?self.cid, "bridge drops a peer: {reason}");
                     self.outboxes.remove(&peer);
@@ -538,6 +644,26 @@ impl FileTask {
                 Output::Event(_) => {}
             }
         }
+    }
+
+    /// One line on stderr: pieces, bytes, rate, peers.
+    fn report_progress(&self) {
+        let (Some(info), Some(have)) = (self.swarm.info(), self.swarm.have()) else {
+            eprintln!("fetch: fetching the torrent's metadata from {} peers", self.outboxes.len());
+            return;
+        };
+        let secs = self.epoch.elapsed().as_secs_f64().max(0.001);
+        let bytes = u64::from(have.count()) * u64::from(info.piece_length);
+        let bytes = bytes.min(info.length);
+        eprintln!(
+            "fetch: {}/{} pieces  {:.1}/{:.1} MiB  {:.1} MiB/s  {} peers",
+            have.count(),
+            info.pieces(),
+            bytes as f64 / 1048576.0,
+            info.length as f64 / 1048576.0,
+            bytes as f64 / 1048576.0 / secs,
+            self.outboxes.len()
+        );
     }
 
     async fn open_file(&mut self, length: u64) -> Result<(), String> {
@@ -591,13 +717,32 @@ impl FileTask {
     }
 }
 
-#[derive(serde::Deserialize)]
+/// `?cid=…&tr=…&tr=…` (`tr` repeats, as in a magnet).
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct BridgeQuery {
     cid: Option<String>,
+    tr: Vec<String>,
+}
+
+impl BridgeQuery {
+    fn parse(raw: &str) -> Self {
+        let mut q = Self::default();
+        for pair in raw.split('&').take(32) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let v = percent_encoding::percent_decode_str(v).decode_utf8_lossy().into_owned();
+            match k {
+                "cid" => q.cid = Some(v),
+                "tr" => q.tr.push(v),
+                _ => {}
+            }
+        }
+        q
+    }
 }
 
 /// `GET /bridge/{infohash}?cid=…` (WebSocket): a page offers a file it seeds.
-pub async fn bridge_ws(State(state): State<AppState>, Path(info_hash): Path<String>, Query(q): Query<BridgeQuery>, ws: WebSocketUpgrade) -> Response {
+pub async fn bridge_ws(State(state): State<AppState>, Path(info_hash): Path<String>, axum::extract::RawQuery(raw): axum::extract::RawQuery, ws: WebSocketUpgrade) -> Response {
+    let q = BridgeQuery::parse(raw.as_deref().unwrap_or(""));
     let Some(bridge) = state.inner.bridge.clone() else {
         return ApiError::new(StatusCode::NOT_FOUND, "this relay does not bridge".into()).into_response();
     };
@@ -611,13 +756,22 @@ pub async fn bridge_ws(State(state): State<AppState>, Path(info_hash): Path<Stri
     let own = state.inner.bt_addr.get().copied();
     let probe = crate::http_tracker::HttpAnnounce { info_hash, peer_id: [0; 20], port: 1, left: None, stopped: false, numwant: 8 };
     let tcp_peers: Vec<_> = state.inner.http_swarms.lock().expect("tracker lock").peers(&probe).into_iter().filter(|a| Some(*a) != own).collect();
+    // The magnet's other trackers (the page speaks WebSocket ones itself).
+    let trackers: Vec<String> = q.tr.into_iter().filter(|t| t.len() <= 512 && (t.starts_with("http://") || t.starts_with("udp://"))).take(peer_discovery::MAX_TRACKERS).collect();
     ws.max_message_size(web_node::peer_wire::MAX_MESSAGE_BYTES + 1024)
-        .on_upgrade(move |socket| async move { bridge.attach(cid, info_hash, socket, tcp_peers).await })
+        .on_upgrade(move |socket| async move { bridge.attach(cid, info_hash, socket, tcp_peers, trackers).await })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::parse_range;
+    use super::{parse_range, BridgeQuery};
+
+    #[test]
+    fn bridge_query_repeats_trackers() {
+        let q = BridgeQuery::parse("cid=ab&tr=udp%3A%2F%2F127.0.0.1%3A6969&tr=http://t/announce&x=1");
+        assert_eq!(q, BridgeQuery { cid: Some("ab".into()), tr: vec!["udp://127.0.0.1:6969".into(), "http://t/announce".into()] });
+        assert_eq!(BridgeQuery::parse(""), BridgeQuery::default());
+    }
 
     #[test]
     fn ranges() {

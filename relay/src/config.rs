@@ -25,6 +25,33 @@ pub enum Command {
     Seed(SeedArgs),
     /// Find a file's record in the DHT and print it as JSON (exit 1 when none is found).
     Lookup(LookupArgs),
+    /// Download a magnet from BitTorrent peers (its HTTP/UDP trackers and the mainline DHT)
+    /// with the bridge's engine, every piece verified, and write it to a file.
+    Fetch(FetchArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct FetchArgs {
+    /// magnet:?xt=urn:btih:… (its tr= HTTP and UDP trackers are used; WebSocket ones skipped).
+    pub magnet: String,
+    /// Where to write the file (default: the torrent's name in the current directory).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// The whole file must hash to this content ID (SHA-256, 64 hex).
+    #[arg(long)]
+    pub cid: Option<String>,
+    /// Where other BitTorrent clients reach this download (TCP); also the tracker traffic's source IP.
+    #[arg(long = "bt-listen", default_value = "0.0.0.0:0")]
+    pub bt_listen: SocketAddr,
+    /// DHT nodes to join through, host:port (comma-separated); default: the public routers.
+    #[arg(long = "dht-bootstrap", value_delimiter = ',')]
+    pub dht_bootstrap: Vec<String>,
+    /// Trackers only, no mainline DHT.
+    #[arg(long = "no-dht")]
+    pub no_dht: bool,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 3600)]
+    pub timeout: u64,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -85,6 +112,21 @@ pub struct ServeArgs {
     /// --listen IP, port 6881.
     #[arg(long = "bt-listen", env = "CHIRAL_BT_LISTEN")]
     pub bt_listen: Option<std::net::SocketAddr>,
+    /// Where the mainline DHT node listens (UDP; BEP 5), which finds BitTorrent peers for
+    /// magnets and announces the relay's files; default: the --listen IP, port 6881.
+    #[arg(long = "dht-listen", env = "CHIRAL_DHT_LISTEN")]
+    pub dht_listen: Option<SocketAddr>,
+    /// DHT nodes to join through, host:port (repeatable; env comma-separated); default: the
+    /// public routers (router.bittorrent.com, dht.transmissionbt.com, dht.libtorrent.org).
+    #[arg(long = "dht-bootstrap", env = "CHIRAL_DHT_BOOTSTRAP", value_delimiter = ',')]
+    pub dht_bootstrap: Vec<String>,
+    /// No mainline DHT: BitTorrent peers come from trackers only.
+    #[arg(long = "no-dht", env = "CHIRAL_NO_DHT")]
+    pub no_dht: bool,
+    /// The DHT node's id (40 hex digits); random by default. Nodes store announces only for
+    /// infohashes near their id, so a fixed id makes a node the rendezvous for those torrents.
+    #[arg(long = "dht-node-id", env = "CHIRAL_DHT_NODE_ID", value_parser = parse_id20)]
+    pub dht_node_id: Option<[u8; 20]>,
     /// The chain node's JSON-RPC URL (http://), proxied at POST /rpc with an allowlist.
     /// Geth in production; scripts/run.sh starts anvil (chain id 98765) and passes it.
     #[arg(long = "eth-rpc", env = "CHIRAL_ETH_RPC")]
@@ -93,6 +135,10 @@ pub struct ServeArgs {
     /// for the development chain only).
     #[arg(long = "dev-faucet", env = "CHIRAL_DEV_FAUCET")]
     pub dev_faucet: bool,
+}
+
+fn parse_id20(s: &str) -> Result<[u8; 20], String> {
+    hex::decode(s).ok().and_then(|v| v.try_into().ok()).ok_or_else(|| "expected 40 hex digits".to_string())
 }
 
 impl ServeArgs {

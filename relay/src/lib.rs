@@ -9,6 +9,7 @@
 //! | [`config`] | flags and environment |
 //! | [`http`] | the axum router: static app, health |
 //! | [`manifest_cmd`] | `relay manifest FILE`: a file's identities as JSON |
+//! | [`peer_discovery`] | peers from HTTP/UDP trackers (BEP 3/15) and the mainline DHT (BEP 5) for the bridge |
 //! | [`p2p`] | the libp2p host: Kademlia server, circuit relay v2, identify, ping, AutoNAT |
 //! | [`seeding`] | `relay seed`: records for local files, published and republished |
 //! | [`rpc_guard`] | what `/rpc` lets through: method allowlist, batch and size bounds, rate buckets (pure) |
@@ -23,6 +24,7 @@ pub mod http;
 pub mod http_tracker;
 pub mod manifest_cmd;
 pub mod p2p;
+pub mod peer_discovery;
 pub mod rpc_guard;
 pub mod rpc_proxy;
 pub mod seeding;

@@ -1,8 +1,9 @@
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use relay::config::{Cli, Command, LookupArgs, ServeArgs};
+use relay::config::{Cli, Command, FetchArgs, LookupArgs, ServeArgs};
 use relay::http::{app, AppState};
 use relay::p2p::{self, NodeConfig};
 use tracing_subscriber::EnvFilter;
@@ -18,6 +19,10 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Lookup(args)) => {
             init_logs("warn");
             runtime()?.block_on(lookup(args))
+        }
+        Some(Command::Fetch(args)) => {
+            init_logs("warn");
+            runtime()?.block_on(fetch(args))
         }
         Some(Command::Seed(args)) => {
             let mut serve_args = args.serve;
@@ -96,7 +101,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                     let addr = l.local_addr()?;
                     let _ = state.inner.bt_addr.set(addr);
                     println!("bittorrent listening on {addr}");
-                    tokio::spawn(relay::bt_tcp::serve(l, bridge));
+                    tokio::spawn(relay::bt_tcp::serve(l, bridge.clone()));
+                    let discovery = relay::peer_discovery::Discovery::start(discovery_config(&args, bridge.peer_id(), addr.port())).await;
+                    if let Some(dht) = discovery.dht_addr() {
+                        println!("mainline dht listening on {dht}");
+                    }
+                    bridge.set_discovery(discovery, addr);
                 }
                 Err(e) => tracing::warn!("no TCP BitTorrent on {bt}: {e}"),
             }
@@ -111,6 +121,71 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!("relay stopped");
         Ok(())
     })
+}
+
+fn discovery_config(args: &ServeArgs, peer_id: [u8; 20], announce_port: u16) -> relay::peer_discovery::DiscoveryConfig {
+    let bootstrap = if args.dht_bootstrap.is_empty() {
+        relay::peer_discovery::DEFAULT_DHT_BOOTSTRAP.iter().map(|s| s.to_string()).collect()
+    } else {
+        args.dht_bootstrap.clone()
+    };
+    relay::peer_discovery::DiscoveryConfig {
+        peer_id,
+        announce_port,
+        bind_ip: args.listen.ip(),
+        dht_listen: (!args.no_dht).then(|| args.dht_listen.unwrap_or_else(|| std::net::SocketAddr::new(args.listen.ip(), 6881))),
+        dht_bootstrap: bootstrap,
+        dht_node_id: args.dht_node_id,
+    }
+}
+
+async fn fetch(args: FetchArgs) -> anyhow::Result<()> {
+    let magnet = web_node::tracker_client::parse_magnet(&args.magnet)?;
+    let output = args.output.clone().unwrap_or_else(|| PathBuf::from(magnet.name.clone().unwrap_or_else(|| hex::encode(magnet.info_hash))));
+    let scratch = tempfile_dir()?;
+    let bridge = relay::bridge::Bridge::new(&scratch, None);
+    let listener = tokio::net::TcpListener::bind(args.bt_listen).await.with_context(|| format!("cannot listen on {}", args.bt_listen))?;
+    let bt = listener.local_addr()?;
+    tokio::spawn(relay::bt_tcp::serve(listener, bridge.clone()));
+    let bootstrap = if args.dht_bootstrap.is_empty() {
+        relay::peer_discovery::DEFAULT_DHT_BOOTSTRAP.iter().map(|s| s.to_string()).collect()
+    } else {
+        args.dht_bootstrap.clone()
+    };
+    let config = relay::peer_discovery::DiscoveryConfig {
+        peer_id: bridge.peer_id(),
+        announce_port: bt.port(),
+        bind_ip: bt.ip(),
+        dht_listen: (!args.no_dht).then(|| std::net::SocketAddr::new(bt.ip(), 0)),
+        dht_bootstrap: bootstrap,
+        dht_node_id: None,
+    };
+    bridge.set_discovery(relay::peer_discovery::Discovery::start(config).await, bt);
+    let started = std::time::Instant::now();
+    let trackers: Vec<String> = magnet.trackers.iter().filter(|t| t.starts_with("http://") || t.starts_with("udp://")).cloned().collect();
+    let info = tokio::time::timeout(Duration::from_secs(args.timeout), bridge.fetch(magnet.info_hash, &trackers, output.clone(), args.cid.map(|c| c.to_ascii_lowercase())))
+        .await
+        .map_err(|_| anyhow::anyhow!("the download did not finish within {} s", args.timeout))?
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "fetched {} ({} bytes) to {} in {secs:.2} s ({:.1} MiB/s)",
+        info.name,
+        info.length,
+        output.display(),
+        info.length as f64 / 1048576.0 / secs
+    );
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(())
+}
+
+/// A private scratch directory for `relay fetch` (the bridge's cache dir, unused there).
+fn tempfile_dir() -> anyhow::Result<PathBuf> {
+    let mut tag = [0u8; 8];
+    let _ = getrandom::fill(&mut tag);
+    let dir = std::env::temp_dir().join(format!("chiral-fetch-{}", hex::encode(tag)));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
 }
 
 async fn lookup(args: LookupArgs) -> anyhow::Result<()> {

@@ -84,9 +84,12 @@ impl Relay {
     pub fn start_with(www: &Path, data_dir: Option<&Path>, args: &[&str]) -> anyhow::Result<Self> {
         let temp = if data_dir.is_none() { Some(tempfile::tempdir()?) } else { None };
         let data_dir = data_dir.map(Path::to_path_buf).unwrap_or_else(|| temp.as_ref().unwrap().path().to_path_buf());
+        // No mainline DHT (its default is the public routers) unless a test sets one up.
+        let dht: &[&str] = if args.contains(&"--dht-listen") { &[] } else { &["--no-dht"] };
         let mut process = Guarded::spawn(
             Command::new(relay_bin())
                 .args(args)
+                .args(dht)
                 .args(["--listen", "127.0.0.1:0", "--p2p-listen", "/ip4/127.0.0.1/tcp/0,/ip4/127.0.0.1/tcp/0/ws", "--bt-listen", "127.0.0.1:0", "--www"])
                 .arg(www)
                 .arg("--data-dir")

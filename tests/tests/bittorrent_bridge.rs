@@ -110,3 +110,118 @@ async fn a_page_downloads_a_file_that_aria2_seeds() -> anyhow::Result<()> {
     assert_eq!(t.sha256, expected, "the page's copy differs\n{}", t.html);
     browser.close().await
 }
+
+/// A swarm the relay knows nothing of: aria2 seeds a torrent whose only tracker is a real
+/// UDP tracker (Debian's opentracker, BEP 15). The page, set to download through the relay
+/// only, opens the magnet; the relay asks the UDP tracker for peers, fetches from aria2
+/// over TCP and streams the verified pieces to the page.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_page_downloads_a_magnet_whose_swarm_only_a_udp_tracker_knows() -> anyhow::Result<()> {
+    let www = mixed_www()?;
+    let relay = Relay::start_with_www(www.path())?;
+    relay.wait_for_line("bittorrent listening on ", Duration::from_secs(30))?;
+    let dir = tempfile::tempdir()?;
+    let seed_dir = dir.path().join("swarm");
+    std::fs::create_dir_all(&seed_dir)?;
+    let file = seed_dir.join("udp swarm.bin");
+    write_test_file(&file, 3 * 1024 * 1024 + 77, 43)?;
+    let expected = sha256_file(&file)?;
+
+    let tracker_port = std::net::UdpSocket::bind("127.0.0.1:0")?.local_addr()?.port();
+    let tracker = format!("udp://127.0.0.1:{tracker_port}/announce");
+    let torrent = dir.path().join("udp.torrent");
+    chiral_e2e::run_tool(Command::new("transmission-create").arg("-o").arg(&torrent).args(["-t", &tracker]).arg(&file))?;
+    let infohash = chiral_e2e::run_tool(Command::new("transmission-show").arg(&torrent))?
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Hash: ").map(str::to_string))
+        .ok_or_else(|| anyhow::anyhow!("transmission-show printed no infohash"))?;
+    // opentracker serves only listed torrents (Debian builds it with a whitelist).
+    let whitelist = dir.path().join("whitelist");
+    std::fs::write(&whitelist, format!("{infohash}\n"))?;
+    let _tracker = chiral_e2e::Guarded::spawn(
+        Command::new("opentracker")
+            .args(["-i", "127.0.0.1", "-p", &tracker_port.to_string(), "-P", &tracker_port.to_string(), "-w"])
+            .arg(&whitelist)
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null()),
+    )?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let dht_port = std::net::UdpSocket::bind("127.0.0.1:0")?.local_addr()?.port();
+    let _aria2 = chiral_e2e::Guarded::spawn(
+        Command::new("aria2c")
+            // aria2 speaks UDP trackers through its DHT socket, so DHT is on (bound to loopback).
+            .args(["--seed-ratio=0.0", "--enable-dht=true", "--enable-dht6=false", "--bt-enable-lpd=false"])
+            .arg(format!("--dht-listen-port={dht_port}"))
+            .arg(format!("--dht-file-path={}", dir.path().join("dht.dat").display()))
+            .args(["--enable-peer-exchange=false", "--summary-interval=0", "--console-log-level=warn", "--check-integrity=true"])
+            .arg(format!("--listen-port={port}"))
+            .arg("--interface=127.0.0.1")
+            .arg("-d")
+            .arg(&seed_dir)
+            .arg(&torrent)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null()),
+    )?;
+    // Until aria2 is in the tracker's swarm (asked over opentracker's HTTP side).
+    let ih: String = hex::decode(&infohash)?.iter().map(|b| format!("%{b:02X}")).collect();
+    let probe = format!("http://127.0.0.1:{tracker_port}/announce?info_hash={ih}&peer_id=-PROBE-0000000000000&port=1&left=1&compact=1");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = Command::new("curl").args(["-s", &probe]).output()?;
+        if out.stdout.windows(6).any(|w| w == [127, 0, 0, 1, (port >> 8) as u8, port as u8]) {
+            break;
+        }
+        anyhow::ensure!(Instant::now() < deadline, "aria2 never announced to the UDP tracker");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+
+    let browser = Browser::start().await?;
+    chiral_e2e::open_download(&browser, &relay).await?;
+    // The user's override: only the relay, no WebRTC swarm.
+    browser.client.execute("const s = document.querySelector('#source-mode'); s.value = 'relay'; s.dispatchEvent(new Event('change'));", vec![]).await?;
+    let magnet = format!("magnet:?xt=urn:btih:{infohash}&dn=udp%20swarm.bin&tr={}", chiral_e2e::encode_uri_component(&tracker));
+    let started = Instant::now();
+    chiral_e2e::start_download(&browser, &magnet).await?;
+    let t = chiral_e2e::wait_for_transfer(&browser, Some(&infohash), Duration::from_secs(120)).await?;
+    println!("tab ← relay ← aria2 (found by UDP tracker): {:.1} s", started.elapsed().as_secs_f64());
+    assert_eq!(t.sha256, expected, "the page's copy differs\n{}", t.html);
+    let sources: Vec<String> = browser
+        .client
+        .execute("return [...document.querySelectorAll('.chunk-source')].map(e => e.dataset.source)", vec![])
+        .await?
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|v| v.as_str().map(String::from))
+        .collect();
+    assert_eq!(sources, vec!["relay bridge".to_string()], "relay-only download had other sources\n{}", t.html);
+    let stored: serde_json::Value = browser.client.execute("return localStorage.getItem('chiral.sources')", vec![]).await?;
+    assert_eq!(stored, "relay", "the source choice is not remembered");
+    browser.close().await
+}
+
+/// The relay is a mainline DHT node (BEP 5, librqbit's): it answers a KRPC ping on its DHT
+/// port with its node id, and shuts a malformed query out without dying.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_relay_answers_mainline_dht_queries() -> anyhow::Result<()> {
+    let www = mixed_www()?;
+    // A fixed node id, and a bootstrap node that never answers (the DHT keeps retrying it).
+    let node_id = "c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00";
+    let relay = Relay::start_with(www.path(), None, &["--dht-listen", "127.0.0.1:0", "--dht-bootstrap", "127.0.0.1:9", "--dht-node-id", node_id])?;
+    let addr: std::net::SocketAddr = relay.wait_for_line("mainline dht listening on ", Duration::from_secs(30))?.parse()?;
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0")?;
+    socket.set_read_timeout(Some(Duration::from_secs(5)))?;
+    socket.send_to(b"not bencode at all", addr)?;
+    socket.send_to(b"d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:qe", addr)?;
+    let mut buf = [0u8; 1500];
+    let (n, _) = socket.recv_from(&mut buf)?;
+    let reply = &buf[..n];
+    let id = hex::decode(node_id)?;
+    assert!(reply.windows(2).any(|w| w == b"aa"), "the reply carries our transaction id: {:?}", String::from_utf8_lossy(reply));
+    assert!(reply.windows(5).any(|w| w == b"1:y1:"), "a KRPC message: {:?}", String::from_utf8_lossy(reply));
+    assert!(reply.windows(5).any(|w| w == b"1:rd2"), "a response (y=r): {:?}", String::from_utf8_lossy(reply));
+    assert!(reply.windows(20).any(|w| w == id.as_slice()), "the reply names the configured node id: {:?}", String::from_utf8_lossy(reply));
+    Ok(())
+}

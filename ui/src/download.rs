@@ -6,8 +6,7 @@ use leptos::task::spawn_local;
 use web_node::file_record::{FileView, Seeder};
 
 use crate::network::Network;
-use crate::transfers::{own_tracker, TransferList, Transfers};
-use web_node::browser::torrent::TorrentOptions;
+use crate::transfers::{own_tracker, Sources, TransferList, Transfers};
 use web_node::file_record::Protocol;
 use crate::units;
 
@@ -66,6 +65,14 @@ pub fn DownloadView() -> impl IntoView {
                 <input type="checkbox" id="auto-seed" prop:checked=move || transfers.auto_seed.get()
                     on:change=move |ev| transfers.set_auto_seed(event_target_checked(&ev)) />
                 " Keep seeding finished downloads while this tab is open"
+            </label>
+            <label class="sources">
+                "Download from "
+                <select id="source-mode" on:change=move |ev| transfers.set_sources(Sources::parse(&event_target_value(&ev)))>
+                    {Sources::ALL.into_iter().map(|s| view! {
+                        <option value=s.key() selected=move || transfers.sources.get() == s>{s.label()}</option>
+                    }).collect_view()}
+                </select>
             </label>
             <TransferList />
             <h2>"Who has a file?"</h2>
@@ -163,15 +170,7 @@ fn start_from_view(view: &FileView) {
             trackers.push(s.endpoint.clone());
         }
     }
-    transfers.download(TorrentOptions {
-        info_hash,
-        name: Some(view.file.name.clone()),
-        trackers,
-        cid: Some(view.file.cid.clone()),
-        auto_seed: transfers.auto_seed.get_untracked(),
-        pay_to: use_context::<crate::wallet::Wallet>().and_then(|w| w.pay_to()),
-        bridge: web_node::browser::torrent::bridge_url(&info_hash, None),
-    });
+    transfers.download(transfers.options(info_hash, Some(view.file.name.clone()), trackers, Some(view.file.cid.clone())));
 }
 
 /// One box for a magnet link or a content ID.
@@ -191,15 +190,7 @@ fn StartDownload() -> impl IntoView {
                     if trackers.iter().all(|t| !t.starts_with("ws")) {
                         trackers.extend(own_tracker());
                     }
-                    transfers.download(TorrentOptions {
-                        info_hash: m.info_hash,
-                        name: m.name,
-                        trackers,
-                        cid: None,
-                        auto_seed: transfers.auto_seed.get_untracked(),
-                        pay_to: use_context::<crate::wallet::Wallet>().and_then(|w| w.pay_to()),
-                        bridge: web_node::browser::torrent::bridge_url(&m.info_hash, None),
-                    });
+                    transfers.download(transfers.options(m.info_hash, m.name, trackers, None));
                     set_text.set(String::new());
                 }
                 Err(e) => set_status.set(Some(e.to_string())),

@@ -10,12 +10,49 @@ use crate::units;
 use crate::wallet::{PaymentBox, Wallet};
 
 const AUTO_SEED_KEY: &str = "chiral.auto_seed";
+const SOURCES_KEY: &str = "chiral.sources";
+
+/// Where downloads get their bytes. The default follows the design: browsers over WebRTC
+/// (WebTorrent), and the relay, a public host, over its HTTP/BitTorrent bridge; both at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sources {
+    Both,
+    /// Browser peers only (nothing through the relay but signaling).
+    WebRtc,
+    /// The relay only: its own files, tabs and BitTorrent peers it bridges.
+    Relay,
+}
+
+impl Sources {
+    pub const ALL: [Sources; 3] = [Sources::Both, Sources::WebRtc, Sources::Relay];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Sources::Both => "both",
+            Sources::WebRtc => "webrtc",
+            Sources::Relay => "relay",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Sources::Both => "Browsers (WebRTC) and the relay (HTTP, BitTorrent bridge)",
+            Sources::WebRtc => "Browsers only (WebRTC)",
+            Sources::Relay => "The relay only (HTTP, BitTorrent bridge)",
+        }
+    }
+
+    pub fn parse(key: &str) -> Self {
+        Self::ALL.into_iter().find(|s| s.key() == key).unwrap_or(Sources::Both)
+    }
+}
 
 #[derive(Clone, Copy)]
 pub struct Transfers {
     pub list: RwSignal<Vec<Snapshot>>,
     torrents: StoredValue<Vec<Torrent>, LocalStorage>,
     pub auto_seed: RwSignal<bool>,
+    pub sources: RwSignal<Sources>,
     pub error: RwSignal<Option<String>>,
 }
 
@@ -32,7 +69,38 @@ pub fn own_tracker() -> Option<String> {
 impl Transfers {
     pub fn new() -> Self {
         let auto_seed = local_storage().and_then(|s| s.get_item(AUTO_SEED_KEY).ok().flatten()).is_none_or(|v| v != "false");
-        Self { list: RwSignal::new(Vec::new()), torrents: StoredValue::new_local(Vec::new()), auto_seed: RwSignal::new(auto_seed), error: RwSignal::new(None) }
+        let sources = local_storage().and_then(|s| s.get_item(SOURCES_KEY).ok().flatten()).map_or(Sources::Both, |k| Sources::parse(&k));
+        Self {
+            list: RwSignal::new(Vec::new()),
+            torrents: StoredValue::new_local(Vec::new()),
+            auto_seed: RwSignal::new(auto_seed),
+            sources: RwSignal::new(sources),
+            error: RwSignal::new(None),
+        }
+    }
+
+    pub fn set_sources(&self, sources: Sources) {
+        self.sources.set(sources);
+        if let Some(s) = local_storage() {
+            let _ = s.set_item(SOURCES_KEY, sources.key());
+        }
+    }
+
+    /// A download's options under the user's settings (sources, auto-seed, wallet).
+    pub fn options(&self, info_hash: [u8; 20], name: Option<String>, trackers: Vec<String>, cid: Option<String>) -> TorrentOptions {
+        let sources = self.sources.get_untracked();
+        let bridge = (sources != Sources::WebRtc).then(|| web_node::browser::torrent::bridge_url(&info_hash, None, &trackers)).flatten();
+        // Without WebRTC the page joins no WebTorrent swarm: its trackers are left out.
+        let trackers = if sources == Sources::Relay { trackers.into_iter().filter(|t| !t.starts_with("ws")).collect() } else { trackers };
+        TorrentOptions {
+            info_hash,
+            name,
+            trackers,
+            cid,
+            auto_seed: self.auto_seed.get_untracked(),
+            pay_to: use_context::<Wallet>().and_then(|w| w.pay_to()),
+            bridge,
+        }
     }
 
     pub fn set_auto_seed(&self, on: bool) {

@@ -245,7 +245,7 @@ impl Torrent {
         let mut config = SwarmConfig::new(info_hash, peer_id);
         config.pay_to = pay_to;
         let swarm = Swarm::with_info(config, info_bytes, Some(Bitfield::full(info.pieces()))).map_err(|e| e.to_string())?;
-        let bridge = bridge_url(&info_hash, cid.as_deref());
+        let bridge = bridge_url(&info_hash, cid.as_deref(), &[]);
         let options = TorrentOptions { info_hash, name: Some(info.name.clone()), trackers, cid, auto_seed: true, pay_to, bridge };
         let store = PieceStore::UserFile { file, piece_length: info.piece_length };
         let t = Self::new(swarm, Some(store), options, peer_id, TransferState::Seeding, Rc::new(on_update));
@@ -257,7 +257,7 @@ impl Torrent {
     pub async fn download(options: TorrentOptions, on_update: impl Fn(Snapshot) + 'static) -> Result<Self, String> {
         let hex_hash = hex::encode(options.info_hash);
         let opfs = OpfsTorrent::open(&hex_hash).await?;
-        let meta = serde_json::json!({ "name": options.name, "trackers": options.trackers, "cid": options.cid, "auto_seed": options.auto_seed });
+        let meta = serde_json::json!({ "name": options.name, "trackers": options.trackers, "cid": options.cid, "auto_seed": options.auto_seed, "relay": options.bridge.is_some() });
         opfs.write("meta.json", meta.to_string().as_bytes()).await?;
         let deliveries = match opfs.read("deliveries.json").await {
             Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
@@ -303,7 +303,7 @@ impl Torrent {
                     cid: meta["cid"].as_str().map(String::from),
                     auto_seed: meta["auto_seed"].as_bool().unwrap_or(true),
                     pay_to,
-                    bridge: bridge_url(&info_hash, None),
+                    bridge: (meta["relay"].as_bool() != Some(false)).then(|| bridge_url(&info_hash, None, &strings(&meta["trackers"]))).flatten(),
                 };
                 Self::download(options, on_update.clone()).await
             }
@@ -1038,10 +1038,17 @@ fn short_peer_id(id: &Id20) -> String {
     }
 }
 
-/// `ws(s)://<this page's relay>/bridge/<infohash>[?cid=<cid>]` (the CID when we seed it).
-pub fn bridge_url(info_hash: &Id20, cid: Option<&str>) -> Option<String> {
+/// `ws(s)://<this page's relay>/bridge/<infohash>[?cid=<cid>][&tr=…]`: the CID when we seed
+/// it; the magnet's HTTP and UDP trackers, which the relay asks for BitTorrent peers (a page
+/// cannot speak to them; this relay's own tracker it knows already).
+pub fn bridge_url(info_hash: &Id20, cid: Option<&str>, trackers: &[String]) -> Option<String> {
     let origin = web_sys::window()?.location().origin().ok()?;
     let ws = origin.replacen("https://", "wss://", 1).replacen("http://", "ws://", 1);
-    let query = cid.map(|c| format!("?cid={c}")).unwrap_or_default();
+    let mut query: Vec<String> = cid.map(|c| format!("cid={c}")).into_iter().collect();
+    let enc = |t: &str| percent_encoding::utf8_percent_encode(t, percent_encoding::NON_ALPHANUMERIC).to_string();
+    for t in trackers.iter().filter(|t| (t.starts_with("http://") || t.starts_with("udp://")) && !t.starts_with(&origin)) {
+        query.push(format!("tr={}", enc(t)));
+    }
+    let query = if query.is_empty() { String::new() } else { format!("?{}", query.join("&")) };
     Some(format!("{ws}/bridge/{}{query}", hex::encode(info_hash)))
 }

@@ -1,0 +1,227 @@
+//! Where the bridge finds BitTorrent peers for a torrent beyond its own tracker: the HTTP
+//! and UDP trackers a magnet names, and the mainline DHT (BEP 5, librqbit's node). Every
+//! source feeds one channel of addresses until its receiver is dropped, so a file's task
+//! owns its discovery and ends it by going away. Announces carry the relay's TCP port:
+//! real clients find the relay for the files it bridges, too.
+
+pub mod http_announce;
+pub mod udp_tracker;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::{connect::HttpConnector, Client};
+use hyper_util::rt::TokioExecutor;
+use tokio::sync::mpsc;
+
+/// Trackers a page may name per torrent (each costs the relay a socket and a timer).
+pub const MAX_TRACKERS: usize = 8;
+const MIN_INTERVAL: Duration = Duration::from_secs(30);
+const MAX_INTERVAL: Duration = Duration::from_secs(30 * 60);
+const TRACKER_TIMEOUT: Duration = Duration::from_secs(15);
+const NUMWANT: u32 = 50;
+/// The usual bootstrap routers of the mainline DHT.
+pub const DEFAULT_DHT_BOOTSTRAP: &[&str] = &["router.bittorrent.com:6881", "dht.transmissionbt.com:6881", "dht.libtorrent.org:25401"];
+
+#[derive(Debug, Clone)]
+pub struct DiscoveryConfig {
+    /// The relay's own peer id and TCP BitTorrent port, as announced.
+    pub peer_id: [u8; 20],
+    pub announce_port: u16,
+    /// Source address for tracker traffic (the relay's listen IP; unspecified = any).
+    pub bind_ip: IpAddr,
+    /// Where the DHT node listens (UDP); none: no DHT.
+    pub dht_listen: Option<SocketAddr>,
+    pub dht_bootstrap: Vec<String>,
+    /// A fixed DHT node id (random when none).
+    pub dht_node_id: Option<[u8; 20]>,
+}
+
+#[derive(Clone)]
+pub struct Discovery {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: DiscoveryConfig,
+    dht: Option<librqbit_dht::Dht>,
+    http: Client<HttpConnector, Empty<Bytes>>,
+}
+
+impl Discovery {
+    /// Starts the DHT node (when configured). A DHT that cannot start is logged and left out:
+    /// trackers still work.
+    pub async fn start(config: DiscoveryConfig) -> Self {
+        let dht = match config.dht_listen {
+            None => None,
+            Some(listen) => {
+                let dht_config = librqbit_dht::DhtConfig {
+                    listen_addr: Some(listen),
+                    bootstrap_addrs: Some(config.dht_bootstrap.clone()),
+                    peer_id: config.dht_node_id.map(librqbit_dht::Id20::new),
+                    ..Default::default()
+                };
+                match librqbit_dht::DhtBuilder::with_config(dht_config).await {
+                    Ok(dht) => Some(dht),
+                    Err(e) => {
+                        tracing::warn!(%listen, "no mainline DHT: {e}");
+                        None
+                    }
+                }
+            }
+        };
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(TRACKER_TIMEOUT));
+        if !config.bind_ip.is_unspecified() {
+            connector.set_local_address(Some(config.bind_ip));
+        }
+        let http = Client::builder(TokioExecutor::new()).build(connector);
+        Self { inner: Arc::new(Inner { config, dht, http }) }
+    }
+
+    /// The DHT node's UDP address, when it runs.
+    pub fn dht_addr(&self) -> Option<SocketAddr> {
+        self.inner.dht.as_ref().map(|d| d.listen_addr())
+    }
+
+    /// Peers for `info_hash` from `trackers` (http:// and udp://; others are skipped) and the
+    /// DHT, as they arrive, re-announcing at each tracker's interval, until the receiver is
+    /// dropped. `left`: bytes we still need (0 when the relay holds the file).
+    pub fn find(&self, info_hash: [u8; 20], trackers: &[String], left: u64) -> mpsc::Receiver<SocketAddr> {
+        self.find_with(info_hash, trackers, left, true)
+    }
+
+    /// As [`Self::find`]; `dht`: also ask the DHT.
+    pub fn find_with(&self, info_hash: [u8; 20], trackers: &[String], left: u64, dht: bool) -> mpsc::Receiver<SocketAddr> {
+        let (tx, rx) = mpsc::channel(256);
+        for tracker in trackers.iter().take(MAX_TRACKERS) {
+            let (tracker, tx, this) = (tracker.clone(), tx.clone(), self.clone());
+            if tracker.starts_with("udp://") {
+                tokio::spawn(async move { this.udp_loop(&tracker, info_hash, left, tx).await });
+            } else if tracker.starts_with("http://") {
+                tokio::spawn(async move { this.http_loop(&tracker, info_hash, left, tx).await });
+            } else {
+                tracing::debug!(%tracker, "tracker scheme not spoken by the bridge");
+            }
+        }
+        if let Some(dht) = self.inner.dht.clone().filter(|_| dht) {
+            let port = self.inner.config.announce_port;
+            tokio::spawn(async move {
+                let mut peers = dht.get_peers(librqbit_dht::Id20::new(info_hash), Some(port));
+                loop {
+                    tokio::select! {
+                        peer = peers.next() => match peer {
+                            Some(peer) => if tx.send(peer).await.is_err() { break },
+                            None => break,
+                        },
+                        _ = tx.closed() => break,
+                    }
+                }
+            });
+        }
+        rx
+    }
+
+    async fn udp_loop(&self, tracker: &str, info_hash: [u8; 20], left: u64, tx: mpsc::Sender<SocketAddr>) {
+        let mut first = true;
+        loop {
+            let interval = match self.udp_once(tracker, info_hash, left, first).await {
+                Ok(reply) => {
+                    tracing::debug!(%tracker, peers = reply.peers.len(), "udp tracker answered");
+                    for peer in reply.peers {
+                        if tx.send(peer).await.is_err() {
+                            return;
+                        }
+                    }
+                    reply.interval
+                }
+                Err(e) => {
+                    tracing::info!(%tracker, "udp tracker: {e}");
+                    MAX_INTERVAL / 6
+                }
+            };
+            first = false;
+            if wait_or_closed(&tx, interval).await {
+                return;
+            }
+        }
+    }
+
+    async fn udp_once(&self, tracker: &str, info_hash: [u8; 20], left: u64, started: bool) -> Result<udp_tracker::Peers, String> {
+        let authority = tracker.trim_start_matches("udp://").split('/').next().unwrap_or_default();
+        let addr = tokio::net::lookup_host(authority).await.map_err(|e| format!("cannot resolve {authority}: {e}"))?.next().ok_or("no address")?;
+        let bind: IpAddr = match (self.inner.config.bind_ip, addr.ip()) {
+            (ip @ IpAddr::V4(_), IpAddr::V4(_)) | (ip @ IpAddr::V6(_), IpAddr::V6(_)) => ip,
+            (_, IpAddr::V4(_)) => Ipv4Addr::UNSPECIFIED.into(),
+            (_, IpAddr::V6(_)) => std::net::Ipv6Addr::UNSPECIFIED.into(),
+        };
+        let socket = tokio::net::UdpSocket::bind((bind, 0)).await.map_err(|e| e.to_string())?;
+        socket.connect(addr).await.map_err(|e| e.to_string())?;
+        let mut key = [0u8; 4];
+        let _ = getrandom::fill(&mut key);
+        let announce = udp_tracker::Announce {
+            info_hash,
+            peer_id: self.inner.config.peer_id,
+            downloaded: 0,
+            left,
+            uploaded: 0,
+            event: if started { udp_tracker::Event::Started } else { udp_tracker::Event::None },
+            key: u32::from_be_bytes(key),
+            numwant: NUMWANT,
+            port: self.inner.config.announce_port,
+        };
+        udp_tracker::announce(&socket, &announce, 3).await.map_err(|e| e.to_string())
+    }
+
+    async fn http_loop(&self, tracker: &str, info_hash: [u8; 20], left: u64, tx: mpsc::Sender<SocketAddr>) {
+        let mut first = true;
+        loop {
+            let url = http_announce::announce_url(tracker, &info_hash, &self.inner.config.peer_id, self.inner.config.announce_port, left, first, NUMWANT);
+            let interval = match self.http_once(&url).await {
+                Ok(reply) => {
+                    tracing::debug!(%tracker, peers = reply.peers.len(), "http tracker answered");
+                    for peer in reply.peers {
+                        if tx.send(peer).await.is_err() {
+                            return;
+                        }
+                    }
+                    reply.interval
+                }
+                Err(e) => {
+                    tracing::info!(%tracker, "http tracker: {e}");
+                    MAX_INTERVAL / 6
+                }
+            };
+            first = false;
+            if wait_or_closed(&tx, interval).await {
+                return;
+            }
+        }
+    }
+
+    async fn http_once(&self, url: &str) -> Result<http_announce::Reply, String> {
+        let uri: hyper::Uri = url.parse().map_err(|e| format!("bad tracker URL: {e}"))?;
+        let response = tokio::time::timeout(TRACKER_TIMEOUT, self.inner.http.get(uri)).await.map_err(|_| "no answer in time".to_string())?.map_err(|e| e.to_string())?;
+        if !response.status().is_success() {
+            return Err(format!("HTTP {}", response.status()));
+        }
+        let body = tokio::time::timeout(TRACKER_TIMEOUT, Limited::new(response.into_body(), http_announce::MAX_REPLY_BYTES).collect())
+            .await
+            .map_err(|_| "reply too slow".to_string())?
+            .map_err(|e| format!("reply: {e}"))?
+            .to_bytes();
+        http_announce::parse_reply(&body).map_err(|e| e.to_string())
+    }
+}
+
+/// Sleeps for the tracker's interval (clamped); true when the receiver went away meanwhile.
+async fn wait_or_closed(tx: &mpsc::Sender<SocketAddr>, interval: Duration) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(interval.clamp(MIN_INTERVAL, MAX_INTERVAL)) => false,
+        _ = tx.closed() => true,
+    }
+}

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# BitTorrent fetch benchmark (not part of the tests): scripts/bench-bridge.sh [SIZE_MIB] [ROUNDS]
+# (defaults 256, 3). A local swarm of two Transmission seeders (Debian's transmission-cli,
+# announcing to opentracker over UDP) on 127.0.0.1; the same magnet is fetched by the relay's
+# bridge engine (`relay fetch`: tracker lookup, BEP 9 metadata, every piece SHA-1 verified)
+# and by aria2c, alternately, in the same run. Prints MB/s and the ratio ours/aria2c.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+MIB="${1:-256}"
+ROUNDS="${2:-3}"
+scripts/setup.sh bench
+RELAY="${CHIRAL_RELAY_BIN:-}"
+if [[ -z "$RELAY" ]]; then
+  cargo build --locked --release -p relay
+  RELAY="$ROOT/target/release/relay"
+fi
+WORK="$(mktemp -d)"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+mkdir -p "$WORK/seed" "$WORK/out"
+head -c "$((MIB * 1024 * 1024))" /dev/urandom > "$WORK/seed/bench.bin"
+TPORT=$(free_port)
+TRACKER="udp://127.0.0.1:$TPORT/announce"
+transmission-create -o "$WORK/bench.torrent" -s 256 -t "$TRACKER" "$WORK/seed/bench.bin" >/dev/null
+IH=$(transmission-show "$WORK/bench.torrent" | awk '/Hash:/ {print $2}')
+echo "$IH" > "$WORK/whitelist"
+(cd "$WORK" && exec opentracker -i 127.0.0.1 -p "$TPORT" -P "$TPORT" -w "$WORK/whitelist") >/dev/null 2>&1 &
+pids+=($!)
+
+# Two seeders, each with its own config dir bound to loopback.
+for n in 1 2; do
+  mkdir -p "$WORK/tr$n"
+  port=$(free_port)
+  cat > "$WORK/tr$n/settings.json" <<CONF
+{ "bind-address-ipv4": "127.0.0.1", "bind-address-ipv6": "::1", "dht-enabled": false, "lpd-enabled": false,
+  "pex-enabled": false, "utp-enabled": false, "port-forwarding-enabled": false, "peer-port": $port,
+  "speed-limit-up-enabled": false, "ratio-limit-enabled": false, "encryption": 1, "message-level": 0 }
+CONF
+  transmission-cli -g "$WORK/tr$n" -w "$WORK/seed" "$WORK/bench.torrent" >"$WORK/tr$n/log" 2>&1 &
+  pids+=($!)
+done
+# Until both seeders have verified the data and announced.
+IHQ=$(python3 -c "import sys; print(''.join('%%%02X' % b for b in bytes.fromhex(sys.argv[1])))" "$IH")
+for _ in $(seq 600); do
+  n=$(curl -s "http://127.0.0.1:$TPORT/announce?info_hash=$IHQ&peer_id=-PROBE-0000000000000&port=1&left=1&compact=1" \
+      | python3 -c "import sys,re; d=sys.stdin.buffer.read(); m=re.search(rb'8:completei(\d+)e', d); print(m.group(1).decode() if m else 0)")
+  [[ "$n" -ge 2 ]] && break
+  sleep 0.5
+done
+[[ "$n" -ge 2 ]] || { echo "bench-bridge: the Transmission seeders never announced as complete" >&2; exit 1; }
+MAGNET="magnet:?xt=urn:btih:$IH&dn=bench.bin&tr=$TRACKER"
+WANT=$(sha256sum "$WORK/seed/bench.bin" | cut -d' ' -f1)
+
+now() { date +%s.%N; }
+ours() {
+  rm -f "$WORK/out/ours.bin"
+  local t0; t0=$(now)
+  "$RELAY" fetch "$MAGNET" -o "$WORK/out/ours.bin" --no-dht --bt-listen 127.0.0.1:0 --cid "$WANT" 2>/dev/null >/dev/null
+  python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$t0" "$(now)"
+}
+aria() {
+  rm -rf "$WORK/out/aria"
+  local t0; t0=$(now)
+  aria2c --interface=127.0.0.1 --seed-time=0 --enable-dht=true --enable-dht6=false --dht-listen-port="$(free_port)" \
+    --dht-file-path="$WORK/out/dht.dat" --bt-enable-lpd=false --enable-peer-exchange=false --bt-save-metadata=false \
+    --summary-interval=0 --console-log-level=error --file-allocation=none -d "$WORK/out/aria" "$MAGNET" >/dev/null 2>&1
+  python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$t0" "$(now)"
+}
+
+echo "BitTorrent fetch of a ${MIB} MiB magnet from 2 local Transmission seeders (UDP tracker), 127.0.0.1, $(nproc) cores"
+echo
+printf '| %-34s | %8s | %8s |\n' "round" "ours s" "aria2c s"
+printf '|%s|%s|%s|\n' "------------------------------------" "----------" "----------"
+ours_total=0; aria_total=0
+for r in $(seq "$ROUNDS"); do
+  o=$(ours); a=$(aria)
+  [[ "$(sha256sum "$WORK/out/ours.bin" | cut -d' ' -f1)" == "$WANT" ]] || { echo "bench-bridge: our copy differs" >&2; exit 1; }
+  [[ "$(sha256sum "$WORK/out/aria/bench.bin" | cut -d' ' -f1)" == "$WANT" ]] || { echo "bench-bridge: aria2c's copy differs" >&2; exit 1; }
+  printf '| %-34s | %8.2f | %8.2f |\n' "$r" "$o" "$a"
+  ours_total=$(python3 -c "print($ours_total + $o)"); aria_total=$(python3 -c "print($aria_total + $a)")
+done
+echo
+python3 - "$MIB" "$ROUNDS" "$ours_total" "$aria_total" <<'PY'
+import sys
+mib, rounds, ours, aria = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+mb = mib * 1048576 * rounds / 1e6
+print(f"| {'tool':<34} | {'MB/s':>8} | {'ratio':>8} |")
+print(f"|{'-'*36}|{'-'*10}|{'-'*10}|")
+print(f"| {'relay fetch (bridge engine)':<34} | {mb/ours:8.1f} | {aria/ours:8.2f}x |")
+print(f"| {'aria2c':<34} | {mb/aria:8.1f} | {1:8.2f}x |")
+PY
