@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # BitTorrent fetch benchmark (not part of the tests): scripts/bench-bridge.sh [SIZE_MIB] [ROUNDS]
-# (defaults 256, 3). A local swarm of two Transmission seeders (Debian's transmission-cli,
-# announcing to opentracker over UDP) on 127.0.0.1; the same magnet is fetched by the relay's
+# (defaults 64, 3). A local swarm of two Transmission seeders (Debian's transmission-cli,
+# announcing to a relay's HTTP tracker) on 127.0.0.1; the same magnet is fetched by the relay's
 # bridge engine (`relay fetch`: tracker lookup, BEP 9 metadata, every piece SHA-1 verified)
 # and by aria2c, alternately, in the same run. Prints MB/s and the ratio ours/aria2c.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
-MIB="${1:-256}"
+MIB="${1:-64}"
 ROUNDS="${2:-3}"
 scripts/setup.sh bench
 RELAY="${CHIRAL_RELAY_BIN:-}"
@@ -24,34 +24,41 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 mkdir -p "$WORK/seed" "$WORK/out"
 head -c "$((MIB * 1024 * 1024))" /dev/urandom > "$WORK/seed/bench.bin"
 TPORT=$(free_port)
-TRACKER="udp://127.0.0.1:$TPORT/announce"
+# The tracker: a relay's /announce (opentracker hands a magnet client, which announces
+# left=0 before it has the metadata, no seeders at all).
+TRACKER="http://127.0.0.1:$TPORT/announce"
+mkdir -p "$WORK/tracker"
+"$RELAY" --listen "127.0.0.1:$TPORT" --data-dir "$WORK/tracker" --www "$ROOT/www" --p2p-listen /ip4/127.0.0.1/tcp/0 \
+  --bt-listen 127.0.0.1:0 --no-dht >/dev/null 2>&1 &
+pids+=($!)
 transmission-create -o "$WORK/bench.torrent" -s 256 -t "$TRACKER" "$WORK/seed/bench.bin" >/dev/null
 IH=$(transmission-show "$WORK/bench.torrent" | awk '/Hash:/ {print $2}')
-echo "$IH" > "$WORK/whitelist"
-(cd "$WORK" && exec opentracker -i 127.0.0.1 -p "$TPORT" -P "$TPORT" -w "$WORK/whitelist") >/dev/null 2>&1 &
-pids+=($!)
 
-# Two seeders, each with its own config dir bound to loopback.
-for n in 1 2; do
-  mkdir -p "$WORK/tr$n"
-  port=$(free_port)
-  cat > "$WORK/tr$n/settings.json" <<CONF
+# Two seeders, each with its own config dir bound to loopback. Transmission refuses a
+# peer that comes back soon after a finished download, so every fetch gets a fresh swarm.
+declare -A seeder_pid
+PORT1=$(free_port); PORT2=$(free_port)
+start_swarm() {
+  for n in 1 2; do
+    [[ -n "${seeder_pid[$n]:-}" ]] && { kill "${seeder_pid[$n]}" 2>/dev/null || true; wait "${seeder_pid[$n]}" 2>/dev/null || true; }
+    rm -rf "$WORK/tr$n" && mkdir -p "$WORK/tr$n"
+    local port; port=$([[ $n == 1 ]] && echo "$PORT1" || echo "$PORT2")
+    cat > "$WORK/tr$n/settings.json" <<CONF
 { "bind-address-ipv4": "127.0.0.1", "bind-address-ipv6": "::1", "dht-enabled": false, "lpd-enabled": false,
   "pex-enabled": false, "utp-enabled": false, "port-forwarding-enabled": false, "peer-port": $port,
   "speed-limit-up-enabled": false, "ratio-limit-enabled": false, "encryption": 1, "message-level": 0 }
 CONF
-  transmission-cli -g "$WORK/tr$n" -w "$WORK/seed" "$WORK/bench.torrent" >"$WORK/tr$n/log" 2>&1 &
-  pids+=($!)
-done
-# Until both seeders have verified the data and announced.
-IHQ=$(python3 -c "import sys; print(''.join('%%%02X' % b for b in bytes.fromhex(sys.argv[1])))" "$IH")
-for _ in $(seq 600); do
-  n=$(curl -s "http://127.0.0.1:$TPORT/announce?info_hash=$IHQ&peer_id=-PROBE-0000000000000&port=1&left=1&compact=1" \
-      | python3 -c "import sys,re; d=sys.stdin.buffer.read(); m=re.search(rb'8:completei(\d+)e', d); print(m.group(1).decode() if m else 0)")
-  [[ "$n" -ge 2 ]] && break
-  sleep 0.5
-done
-[[ "$n" -ge 2 ]] || { echo "bench-bridge: the Transmission seeders never announced as complete" >&2; exit 1; }
+    transmission-cli -U -D -et -g "$WORK/tr$n" -w "$WORK/seed" "$WORK/bench.torrent" >"$WORK/tr$n/log" 2>&1 &
+    seeder_pid[$n]=$!
+    pids+=($!)
+  done
+  for _ in $(seq 600); do
+    grep -q Seeding "$WORK/tr1/log" 2>/dev/null && grep -q Seeding "$WORK/tr2/log" 2>/dev/null && break
+    sleep 0.5
+  done
+  grep -q Seeding "$WORK/tr1/log" && grep -q Seeding "$WORK/tr2/log" || { echo "bench-bridge: the Transmission seeders did not start" >&2; exit 1; }
+  sleep 2   # their first announce
+}
 MAGNET="magnet:?xt=urn:btih:$IH&dn=bench.bin&tr=$TRACKER"
 WANT=$(sha256sum "$WORK/seed/bench.bin" | cut -d' ' -f1)
 
@@ -59,25 +66,25 @@ now() { date +%s.%N; }
 ours() {
   rm -f "$WORK/out/ours.bin"
   local t0; t0=$(now)
-  "$RELAY" fetch "$MAGNET" -o "$WORK/out/ours.bin" --no-dht --bt-listen 127.0.0.1:0 --cid "$WANT" 2>/dev/null >/dev/null
+  timeout 900 "$RELAY" fetch "$MAGNET" -o "$WORK/out/ours.bin" --no-dht --bt-listen 127.0.0.1:0 --cid "$WANT" 2>/dev/null >/dev/null
   python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$t0" "$(now)"
 }
 aria() {
   rm -rf "$WORK/out/aria"
   local t0; t0=$(now)
-  aria2c --interface=127.0.0.1 --seed-time=0 --enable-dht=true --enable-dht6=false --dht-listen-port="$(free_port)" \
-    --dht-file-path="$WORK/out/dht.dat" --bt-enable-lpd=false --enable-peer-exchange=false --bt-save-metadata=false \
+  timeout 900 aria2c --interface=127.0.0.1 --seed-time=0 --enable-dht=false --enable-dht6=false --bt-enable-lpd=false --enable-peer-exchange=false --bt-save-metadata=false \
     --summary-interval=0 --console-log-level=error --file-allocation=none -d "$WORK/out/aria" "$MAGNET" >/dev/null 2>&1
   python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$t0" "$(now)"
 }
 
-echo "BitTorrent fetch of a ${MIB} MiB magnet from 2 local Transmission seeders (UDP tracker), 127.0.0.1, $(nproc) cores"
+echo "BitTorrent fetch of a ${MIB} MiB magnet from 2 local Transmission seeders (HTTP tracker), 127.0.0.1, $(nproc) cores"
 echo
 printf '| %-34s | %8s | %8s |\n' "round" "ours s" "aria2c s"
 printf '|%s|%s|%s|\n' "------------------------------------" "----------" "----------"
 ours_total=0; aria_total=0
 for r in $(seq "$ROUNDS"); do
-  o=$(ours); a=$(aria)
+  start_swarm; o=$(ours)
+  start_swarm; a=$(aria)
   [[ "$(sha256sum "$WORK/out/ours.bin" | cut -d' ' -f1)" == "$WANT" ]] || { echo "bench-bridge: our copy differs" >&2; exit 1; }
   [[ "$(sha256sum "$WORK/out/aria/bench.bin" | cut -d' ' -f1)" == "$WANT" ]] || { echo "bench-bridge: aria2c's copy differs" >&2; exit 1; }
   printf '| %-34s | %8.2f | %8.2f |\n' "$r" "$o" "$a"

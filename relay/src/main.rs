@@ -123,6 +123,20 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     })
 }
 
+/// Where the DHT node listens, if it runs: not with --no-dht, and not on a loopback address
+/// with the public routers as bootstrap (a loopback socket cannot reach them).
+fn dht_listen(args: &ServeArgs) -> Option<std::net::SocketAddr> {
+    let listen = args.dht_listen.unwrap_or_else(|| std::net::SocketAddr::new(args.listen.ip(), 6881));
+    if args.no_dht {
+        return None;
+    }
+    if listen.ip().is_loopback() && args.dht_bootstrap.is_empty() {
+        tracing::info!("no mainline DHT: {listen} is a loopback address and cannot reach the public DHT (pass --dht-bootstrap to join a local one)");
+        return None;
+    }
+    Some(listen)
+}
+
 fn discovery_config(args: &ServeArgs, peer_id: [u8; 20], announce_port: u16) -> relay::peer_discovery::DiscoveryConfig {
     let bootstrap = if args.dht_bootstrap.is_empty() {
         relay::peer_discovery::DEFAULT_DHT_BOOTSTRAP.iter().map(|s| s.to_string()).collect()
@@ -133,7 +147,7 @@ fn discovery_config(args: &ServeArgs, peer_id: [u8; 20], announce_port: u16) -> 
         peer_id,
         announce_port,
         bind_ip: args.listen.ip(),
-        dht_listen: (!args.no_dht).then(|| args.dht_listen.unwrap_or_else(|| std::net::SocketAddr::new(args.listen.ip(), 6881))),
+        dht_listen: dht_listen(args),
         dht_bootstrap: bootstrap,
         dht_node_id: args.dht_node_id,
     }

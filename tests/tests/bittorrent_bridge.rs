@@ -138,6 +138,10 @@ async fn a_page_downloads_a_magnet_whose_swarm_only_a_udp_tracker_knows() -> any
     // opentracker serves only listed torrents (Debian builds it with a whitelist).
     let whitelist = dir.path().join("whitelist");
     std::fs::write(&whitelist, format!("{infohash}\n"))?;
+    // It reads the list as an unprivileged user.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))?;
+    std::fs::set_permissions(&whitelist, std::fs::Permissions::from_mode(0o644))?;
     let _tracker = chiral_e2e::Guarded::spawn(
         Command::new("opentracker")
             .args(["-i", "127.0.0.1", "-p", &tracker_port.to_string(), "-P", &tracker_port.to_string(), "-w"])

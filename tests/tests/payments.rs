@@ -434,35 +434,42 @@ async fn three_seeders_one_killed_one_lying_the_file_is_exact_and_payment_follow
     create_wallet(&b, &relay, "/").await?;
     js(&b, "location.hash = '#download'; return true;").await?;
     start_download(&b, &shared.magnet).await?;
-    // Midway, the paid page goes away.
-    b.wait_for(
-        &format!("const t = document.querySelector('.transfer[data-infohash=\"{}\"]'); return t && Number(t.dataset.have) >= 20 ? true : null;", shared.infohash),
-        Duration::from_secs(120),
-    )
-    .await?;
+    // Midway, once it has delivered a few verified chunks, the paid page goes away.
+    let killed_at = b
+        .wait_for(
+            &format!(
+                "const t = document.querySelector('.transfer[data-infohash=\"{}\"]'); if (!t) return null; \
+                 const page = [...t.querySelectorAll('.chunk-source')].find(e => e.dataset.source.includes('-CH0001-')); \
+                 return page && Number(page.dataset.chunks) >= 3 ? Number(t.dataset.have) : null;",
+                shared.infohash
+            ),
+            Duration::from_secs(120),
+        )
+        .await?;
     seller_page.close().await?;
+    let pieces = size.div_ceil(256 * 1024);
+    assert!(killed_at.as_u64().unwrap_or(pieces) < pieces, "the paid page was killed only after the download finished");
     let t = wait_for_transfer(&b, Some(&shared.infohash), Duration::from_secs(180)).await?;
     assert_eq!(t.sha256, expected, "the file is exact\n{}", t.html);
-    let lies = liar.client.execute("return window.__lies || 0;", vec![]).await?;
-    if lies.as_u64().unwrap_or(0) > 0 {
-        assert!(t.banned.unwrap_or(0) >= 1, "the liar sent {lies} corrupt blocks and was not dropped\n{}", t.html);
-    }
+    let lies = liar.client.execute("return window.__lies || 0;", vec![]).await?.as_u64().unwrap_or(0);
+    assert!(lies > 0, "the liar was never asked for a block, so nothing was tested\n{}", t.html);
+    assert!(t.banned.unwrap_or(0) >= 1, "the liar sent {lies} corrupt blocks and was not dropped\n{}", t.html);
+    assert!(t.failed_pieces.unwrap_or(0) >= 1, "no piece failed verification although the liar sent {lies} corrupt blocks\n{}", t.html);
     let sources = js(&b, "return [...document.querySelectorAll('.transfer .chunk-source')].map(e => [e.dataset.source, Number(e.dataset.chunks)]);").await?;
-    println!("chunks by source: {sources}");
-    // Payment follows verified chunks: the page that was killed is owed what it delivered;
-    // the liar (no terms, nothing verified) and the free relay are not in the plan.
-    let has_plan = js(&b, "return document.querySelectorAll('.transfer .plan-line').length;").await?;
-    if has_plan.as_u64().unwrap_or(0) > 0 {
-        let lines = plan(&b).await?;
-        assert_eq!(lines.len(), 1, "only the paid page is owed: {lines:?}");
-        assert_eq!(lines[0].0, seller);
-        assert!(lines[0].1 < (size as u128) * PRICE_WEI / 1_000_000, "the killed page is not owed the whole file");
-        click(&b, ".transfer button.pay").await?;
-        wait_paid(&b).await?;
-        assert_eq!(balance(&anvil, &seller)? - before, lines[0].1, "the killed page got exactly what it earned");
-    } else {
-        println!("the paid page delivered nothing before it was killed");
-    }
+    println!("killed at {killed_at} of {pieces} chunks; chunks by source: {sources}");
+    let by_source = sources.as_array().cloned().unwrap_or_default();
+    assert!(by_source.iter().any(|s| s[0] == "relay bridge" && s[1].as_u64() > Some(0)), "the relay's copy delivered nothing: {sources}");
+    assert!(!by_source.iter().any(|s| s[0].as_str().is_some_and(|l| l.contains("-WW"))), "the liar is credited with verified chunks: {sources}");
+    // Payment follows verified chunks: the page that was killed is owed exactly what it
+    // delivered; the liar (nothing verified) and the free relay are not in the plan.
+    let page_chunks = by_source.iter().find(|s| s[0].as_str().is_some_and(|l| l.contains("-CH0001-"))).and_then(|s| s[1].as_u64()).unwrap_or(0);
+    let lines = plan(&b).await?;
+    assert_eq!(lines.len(), 1, "only the paid page is owed: {lines:?}");
+    assert_eq!(lines[0].0, seller);
+    assert_eq!(lines[0].1, u128::from(page_chunks) * 256 * 1024 * PRICE_WEI / 1_000_000, "owed exactly its {page_chunks} verified chunks at the price");
+    click(&b, ".transfer button.pay").await?;
+    wait_paid(&b).await?;
+    assert_eq!(balance(&anvil, &seller)? - before, lines[0].1, "the killed page got exactly what it earned");
     b.close().await?;
     liar.close().await
 }
