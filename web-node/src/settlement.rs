@@ -35,14 +35,19 @@ fn key(p: &PayTo) -> String {
 }
 
 impl Deliveries {
-    /// A verified chunk from these seeders (normally one; shared when several sent parts).
-    pub fn record(&mut self, chunk: u32, bytes: u32, from: &[PayTo]) {
+    /// A verified chunk that `senders` peers sent parts of (normally one; several after
+    /// endgame or when a piece was adopted), `from` being those of them with terms. Each
+    /// sender is credited an equal share: a paid seller is never paid for what a free peer
+    /// (the relay, a plain WebTorrent client) delivered.
+    pub fn record(&mut self, chunk: u32, bytes: u32, from: &[PayTo], senders: usize) {
         if from.is_empty() {
             return;
         }
-        let share = bytes / from.len() as u32;
+        let senders = senders.max(from.len()) as u32;
+        let share = bytes / senders;
         for (i, p) in from.iter().enumerate() {
-            let part = if i == 0 { bytes - share * (from.len() as u32 - 1) } else { share };
+            // The rounding remainder goes to the first, when every sender is paid.
+            let part = if i == 0 && senders == from.len() as u32 { bytes - share * (senders - 1) } else { share };
             self.by_seeder.entry(key(p)).or_insert_with(|| (*p, BTreeMap::new())).1.insert(chunk, part);
         }
     }
@@ -250,10 +255,10 @@ mod tests {
         let a = PayTo { wallet: A, price_per_mb_wei: 1_000_000_000_000_000 };
         let b = PayTo { wallet: B, price_per_mb_wei: 0 };
         for c in 0..10 {
-            d.record(c, 262_144, &[a]);
+            d.record(c, 262_144, &[a], 1);
         }
-        d.record(12, 1000, &[a]);
-        d.record(11, 262_144, &[b]);
+        d.record(12, 1000, &[a], 1);
+        d.record(11, 262_144, &[b], 1);
         let lines = plan(&d);
         assert_eq!(lines.len(), 1, "free seeders are not in the plan");
         assert_eq!(lines[0].bytes, 10 * 262_144 + 1000);
@@ -262,6 +267,19 @@ mod tests {
         assert_eq!(lines[0].chunks, vec![(0, 9), (12, 12)]);
         assert_eq!(String::from_utf8(payment_data("ab12", &lines[0].chunks)).unwrap(), "chiral-pay:v1 file=ab12 chunks=0-9,12");
         assert_eq!(amount_wei(1, 1), 1, "rounded up");
+    }
+
+    #[test]
+    fn a_shared_chunk_pays_each_seller_only_its_share() {
+        let a = PayTo { wallet: A, price_per_mb_wei: 1 };
+        let b = PayTo { wallet: B, price_per_mb_wei: 1 };
+        let mut d = Deliveries::default();
+        d.record(0, 262_144, &[a], 2); // A and a free peer (the relay) each sent half
+        d.record(1, 262_145, &[a, b], 2); // both paid: the remainder byte goes to A
+        let lines = plan(&d);
+        let bytes = |w: [u8; 20]| lines.iter().find(|l| l.to == w).map(|l| l.bytes);
+        assert_eq!(bytes(A), Some(131_072 + 131_073));
+        assert_eq!(bytes(B), Some(131_072));
     }
 
     #[test]
@@ -278,7 +296,7 @@ mod tests {
     #[test]
     fn the_ledger_plans_once_and_never_goes_back() {
         let mut d = Deliveries::default();
-        d.record(0, 1_000_000, &[PayTo { wallet: A, price_per_mb_wei: 5 }]);
+        d.record(0, 1_000_000, &[PayTo { wallet: A, price_per_mb_wei: 5 }], 1);
         let lines = plan(&d);
         let mut l = Ledger::default();
         assert_eq!(l.add_plan("f", "0xme", &lines, 1), 1);

@@ -477,7 +477,7 @@ impl Torrent {
                     inner.writes_pending += 1;
                     inner.note_source(index, from.first().copied());
                     if !sellers.is_empty() {
-                        inner.deliveries.record(index, data.len() as u32, &sellers);
+                        inner.deliveries.record(index, data.len() as u32, &sellers, from.len());
                         inner.deliveries_dirty = true;
                     }
                     inner.store.clone()
