@@ -36,7 +36,7 @@ pub const MAX_BRIDGED_FILES: usize = 64;
 pub const MAX_BRIDGED_BYTES: u64 = 8 << 30;
 const MAX_PAGES_PER_FILE: usize = 8;
 const OUTBOX_PER_PAGE: usize = 256;
-/// TCP peers the relay dials at once per file, and addresses it remembers having tried.
+/// TCP peers the relay dials at once per file, and peers it tracks at once.
 const MAX_DIALS_PER_FILE: usize = 16;
 const MAX_PEERS_SEEN: usize = 2_000;
 const PIECE_WAIT: Duration = Duration::from_secs(30);
@@ -192,23 +192,29 @@ impl Bridge {
         pump_tcp(tx, stream, Some(first), self.rate).await
     }
 
-    /// Connects to the TCP BitTorrent peers `found` yields (each once, at most
+    /// Connects to the TCP BitTorrent peers `found` yields (never twice at once, at most
     /// `MAX_DIALS_PER_FILE` at a time) until the file's task ends.
     fn dial(&self, tx: mpsc::Sender<Cmd>, mut found: mpsc::Receiver<SocketAddr>, own: Option<SocketAddr>) {
         let rate = self.rate;
         tokio::spawn(async move {
             let slots = Arc::new(tokio::sync::Semaphore::new(MAX_DIALS_PER_FILE));
-            let mut seen = std::collections::HashSet::new();
+            // Peers connected or being dialled; one that hangs up may be dialled again when a
+            // tracker or the DHT names it next.
+            let busy: Arc<Mutex<std::collections::HashSet<SocketAddr>>> = Arc::default();
             loop {
                 let addr = tokio::select! {
                     addr = found.recv() => match addr { Some(a) => a, None => break },
                     _ = tx.closed() => break,
                 };
-                if Some(addr) == own || addr.port() == 0 || seen.len() >= MAX_PEERS_SEEN || !seen.insert(addr) {
-                    continue;
+                {
+                    let mut busy = busy.lock().expect("dial lock");
+                    if Some(addr) == own || addr.port() == 0 || busy.len() >= MAX_PEERS_SEEN || !busy.insert(addr) {
+                        continue;
+                    }
                 }
                 let Ok(permit) = slots.clone().acquire_owned().await else { break };
                 let tx = tx.clone();
+                let busy = busy.clone();
                 tokio::spawn(async move {
                     match tokio::time::timeout(Duration::from_secs(10), tokio::net::TcpStream::connect(addr)).await {
                         Ok(Ok(stream)) => {
@@ -220,6 +226,7 @@ impl Bridge {
                         }
                         _ => tracing::debug!(%addr, "cannot reach bittorrent peer"),
                     }
+                    busy.lock().expect("dial lock").remove(&addr);
                     drop(permit);
                 });
             }

@@ -229,3 +229,65 @@ async fn the_relay_answers_mainline_dht_queries() -> anyhow::Result<()> {
     assert!(reply.windows(20).any(|w| w == id.as_slice()), "the reply names the configured node id: {:?}", String::from_utf8_lossy(reply));
     Ok(())
 }
+
+/// A second real client: Transmission (Debian's transmission-cli) seeds, announcing to the
+/// relay's HTTP tracker; a page downloads the magnet through the relay.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_page_downloads_a_file_that_transmission_seeds() -> anyhow::Result<()> {
+    let www = mixed_www()?;
+    let relay = Relay::start_with_www(www.path())?;
+    relay.wait_for_line("bittorrent listening on ", Duration::from_secs(30))?;
+    let dir = tempfile::tempdir()?;
+    let seed_dir = dir.path().join("transmission seeds");
+    std::fs::create_dir_all(&seed_dir)?;
+    let file = seed_dir.join("from transmission.bin");
+    write_test_file(&file, 2 * 1024 * 1024 + 4097, 44)?;
+    let expected = sha256_file(&file)?;
+    let torrent = dir.path().join("transmission.torrent");
+    let m = relay_manifest(&file, &["--public-url", &relay.url, "--torrent", torrent.to_str().unwrap()])?;
+    let infohash = m["infohash"].as_str().unwrap().to_string();
+    let magnet = m["magnet"].as_str().unwrap().to_string();
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let config = dir.path().join("transmission");
+    std::fs::create_dir_all(&config)?;
+    std::fs::write(
+        config.join("settings.json"),
+        serde_json::json!({
+            "bind-address-ipv4": "127.0.0.1", "bind-address-ipv6": "::1", "rpc-enabled": false,
+            "dht-enabled": false, "lpd-enabled": false, "pex-enabled": false, "utp-enabled": false,
+            "port-forwarding-enabled": false, "peer-port": port, "message-level": 0
+        })
+        .to_string(),
+    )?;
+    let _transmission = chiral_e2e::Guarded::spawn(
+        Command::new("transmission-cli")
+            .args(["-U", "-D", "-et", "-g"])
+            .arg(&config)
+            .arg("-w")
+            .arg(&seed_dir)
+            .arg(&torrent)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null()),
+    )?;
+    let ih: String = hex::decode(&infohash)?.iter().map(|b| format!("%{b:02X}")).collect();
+    let probe = format!("{}/announce?info_hash={ih}&peer_id=-PROBE-0000000000000&port=1&left=1&compact=1", relay.url);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = Command::new("curl").args(["-s", &probe]).output()?;
+        if out.stdout.windows(6).any(|w| w == [127, 0, 0, 1, (port >> 8) as u8, port as u8]) {
+            break;
+        }
+        anyhow::ensure!(Instant::now() < deadline, "Transmission never announced to the relay's tracker");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+
+    let browser = Browser::start().await?;
+    chiral_e2e::open_download(&browser, &relay).await?;
+    let started = Instant::now();
+    chiral_e2e::start_download(&browser, &magnet).await?;
+    let t = chiral_e2e::wait_for_transfer(&browser, Some(&infohash), Duration::from_secs(120)).await?;
+    println!("tab ← relay ← Transmission: {:.1} s", started.elapsed().as_secs_f64());
+    assert_eq!(t.sha256, expected, "the page's copy differs\n{}", t.html);
+    browser.close().await
+}
