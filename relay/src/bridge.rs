@@ -9,7 +9,8 @@
 //! next client is served from disk. When every piece is there the whole file's SHA-256 is
 //! checked against the CID the page named; a mismatch drops the file. Verified pieces stay
 //! servable for 10 minutes after the last page left, then are deleted.
-//! Bounded: files bridged, bytes per file, pages per file, frames queued per page.
+//! Bounded ([`BridgeLimits`]): files bridged, disk for them all, pages per file, frames
+//! queued per page, upload rate per connection.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -32,9 +33,46 @@ use web_node::swarm::{Event, Output, PeerKey, Swarm, SwarmConfig};
 use crate::http::{ApiError, AppState};
 use crate::peer_discovery::{self, Discovery};
 
-pub const MAX_BRIDGED_FILES: usize = 64;
-pub const MAX_BRIDGED_BYTES: u64 = 8 << 30;
 const MAX_PAGES_PER_FILE: usize = 8;
+
+/// What a community relay gives the bridge (flags `--bridge-*`).
+#[derive(Debug, Clone, Copy)]
+pub struct BridgeLimits {
+    /// Upload cap per connection, bytes per second.
+    pub rate: Option<u64>,
+    /// Files bridged at once.
+    pub max_files: usize,
+    /// Disk for the pieces of bridged files, all together (a file bigger than what is left
+    /// is refused with a clear error).
+    pub disk_bytes: u64,
+}
+
+impl Default for BridgeLimits {
+    fn default() -> Self {
+        Self { rate: None, max_files: 64, disk_bytes: 16 << 30 }
+    }
+}
+
+/// The bridge's disk budget, shared by its files' tasks.
+#[derive(Debug)]
+struct DiskBudget {
+    limit: u64,
+    used: std::sync::atomic::AtomicU64,
+}
+
+impl DiskBudget {
+    fn try_reserve(&self, bytes: u64) -> Result<(), String> {
+        use std::sync::atomic::Ordering;
+        self.used
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |used| used.checked_add(bytes).filter(|total| *total <= self.limit))
+            .map(|_| ())
+            .map_err(|used| format!("the relay's bridge has {} of its {} bytes of disk free; this file needs {bytes}", self.limit.saturating_sub(used), self.limit))
+    }
+
+    fn release(&self, bytes: u64) {
+        self.used.fetch_sub(bytes, std::sync::atomic::Ordering::SeqCst);
+    }
+}
 const OUTBOX_PER_PAGE: usize = 256;
 /// TCP peers the relay dials at once per file, and peers it tracks at once.
 const MAX_DIALS_PER_FILE: usize = 16;
@@ -69,6 +107,8 @@ pub struct Bridge {
     peer_id: [u8; 20],
     /// Upload cap per connection, bytes per second (a community relay's bandwidth budget).
     rate: Option<u64>,
+    max_files: usize,
+    disk: Arc<DiskBudget>,
     /// Trackers and the DHT, once the relay's TCP BitTorrent port is known.
     discovery: Arc<std::sync::OnceLock<(Discovery, SocketAddr)>>,
 }
@@ -98,11 +138,19 @@ impl Pacer {
 }
 
 impl Bridge {
-    pub fn new(data_dir: &std::path::Path, rate: Option<u64>) -> Self {
+    pub fn new(data_dir: &std::path::Path, limits: BridgeLimits) -> Self {
         let mut peer_id = [0u8; 20];
         peer_id[..8].copy_from_slice(b"-CH0001-");
         let _ = getrandom::fill(&mut peer_id[8..]);
-        Self { files: Arc::default(), dir: data_dir.join("bridge"), peer_id, rate, discovery: Arc::default() }
+        Self {
+            files: Arc::default(),
+            dir: data_dir.join("bridge"),
+            peer_id,
+            rate: limits.rate,
+            max_files: limits.max_files,
+            disk: Arc::new(DiskBudget { limit: limits.disk_bytes, used: Default::default() }),
+            discovery: Arc::default(),
+        }
     }
 
     /// The relay's BitTorrent peer id (announced to trackers and the DHT).
@@ -326,7 +374,7 @@ impl Bridge {
         let (tx, pages, new_trackers, created) = {
             let mut files = self.files.lock().expect("bridge lock");
             files.retain(|_, b| !b.tx.is_closed());
-            let full = files.len() >= MAX_BRIDGED_FILES;
+            let full = files.len() >= self.max_files;
             match files.get_mut(&info_hash) {
                 Some(b) => {
                     if b.cid.is_none() {
@@ -342,7 +390,8 @@ impl Bridge {
                 None => {
                     let (tx, rx) = mpsc::channel(256);
                     let pages = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-                    let task = FileTask::new(cid.clone(), info_hash, self.peer_id, self.dir.clone());
+                    let mut task = FileTask::new(cid.clone(), info_hash, self.peer_id, self.dir.clone());
+                    task.disk = Some(self.disk.clone());
                     tokio::spawn(task.run(rx));
                     let trackers: Vec<String> = trackers.into_iter().take(peer_discovery::MAX_TRACKERS).collect();
                     files.insert(info_hash, Bridged { cid: cid.clone(), trackers: trackers.clone(), tx: tx.clone(), pages: pages.clone() });
@@ -473,6 +522,10 @@ struct FileTask {
     /// complete or failed, and progress goes to stderr.
     fetch: Option<oneshot::Sender<Result<(), String>>>,
     fetching: bool,
+    /// The bridge's disk budget (files from pages; none for the relay's own and `fetch`),
+    /// and what this file holds of it.
+    disk: Option<Arc<DiskBudget>>,
+    reserved: u64,
 }
 
 impl FileTask {
@@ -495,6 +548,8 @@ impl FileTask {
             local: false,
             fetch: None,
             fetching: false,
+            disk: None,
+            reserved: 0,
         }
     }
 
@@ -539,6 +594,9 @@ impl FileTask {
         }
         if !self.local && !self.fetching {
             let _ = tokio::fs::remove_file(&self.path).await;
+        }
+        if let Some(disk) = &self.disk {
+            disk.release(self.reserved);
         }
     }
 
@@ -600,10 +658,18 @@ impl FileTask {
                     }
                 }
                 Output::Event(Event::MetadataReady { info, .. }) => {
-                    if info.length > MAX_BRIDGED_BYTES {
-                        self.failed = Some(format!("the file is larger than the {MAX_BRIDGED_BYTES} bytes this relay bridges"));
-                    } else if let Err(e) = self.open_file(info.length).await {
-                        self.failed = Some(e);
+                    let budget = match &self.disk {
+                        Some(disk) => disk.try_reserve(info.length).map(|()| info.length),
+                        None => Ok(0),
+                    };
+                    match budget {
+                        Err(e) => self.failed = Some(e),
+                        Ok(reserved) => {
+                            self.reserved = reserved;
+                            if let Err(e) = self.open_file(info.length).await {
+                                self.failed = Some(e);
+                            }
+                        }
                     }
                     for w in self.info_waiting.drain(..) {
                         let _ = w.send(Some(info.clone()));
@@ -771,7 +837,18 @@ pub async fn bridge_ws(State(state): State<AppState>, Path(info_hash): Path<Stri
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_range, BridgeQuery};
+    use super::{parse_range, BridgeQuery, DiskBudget};
+
+    #[test]
+    fn the_disk_budget_refuses_what_does_not_fit_and_frees_on_release() {
+        let disk = DiskBudget { limit: 100, used: Default::default() };
+        assert!(disk.try_reserve(60).is_ok());
+        let e = disk.try_reserve(50).unwrap_err();
+        assert!(e.contains("40 of its 100 bytes"), "{e}");
+        disk.release(60);
+        assert!(disk.try_reserve(100).is_ok());
+        assert!(disk.try_reserve(u64::MAX).is_err(), "no overflow");
+    }
 
     #[test]
     fn bridge_query_repeats_trackers() {

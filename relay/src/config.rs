@@ -108,6 +108,12 @@ pub struct ServeArgs {
     /// unlimited by default.
     #[arg(long = "bridge-rate", env = "CHIRAL_BRIDGE_RATE")]
     pub bridge_rate: Option<u64>,
+    /// Files the bridge serves at once (tabs' files and magnets it fetches for tabs).
+    #[arg(long = "bridge-max-files", env = "CHIRAL_BRIDGE_MAX_FILES", default_value_t = 64)]
+    pub bridge_max_files: usize,
+    /// Disk for the bridge's cached pieces, all files together, in MiB.
+    #[arg(long = "bridge-disk-mib", env = "CHIRAL_BRIDGE_DISK_MIB", default_value_t = 16 * 1024)]
+    pub bridge_disk_mib: u64,
     /// Where TCP BitTorrent clients connect (the bridge's BitTorrent side); default: the
     /// --listen IP, port 6881.
     #[arg(long = "bt-listen", env = "CHIRAL_BT_LISTEN")]
@@ -151,6 +157,10 @@ impl ServeArgs {
                 PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../www"))
             }
         })
+    }
+
+    pub fn bridge_limits(&self) -> crate::bridge::BridgeLimits {
+        crate::bridge::BridgeLimits { rate: self.bridge_rate, max_files: self.bridge_max_files, disk_bytes: self.bridge_disk_mib.saturating_mul(1 << 20) }
     }
 
     pub fn p2p_listen_addrs(&self) -> Vec<Multiaddr> {

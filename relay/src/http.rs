@@ -57,8 +57,8 @@ impl AppState {
     }
 
     /// Bridges files that browser tabs offer, keeping pieces under `data_dir/bridge`.
-    pub fn with_bridge(mut self, data_dir: &std::path::Path, rate: Option<u64>) -> Self {
-        Arc::get_mut(&mut self.inner).expect("with_bridge is called before the state is cloned").bridge = Some(crate::bridge::Bridge::new(data_dir, rate));
+    pub fn with_bridge(mut self, data_dir: &std::path::Path, limits: crate::bridge::BridgeLimits) -> Self {
+        Arc::get_mut(&mut self.inner).expect("with_bridge is called before the state is cloned").bridge = Some(crate::bridge::Bridge::new(data_dir, limits));
         self
     }
 

@@ -79,7 +79,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!(%local, www = %www.display(), data_dir = %args.data_dir.display(), "relay listening");
         // A machine-readable line for scripts and tests that start the relay on port 0.
         println!("relay listening on http://{local}");
-        let mut state = AppState::with_node(www, public_url, node).with_bridge(&args.data_dir, args.bridge_rate);
+        let mut state = AppState::with_node(www, public_url, node).with_bridge(&args.data_dir, args.bridge_limits());
         if let Some(bridge) = &state.inner.bridge {
             for f in &local_files {
                 bridge.add_local(&f.path, &f.manifest)?;
@@ -157,7 +157,7 @@ async fn fetch(args: FetchArgs) -> anyhow::Result<()> {
     let magnet = web_node::tracker_client::parse_magnet(&args.magnet)?;
     let output = args.output.clone().unwrap_or_else(|| PathBuf::from(magnet.name.clone().unwrap_or_else(|| hex::encode(magnet.info_hash))));
     let scratch = tempfile_dir()?;
-    let bridge = relay::bridge::Bridge::new(&scratch, None);
+    let bridge = relay::bridge::Bridge::new(&scratch, relay::bridge::BridgeLimits::default());
     let listener = tokio::net::TcpListener::bind(args.bt_listen).await.with_context(|| format!("cannot listen on {}", args.bt_listen))?;
     let bt = listener.local_addr()?;
     tokio::spawn(relay::bt_tcp::serve(listener, bridge.clone()));

@@ -105,3 +105,28 @@ async fn curl_downloads_a_file_that_only_a_browser_tab_seeds() -> anyhow::Result
     assert_eq!(sha256_file(&out)?, expected, "the relay's cached copy");
     Ok(())
 }
+
+/// The bridge's disk is bounded (`--bridge-disk-mib`): a tab's file bigger than what is left
+/// is refused with a clear error, and the relay keeps serving.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_bigger_than_the_bridges_disk_is_refused_clearly() -> anyhow::Result<()> {
+    let www = mixed_www()?;
+    let relay = Relay::start_with(www.path(), None, &["--bridge-disk-mib", "1"])?;
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("too big to bridge.bin");
+    write_test_file(&file, 3 * MIB, 33)?;
+    let browser = Browser::start().await?;
+    let shared = share_file(&browser, &relay, &file, Duration::from_secs(120)).await?;
+    let url = format!("{}/file/{}", relay.url, shared.cid);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while head(&url, &["-I"])?.0 != 200 {
+        anyhow::ensure!(Instant::now() < deadline, "the relay never offered the tab's file over HTTP");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let out = curl(&["-w", "\n%{http_code}", &format!("{url}/chunk/0")])?;
+    let (body, status) = out.rsplit_once('\n').unwrap_or((&out, ""));
+    assert_eq!(status, "502", "{out}");
+    assert!(body.contains("disk") && body.contains("\"error\""), "a JSON error naming the disk budget: {body}");
+    assert_eq!(head(&format!("{}/", relay.url), &[])?.0, 200, "the relay still serves");
+    browser.close().await
+}
