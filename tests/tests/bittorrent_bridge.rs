@@ -7,6 +7,22 @@ use std::time::{Duration, Instant};
 
 use chiral_e2e::{mixed_www, relay_manifest, sha256_file, share_file, write_test_file, Browser, Relay};
 
+/// Waits until the tracker at `base` (`{base}/announce`, HTTP) lists 127.0.0.1:`port` for
+/// `infohash`: the client under test has announced itself.
+async fn until_announced(base: &str, infohash: &str, port: u16, timeout: Duration, what: &str) -> anyhow::Result<()> {
+    let ih: String = hex::decode(infohash)?.iter().map(|b| format!("%{b:02X}")).collect();
+    let probe = format!("{base}/announce?info_hash={ih}&peer_id=-PROBE-0000000000000&port=1&left=1&compact=1");
+    let deadline = Instant::now() + timeout;
+    loop {
+        let out = Command::new("curl").args(["-s", &probe]).output()?;
+        if out.stdout.windows(6).any(|w| w == [127, 0, 0, 1, (port >> 8) as u8, port as u8]) {
+            return Ok(());
+        }
+        anyhow::ensure!(Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn aria2_downloads_a_browser_seeded_file_through_the_relay() -> anyhow::Result<()> {
     let www = mixed_www()?;
@@ -89,17 +105,7 @@ async fn a_page_downloads_a_file_that_aria2_seeds() -> anyhow::Result<()> {
             .stderr(std::process::Stdio::null()),
     )?;
     // Until aria2 has announced itself to the relay's tracker.
-    let ih: String = hex::decode(&infohash)?.iter().map(|b| format!("%{b:02X}")).collect();
-    let probe = format!("{}/announce?info_hash={ih}&peer_id=-PROBE-0000000000000&port=1&left=1&compact=1", relay.url);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let out = Command::new("curl").args(["-s", &probe]).output()?;
-        if out.stdout.windows(6).any(|w| w == [127, 0, 0, 1, (port >> 8) as u8, port as u8]) {
-            break;
-        }
-        anyhow::ensure!(Instant::now() < deadline, "aria2 never announced to the relay's tracker");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    until_announced(&relay.url, &infohash, port, Duration::from_secs(30), "aria2 never announced to the relay's tracker").await?;
 
     let browser = Browser::start().await?;
     chiral_e2e::open_download(&browser, &relay).await?;
@@ -168,17 +174,7 @@ async fn a_page_downloads_a_magnet_whose_swarm_only_a_udp_tracker_knows() -> any
             .stderr(std::process::Stdio::null()),
     )?;
     // Until aria2 is in the tracker's swarm (asked over opentracker's HTTP side).
-    let ih: String = hex::decode(&infohash)?.iter().map(|b| format!("%{b:02X}")).collect();
-    let probe = format!("http://127.0.0.1:{tracker_port}/announce?info_hash={ih}&peer_id=-PROBE-0000000000000&port=1&left=1&compact=1");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let out = Command::new("curl").args(["-s", &probe]).output()?;
-        if out.stdout.windows(6).any(|w| w == [127, 0, 0, 1, (port >> 8) as u8, port as u8]) {
-            break;
-        }
-        anyhow::ensure!(Instant::now() < deadline, "aria2 never announced to the UDP tracker");
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+    until_announced(&format!("http://127.0.0.1:{tracker_port}"), &infohash, port, Duration::from_secs(30), "aria2 never announced to the UDP tracker").await?;
 
     let browser = Browser::start().await?;
     chiral_e2e::open_download(&browser, &relay).await?;
@@ -270,17 +266,7 @@ async fn a_page_downloads_a_file_that_transmission_seeds() -> anyhow::Result<()>
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null()),
     )?;
-    let ih: String = hex::decode(&infohash)?.iter().map(|b| format!("%{b:02X}")).collect();
-    let probe = format!("{}/announce?info_hash={ih}&peer_id=-PROBE-0000000000000&port=1&left=1&compact=1", relay.url);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let out = Command::new("curl").args(["-s", &probe]).output()?;
-        if out.stdout.windows(6).any(|w| w == [127, 0, 0, 1, (port >> 8) as u8, port as u8]) {
-            break;
-        }
-        anyhow::ensure!(Instant::now() < deadline, "Transmission never announced to the relay's tracker");
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+    until_announced(&relay.url, &infohash, port, Duration::from_secs(60), "Transmission never announced to the relay's tracker").await?;
 
     let browser = Browser::start().await?;
     chiral_e2e::open_download(&browser, &relay).await?;

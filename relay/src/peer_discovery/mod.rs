@@ -100,10 +100,8 @@ impl Discovery {
         let (tx, rx) = mpsc::channel(256);
         for tracker in trackers.iter().take(MAX_TRACKERS) {
             let (tracker, tx, this) = (tracker.clone(), tx.clone(), self.clone());
-            if tracker.starts_with("udp://") {
-                tokio::spawn(async move { this.udp_loop(&tracker, info_hash, left, tx).await });
-            } else if tracker.starts_with("http://") {
-                tokio::spawn(async move { this.http_loop(&tracker, info_hash, left, tx).await });
+            if tracker.starts_with("udp://") || tracker.starts_with("http://") {
+                tokio::spawn(async move { this.announce_loop(&tracker, info_hash, left, tx).await });
             } else {
                 tracing::debug!(%tracker, "tracker scheme not spoken by the bridge");
             }
@@ -126,21 +124,29 @@ impl Discovery {
         rx
     }
 
-    async fn udp_loop(&self, tracker: &str, info_hash: [u8; 20], left: u64, tx: mpsc::Sender<SocketAddr>) {
+    /// Announces to one tracker at its interval (every 5 minutes after an error), sending
+    /// the peers it names, until the receiver is dropped.
+    async fn announce_loop(&self, tracker: &str, info_hash: [u8; 20], left: u64, tx: mpsc::Sender<SocketAddr>) {
         let mut first = true;
         loop {
-            let interval = match self.udp_once(tracker, info_hash, left, first).await {
-                Ok(reply) => {
-                    tracing::debug!(%tracker, peers = reply.peers.len(), "udp tracker answered");
-                    for peer in reply.peers {
+            let reply = if tracker.starts_with("udp://") {
+                self.udp_once(tracker, info_hash, left, first).await.map(|r| (r.interval, r.peers))
+            } else {
+                let url = http_announce::announce_url(tracker, &info_hash, &self.inner.config.peer_id, self.inner.config.announce_port, left, first, NUMWANT);
+                self.http_once(&url).await.map(|r| (r.interval, r.peers))
+            };
+            let interval = match reply {
+                Ok((interval, peers)) => {
+                    tracing::debug!(%tracker, peers = peers.len(), "tracker answered");
+                    for peer in peers {
                         if tx.send(peer).await.is_err() {
                             return;
                         }
                     }
-                    reply.interval
+                    interval
                 }
                 Err(e) => {
-                    tracing::info!(%tracker, "udp tracker: {e}");
+                    tracing::info!(%tracker, "tracker: {e}");
                     MAX_INTERVAL / 6
                 }
             };
@@ -175,32 +181,6 @@ impl Discovery {
             port: self.inner.config.announce_port,
         };
         udp_tracker::announce(&socket, &announce, 3).await.map_err(|e| e.to_string())
-    }
-
-    async fn http_loop(&self, tracker: &str, info_hash: [u8; 20], left: u64, tx: mpsc::Sender<SocketAddr>) {
-        let mut first = true;
-        loop {
-            let url = http_announce::announce_url(tracker, &info_hash, &self.inner.config.peer_id, self.inner.config.announce_port, left, first, NUMWANT);
-            let interval = match self.http_once(&url).await {
-                Ok(reply) => {
-                    tracing::debug!(%tracker, peers = reply.peers.len(), "http tracker answered");
-                    for peer in reply.peers {
-                        if tx.send(peer).await.is_err() {
-                            return;
-                        }
-                    }
-                    reply.interval
-                }
-                Err(e) => {
-                    tracing::info!(%tracker, "http tracker: {e}");
-                    MAX_INTERVAL / 6
-                }
-            };
-            first = false;
-            if wait_or_closed(&tx, interval).await {
-                return;
-            }
-        }
     }
 
     async fn http_once(&self, url: &str) -> Result<http_announce::Reply, String> {
