@@ -7,6 +7,24 @@ use std::time::{Duration, Instant};
 
 use chiral_e2e::{mixed_www, relay_manifest, sha256_file, share_file, write_test_file, Browser, Relay};
 
+/// `transmission-cli` on loopback (its own config dir, peer port `port`, no DHT/LPD/PEX/uTP,
+/// no speed limits, plain connections preferred), for `torrent` with data in `dir`.
+fn transmission(config: &std::path::Path, port: u16, dir: &std::path::Path, torrent: &std::path::Path) -> anyhow::Result<Command> {
+    std::fs::create_dir_all(config)?;
+    std::fs::write(
+        config.join("settings.json"),
+        serde_json::json!({
+            "bind-address-ipv4": "127.0.0.1", "bind-address-ipv6": "::1", "rpc-enabled": false,
+            "dht-enabled": false, "lpd-enabled": false, "pex-enabled": false, "utp-enabled": false,
+            "port-forwarding-enabled": false, "peer-port": port, "message-level": 0
+        })
+        .to_string(),
+    )?;
+    let mut cmd = Command::new("transmission-cli");
+    cmd.args(["-U", "-D", "-et", "-g"]).arg(config).arg("-w").arg(dir).arg(torrent).stderr(std::process::Stdio::null());
+    Ok(cmd)
+}
+
 /// Waits until the tracker at `base` (`{base}/announce`, HTTP) lists 127.0.0.1:`port` for
 /// `infohash`: the client under test has announced itself.
 async fn until_announced(base: &str, infohash: &str, port: u16, timeout: Duration, what: &str) -> anyhow::Result<()> {
@@ -245,27 +263,7 @@ async fn a_page_downloads_a_file_that_transmission_seeds() -> anyhow::Result<()>
     let magnet = m["magnet"].as_str().unwrap().to_string();
 
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let config = dir.path().join("transmission");
-    std::fs::create_dir_all(&config)?;
-    std::fs::write(
-        config.join("settings.json"),
-        serde_json::json!({
-            "bind-address-ipv4": "127.0.0.1", "bind-address-ipv6": "::1", "rpc-enabled": false,
-            "dht-enabled": false, "lpd-enabled": false, "pex-enabled": false, "utp-enabled": false,
-            "port-forwarding-enabled": false, "peer-port": port, "message-level": 0
-        })
-        .to_string(),
-    )?;
-    let _transmission = chiral_e2e::Guarded::spawn(
-        Command::new("transmission-cli")
-            .args(["-U", "-D", "-et", "-g"])
-            .arg(&config)
-            .arg("-w")
-            .arg(&seed_dir)
-            .arg(&torrent)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null()),
-    )?;
+    let _transmission = chiral_e2e::Guarded::spawn(transmission(&dir.path().join("transmission"), port, &seed_dir, &torrent)?.stdout(std::process::Stdio::null()))?;
     until_announced(&relay.url, &infohash, port, Duration::from_secs(60), "Transmission never announced to the relay's tracker").await?;
 
     let browser = Browser::start().await?;
@@ -275,5 +273,47 @@ async fn a_page_downloads_a_file_that_transmission_seeds() -> anyhow::Result<()>
     let t = chiral_e2e::wait_for_transfer(&browser, Some(&infohash), Duration::from_secs(120)).await?;
     println!("tab ← relay ← Transmission: {:.1} s", started.elapsed().as_secs_f64());
     assert_eq!(t.sha256, expected, "the page's copy differs\n{}", t.html);
+    browser.close().await
+}
+
+/// Transmission downloads a file only a browser tab seeds: it finds the relay through the
+/// HTTP tracker and the relay bridges the tab's verified pieces to it.
+#[tokio::test(flavor = "multi_thread")]
+async fn transmission_downloads_a_browser_seeded_file_through_the_relay() -> anyhow::Result<()> {
+    let www = mixed_www()?;
+    let relay = Relay::start_with_www(www.path())?;
+    relay.wait_for_line("bittorrent listening on ", Duration::from_secs(30))?;
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("tab to transmission.bin");
+    write_test_file(&file, 2 * 1024 * 1024 + 999, 45)?;
+    let expected = sha256_file(&file)?;
+    let torrent = dir.path().join("tab.torrent");
+    relay_manifest(&file, &["--public-url", &relay.url, "--torrent", torrent.to_str().unwrap()])?;
+    let browser = Browser::start().await?;
+    let shared = share_file(&browser, &relay, &file, Duration::from_secs(120)).await?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = Command::new("curl").args(["-sI", "-o", "/dev/null", "-w", "%{http_code}"]).arg(format!("{}/file/{}", relay.url, shared.cid)).output()?;
+        if out.stdout == b"200" {
+            break;
+        }
+        anyhow::ensure!(Instant::now() < deadline, "the tab never offered the file to the relay");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    let out = dir.path().join("transmission got");
+    std::fs::create_dir_all(&out)?;
+    let log = dir.path().join("transmission.log");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let started = Instant::now();
+    let _transmission = chiral_e2e::Guarded::spawn(transmission(&dir.path().join("transmission"), port, &out, &torrent)?.stdout(std::fs::File::create(&log)?))?;
+    // transmission-cli prints "Seeding" once it has the whole file and has verified it.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !std::fs::read_to_string(&log).unwrap_or_default().contains("Seeding") {
+        anyhow::ensure!(Instant::now() < deadline, "Transmission did not finish: {}", std::fs::read_to_string(&log).unwrap_or_default().replace('\r', "\n").lines().last().unwrap_or(""));
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    println!("Transmission ← relay ← tab: {:.1} s", started.elapsed().as_secs_f64());
+    assert_eq!(sha256_file(&out.join("tab to transmission.bin"))?, expected, "Transmission's copy differs");
     browser.close().await
 }
