@@ -5,21 +5,9 @@
 # bridge engine (`relay fetch`: tracker lookup, BEP 9 metadata, every piece SHA-1 verified)
 # and by aria2c, alternately, in the same run. Prints MB/s and the ratio ours/aria2c.
 set -euo pipefail
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$ROOT"
 MIB="${1:-64}"
 ROUNDS="${2:-3}"
-scripts/setup.sh bench
-RELAY="${CHIRAL_RELAY_BIN:-}"
-if [[ -z "$RELAY" ]]; then
-  cargo build --locked --release -p relay
-  RELAY="$ROOT/target/release/relay"
-fi
-WORK="$(mktemp -d)"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source "$(dirname "$0")/bench-common.sh"
 
 mkdir -p "$WORK/seed" "$WORK/out"
 head -c "$((MIB * 1024 * 1024))" /dev/urandom > "$WORK/seed/bench.bin"

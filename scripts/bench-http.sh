@@ -3,21 +3,9 @@
 # The relay's /file routes beside nginx serving the same bytes, both on 127.0.0.1, loaded by
 # wrk in the same run: one 256 KiB chunk per request (requests/s), and the whole file (MB/s).
 set -euo pipefail
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$ROOT"
 MIB="${1:-64}"
 DURATION="${BENCH_SECONDS:-10}"
-scripts/setup.sh bench
-RELAY="${CHIRAL_RELAY_BIN:-}"
-if [[ -z "$RELAY" ]]; then
-  cargo build --locked --release -p relay
-  RELAY="$ROOT/target/release/relay"
-fi
-WORK="$(mktemp -d)"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source "$(dirname "$0")/bench-common.sh"
 
 mkdir -p "$WORK/www/files" "$WORK/data"
 head -c "$((MIB * 1024 * 1024))" /dev/urandom > "$WORK/www/files/bench.bin"

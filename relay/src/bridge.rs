@@ -177,7 +177,7 @@ impl Bridge {
         if trackers.is_empty() && !(dht && discovery.dht_addr().is_some()) {
             return;
         }
-        let found = discovery.find_with(info_hash, trackers, if complete { 0 } else { 1 }, dht);
+        let found = discovery.find(info_hash, trackers, if complete { 0 } else { 1 }, dht);
         self.dial(tx, found, Some(*own));
     }
 
@@ -830,7 +830,7 @@ pub async fn bridge_ws(State(state): State<AppState>, Path(info_hash): Path<Stri
     let probe = crate::http_tracker::HttpAnnounce { info_hash, peer_id: [0; 20], port: 1, left: None, stopped: false, numwant: 8 };
     let tcp_peers: Vec<_> = state.inner.http_swarms.lock().expect("tracker lock").peers(&probe).into_iter().filter(|a| Some(*a) != own).collect();
     // The magnet's other trackers (the page speaks WebSocket ones itself).
-    let trackers: Vec<String> = q.tr.into_iter().filter(|t| t.len() <= 512 && (t.starts_with("http://") || t.starts_with("udp://"))).take(peer_discovery::MAX_TRACKERS).collect();
+    let trackers: Vec<String> = q.tr.into_iter().filter(|t| t.len() <= 512 && peer_discovery::speaks(t)).take(peer_discovery::MAX_TRACKERS).collect();
     ws.max_message_size(web_node::peer_wire::MAX_MESSAGE_BYTES + 1024)
         .on_upgrade(move |socket| async move { bridge.attach(cid, info_hash, socket, tcp_peers, trackers).await })
 }

@@ -138,17 +138,12 @@ fn dht_listen(args: &ServeArgs) -> Option<std::net::SocketAddr> {
 }
 
 fn discovery_config(args: &ServeArgs, peer_id: [u8; 20], announce_port: u16) -> relay::peer_discovery::DiscoveryConfig {
-    let bootstrap = if args.dht_bootstrap.is_empty() {
-        relay::peer_discovery::DEFAULT_DHT_BOOTSTRAP.iter().map(|s| s.to_string()).collect()
-    } else {
-        args.dht_bootstrap.clone()
-    };
     relay::peer_discovery::DiscoveryConfig {
         peer_id,
         announce_port,
         bind_ip: args.listen.ip(),
         dht_listen: dht_listen(args),
-        dht_bootstrap: bootstrap,
+        dht_bootstrap: relay::peer_discovery::bootstrap_or_default(&args.dht_bootstrap),
         dht_node_id: args.dht_node_id,
     }
 }
@@ -161,22 +156,17 @@ async fn fetch(args: FetchArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.bt_listen).await.with_context(|| format!("cannot listen on {}", args.bt_listen))?;
     let bt = listener.local_addr()?;
     tokio::spawn(relay::bt_tcp::serve(listener, bridge.clone()));
-    let bootstrap = if args.dht_bootstrap.is_empty() {
-        relay::peer_discovery::DEFAULT_DHT_BOOTSTRAP.iter().map(|s| s.to_string()).collect()
-    } else {
-        args.dht_bootstrap.clone()
-    };
     let config = relay::peer_discovery::DiscoveryConfig {
         peer_id: bridge.peer_id(),
         announce_port: bt.port(),
         bind_ip: bt.ip(),
         dht_listen: (!args.no_dht).then(|| std::net::SocketAddr::new(bt.ip(), 0)),
-        dht_bootstrap: bootstrap,
+        dht_bootstrap: relay::peer_discovery::bootstrap_or_default(&args.dht_bootstrap),
         dht_node_id: None,
     };
     bridge.set_discovery(relay::peer_discovery::Discovery::start(config).await, bt);
     let started = std::time::Instant::now();
-    let trackers: Vec<String> = magnet.trackers.iter().filter(|t| t.starts_with("http://") || t.starts_with("udp://")).cloned().collect();
+    let trackers: Vec<String> = magnet.trackers.iter().filter(|t| relay::peer_discovery::speaks(t)).cloned().collect();
     let info = tokio::time::timeout(Duration::from_secs(args.timeout), bridge.fetch(magnet.info_hash, &trackers, output.clone(), args.cid.map(|c| c.to_ascii_lowercase())))
         .await
         .map_err(|_| anyhow::anyhow!("the download did not finish within {} s", args.timeout))?

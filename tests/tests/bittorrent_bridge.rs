@@ -25,6 +25,49 @@ fn transmission(config: &std::path::Path, port: u16, dir: &std::path::Path, torr
     Ok(cmd)
 }
 
+/// A file a BitTorrent client will seed: `seeds/NAME` under `dir`, with the .torrent and
+/// magnet `relay manifest` makes for it (naming the relay's trackers).
+struct ClientSeed {
+    dir: std::path::PathBuf,
+    torrent: std::path::PathBuf,
+    sha256: String,
+    infohash: String,
+    magnet: String,
+}
+
+fn client_seed(relay: &Relay, dir: &std::path::Path, name: &str, size: u64, seed: u32) -> anyhow::Result<ClientSeed> {
+    let seeds = dir.join("seeds");
+    std::fs::create_dir_all(&seeds)?;
+    let file = seeds.join(name);
+    write_test_file(&file, size, seed)?;
+    let torrent = dir.join("client.torrent");
+    let m = relay_manifest(&file, &["--public-url", &relay.url, "--torrent", torrent.to_str().unwrap()])?;
+    Ok(ClientSeed { dir: seeds, torrent, sha256: sha256_file(&file)?, infohash: m["infohash"].as_str().unwrap().into(), magnet: m["magnet"].as_str().unwrap().into() })
+}
+
+/// Waits until a tab has offered `cid` to its relay's bridge (the relay answers HEAD).
+async fn until_offered(relay: &Relay, cid: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = Command::new("curl").args(["-sI", "-o", "/dev/null", "-w", "%{http_code}"]).arg(format!("{}/file/{cid}", relay.url)).output()?;
+        if out.stdout == b"200" {
+            return Ok(());
+        }
+        anyhow::ensure!(Instant::now() < deadline, "the tab never offered the file to the relay");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The page (already on the Download view) downloads `magnet`; the copy must hash to `sha256`.
+async fn download_in_page(browser: &Browser, magnet: &str, infohash: &str, sha256: &str, route: &str) -> anyhow::Result<chiral_e2e::Transfer> {
+    let started = Instant::now();
+    chiral_e2e::start_download(browser, magnet).await?;
+    let t = chiral_e2e::wait_for_transfer(browser, Some(infohash), Duration::from_secs(120)).await?;
+    println!("{route}: {:.1} s", started.elapsed().as_secs_f64());
+    assert_eq!(t.sha256, sha256, "the page's copy differs\n{}", t.html);
+    Ok(t)
+}
+
 /// Waits until the tracker at `base` (`{base}/announce`, HTTP) lists 127.0.0.1:`port` for
 /// `infohash`: the client under test has announced itself.
 async fn until_announced(base: &str, infohash: &str, port: u16, timeout: Duration, what: &str) -> anyhow::Result<()> {
@@ -55,16 +98,7 @@ async fn aria2_downloads_a_browser_seeded_file_through_the_relay() -> anyhow::Re
 
     let browser = Browser::start().await?;
     let shared = share_file(&browser, &relay, &file, Duration::from_secs(120)).await?;
-    // Wait until the tab has offered the file to its relay (the bridge answers HEAD).
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let offered = || -> anyhow::Result<bool> {
-        let out = Command::new("curl").args(["-sI", "-o", "/dev/null", "-w", "%{http_code}"]).arg(format!("{}/file/{}", relay.url, shared.cid)).output()?;
-        Ok(out.stdout == b"200")
-    };
-    while !offered()? {
-        anyhow::ensure!(Instant::now() < deadline, "the tab never offered the file to the relay");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    until_offered(&relay, &shared.cid).await?;
 
     let out = dir.path().join("aria2");
     let started = Instant::now();
@@ -99,15 +133,7 @@ async fn a_page_downloads_a_file_that_aria2_seeds() -> anyhow::Result<()> {
     let relay = Relay::start_with_www(www.path())?;
     relay.wait_for_line("bittorrent listening on ", Duration::from_secs(30))?;
     let dir = tempfile::tempdir()?;
-    let seed_dir = dir.path().join("aria2 seeds");
-    std::fs::create_dir_all(&seed_dir)?;
-    let file = seed_dir.join("from aria2.bin");
-    write_test_file(&file, 5 * 1024 * 1024 + 999, 42)?;
-    let expected = sha256_file(&file)?;
-    let torrent = dir.path().join("aria2.torrent");
-    let m = relay_manifest(&file, &["--public-url", &relay.url, "--torrent", torrent.to_str().unwrap()])?;
-    let infohash = m["infohash"].as_str().unwrap().to_string();
-    let magnet = m["magnet"].as_str().unwrap().to_string();
+    let seed = client_seed(&relay, dir.path(), "from aria2.bin", 5 * 1024 * 1024 + 999, 42)?;
 
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let _aria2 = chiral_e2e::Guarded::spawn(
@@ -117,21 +143,17 @@ async fn a_page_downloads_a_file_that_aria2_seeds() -> anyhow::Result<()> {
             .arg(format!("--listen-port={port}"))
             .arg("--interface=127.0.0.1")
             .arg("-d")
-            .arg(&seed_dir)
-            .arg(&torrent)
+            .arg(&seed.dir)
+            .arg(&seed.torrent)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null()),
     )?;
     // Until aria2 has announced itself to the relay's tracker.
-    until_announced(&relay.url, &infohash, port, Duration::from_secs(30), "aria2 never announced to the relay's tracker").await?;
+    until_announced(&relay.url, &seed.infohash, port, Duration::from_secs(30), "aria2 never announced to the relay's tracker").await?;
 
     let browser = Browser::start().await?;
     chiral_e2e::open_download(&browser, &relay).await?;
-    let started = Instant::now();
-    chiral_e2e::start_download(&browser, &magnet).await?;
-    let t = chiral_e2e::wait_for_transfer(&browser, Some(&infohash), Duration::from_secs(120)).await?;
-    println!("tab ← relay ← aria2: {:.1} s", started.elapsed().as_secs_f64());
-    assert_eq!(t.sha256, expected, "the page's copy differs\n{}", t.html);
+    download_in_page(&browser, &seed.magnet, &seed.infohash, &seed.sha256, "tab ← relay ← aria2").await?;
     browser.close().await
 }
 
@@ -199,11 +221,7 @@ async fn a_page_downloads_a_magnet_whose_swarm_only_a_udp_tracker_knows() -> any
     // The user's override: only the relay, no WebRTC swarm.
     browser.client.execute("const s = document.querySelector('#source-mode'); s.value = 'relay'; s.dispatchEvent(new Event('change'));", vec![]).await?;
     let magnet = format!("magnet:?xt=urn:btih:{infohash}&dn=udp%20swarm.bin&tr={}", chiral_e2e::encode_uri_component(&tracker));
-    let started = Instant::now();
-    chiral_e2e::start_download(&browser, &magnet).await?;
-    let t = chiral_e2e::wait_for_transfer(&browser, Some(&infohash), Duration::from_secs(120)).await?;
-    println!("tab ← relay ← aria2 (found by UDP tracker): {:.1} s", started.elapsed().as_secs_f64());
-    assert_eq!(t.sha256, expected, "the page's copy differs\n{}", t.html);
+    let t = download_in_page(&browser, &magnet, &infohash, &expected, "tab ← relay ← aria2 (found by UDP tracker)").await?;
     let sources: Vec<String> = browser
         .client
         .execute("return [...document.querySelectorAll('.chunk-source')].map(e => e.dataset.source)", vec![])
@@ -252,27 +270,14 @@ async fn a_page_downloads_a_file_that_transmission_seeds() -> anyhow::Result<()>
     let relay = Relay::start_with_www(www.path())?;
     relay.wait_for_line("bittorrent listening on ", Duration::from_secs(30))?;
     let dir = tempfile::tempdir()?;
-    let seed_dir = dir.path().join("transmission seeds");
-    std::fs::create_dir_all(&seed_dir)?;
-    let file = seed_dir.join("from transmission.bin");
-    write_test_file(&file, 2 * 1024 * 1024 + 4097, 44)?;
-    let expected = sha256_file(&file)?;
-    let torrent = dir.path().join("transmission.torrent");
-    let m = relay_manifest(&file, &["--public-url", &relay.url, "--torrent", torrent.to_str().unwrap()])?;
-    let infohash = m["infohash"].as_str().unwrap().to_string();
-    let magnet = m["magnet"].as_str().unwrap().to_string();
-
+    let seed = client_seed(&relay, dir.path(), "from transmission.bin", 2 * 1024 * 1024 + 4097, 44)?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let _transmission = chiral_e2e::Guarded::spawn(transmission(&dir.path().join("transmission"), port, &seed_dir, &torrent)?.stdout(std::process::Stdio::null()))?;
-    until_announced(&relay.url, &infohash, port, Duration::from_secs(60), "Transmission never announced to the relay's tracker").await?;
+    let _transmission = chiral_e2e::Guarded::spawn(transmission(&dir.path().join("transmission"), port, &seed.dir, &seed.torrent)?.stdout(std::process::Stdio::null()))?;
+    until_announced(&relay.url, &seed.infohash, port, Duration::from_secs(60), "Transmission never announced to the relay's tracker").await?;
 
     let browser = Browser::start().await?;
     chiral_e2e::open_download(&browser, &relay).await?;
-    let started = Instant::now();
-    chiral_e2e::start_download(&browser, &magnet).await?;
-    let t = chiral_e2e::wait_for_transfer(&browser, Some(&infohash), Duration::from_secs(120)).await?;
-    println!("tab ← relay ← Transmission: {:.1} s", started.elapsed().as_secs_f64());
-    assert_eq!(t.sha256, expected, "the page's copy differs\n{}", t.html);
+    download_in_page(&browser, &seed.magnet, &seed.infohash, &seed.sha256, "tab ← relay ← Transmission").await?;
     browser.close().await
 }
 
@@ -291,15 +296,7 @@ async fn transmission_downloads_a_browser_seeded_file_through_the_relay() -> any
     relay_manifest(&file, &["--public-url", &relay.url, "--torrent", torrent.to_str().unwrap()])?;
     let browser = Browser::start().await?;
     let shared = share_file(&browser, &relay, &file, Duration::from_secs(120)).await?;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let out = Command::new("curl").args(["-sI", "-o", "/dev/null", "-w", "%{http_code}"]).arg(format!("{}/file/{}", relay.url, shared.cid)).output()?;
-        if out.stdout == b"200" {
-            break;
-        }
-        anyhow::ensure!(Instant::now() < deadline, "the tab never offered the file to the relay");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    until_offered(&relay, &shared.cid).await?;
 
     let out = dir.path().join("transmission got");
     std::fs::create_dir_all(&out)?;

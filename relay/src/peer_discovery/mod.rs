@@ -27,6 +27,20 @@ const NUMWANT: u32 = 50;
 /// The usual bootstrap routers of the mainline DHT.
 pub const DEFAULT_DHT_BOOTSTRAP: &[&str] = &["router.bittorrent.com:6881", "dht.transmissionbt.com:6881", "dht.libtorrent.org:25401"];
 
+/// Trackers the relay announces to (the page speaks WebSocket ones itself).
+pub fn speaks(tracker: &str) -> bool {
+    tracker.starts_with("http://") || tracker.starts_with("udp://")
+}
+
+/// `--dht-bootstrap` as given, or the public routers when none is.
+pub fn bootstrap_or_default(given: &[String]) -> Vec<String> {
+    if given.is_empty() {
+        DEFAULT_DHT_BOOTSTRAP.iter().map(|s| s.to_string()).collect()
+    } else {
+        given.to_vec()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct DiscoveryConfig {
     /// The relay's own peer id and TCP BitTorrent port, as announced.
@@ -91,16 +105,12 @@ impl Discovery {
     /// Peers for `info_hash` from `trackers` (http:// and udp://; others are skipped) and the
     /// DHT, as they arrive, re-announcing at each tracker's interval, until the receiver is
     /// dropped. `left`: bytes we still need (0 when the relay holds the file).
-    pub fn find(&self, info_hash: [u8; 20], trackers: &[String], left: u64) -> mpsc::Receiver<SocketAddr> {
-        self.find_with(info_hash, trackers, left, true)
-    }
-
-    /// As [`Self::find`]; `dht`: also ask the DHT.
-    pub fn find_with(&self, info_hash: [u8; 20], trackers: &[String], left: u64, dht: bool) -> mpsc::Receiver<SocketAddr> {
+    /// `dht`: also ask the DHT.
+    pub fn find(&self, info_hash: [u8; 20], trackers: &[String], left: u64, dht: bool) -> mpsc::Receiver<SocketAddr> {
         let (tx, rx) = mpsc::channel(256);
         for tracker in trackers.iter().take(MAX_TRACKERS) {
             let (tracker, tx, this) = (tracker.clone(), tx.clone(), self.clone());
-            if tracker.starts_with("udp://") || tracker.starts_with("http://") {
+            if speaks(&tracker) {
                 tokio::spawn(async move { this.announce_loop(&tracker, info_hash, left, tx).await });
             } else {
                 tracing::debug!(%tracker, "tracker scheme not spoken by the bridge");
