@@ -186,7 +186,8 @@ impl Bridge {
     pub fn add_local(&self, path: &std::path::Path, manifest: &web_node::manifest::Manifest) -> anyhow::Result<()> {
         let info_bytes = manifest.info_dict_bytes();
         let pieces = manifest.chunks() as u32;
-        let swarm = Swarm::with_info(SwarmConfig::new(manifest.infohash, self.peer_id), info_bytes, Some(web_node::peer_wire::Bitfield::full(pieces)))?;
+        let mut swarm = Swarm::with_info(SwarmConfig::new(manifest.infohash, self.peer_id), info_bytes, Some(web_node::peer_wire::Bitfield::full(pieces)))?;
+        swarm.set_chunk_hashes(manifest.chunk_hashes.clone());
         let file = std::fs::File::open(path)?;
         let (tx, rx) = mpsc::channel(256);
         let mut task = FileTask::new(Some(manifest.cid_hex()), manifest.infohash, self.peer_id, self.dir.clone());
@@ -370,7 +371,7 @@ impl Bridge {
     /// A page offers (or wants) `info_hash`, claimed to be `cid` when it seeds it: joins it
     /// to that file's swarm. `tcp_peers`: BitTorrent clients our own tracker knows for it;
     /// `trackers`: the magnet's HTTP/UDP trackers, asked (with the DHT) for more.
-    async fn attach(&self, cid: Option<String>, info_hash: [u8; 20], socket: WebSocket, tcp_peers: Vec<SocketAddr>, trackers: Vec<String>) {
+    async fn attach(&self, cid: Option<String>, info_hash: [u8; 20], socket: WebSocket, tcp_peers: Vec<SocketAddr>, trackers: Vec<String>, want: bool) {
         let (tx, pages, new_trackers, created) = {
             let mut files = self.files.lock().expect("bridge lock");
             files.retain(|_, b| !b.tx.is_closed());
@@ -413,7 +414,7 @@ impl Bridge {
         }
         let (outbox, mut outgoing) = mpsc::channel::<Vec<u8>>(OUTBOX_PER_PAGE);
         let (reply, key) = oneshot::channel();
-        if tx.send(Cmd::PageOpen { outbox, demand: false, initiator: false, reply }).await.is_err() {
+        if tx.send(Cmd::PageOpen { outbox, demand: want, initiator: false, reply }).await.is_err() {
             return;
         }
         let Ok(Some(key)) = key.await else { return };
@@ -532,6 +533,9 @@ impl FileTask {
     fn new(cid: Option<String>, info_hash: [u8; 20], peer_id: [u8; 20], dir: PathBuf) -> Self {
         let mut config = SwarmConfig::new(info_hash, peer_id);
         config.download = false; // only once someone asks
+        // A seeding tab's chunk hash list is passed on to pages downloading by CID.
+        config.forward_chunk_hashes = true;
+        config.free_sources_only = true;
         let path = dir.join(format!("{}.part", hex::encode(info_hash)));
         Self {
             cid,
@@ -795,6 +799,8 @@ impl FileTask {
 pub struct BridgeQuery {
     cid: Option<String>,
     tr: Vec<String>,
+    /// The page is downloading: the relay fetches the file for it from every source it has.
+    want: bool,
 }
 
 impl BridgeQuery {
@@ -806,6 +812,7 @@ impl BridgeQuery {
             match k {
                 "cid" => q.cid = Some(v),
                 "tr" => q.tr.push(v),
+                "want" => q.want = v == "1",
                 _ => {}
             }
         }
@@ -813,7 +820,8 @@ impl BridgeQuery {
     }
 }
 
-/// `GET /bridge/{infohash}?cid=…` (WebSocket): a page offers a file it seeds.
+/// `GET /bridge/{infohash}?cid=…` (WebSocket): a page offers a file it seeds, or with
+/// `want=1` asks the relay to fetch it for the page (from TCP peers, its own copy, other tabs).
 pub async fn bridge_ws(State(state): State<AppState>, Path(info_hash): Path<String>, axum::extract::RawQuery(raw): axum::extract::RawQuery, ws: WebSocketUpgrade) -> Response {
     let q = BridgeQuery::parse(raw.as_deref().unwrap_or(""));
     let Some(bridge) = state.inner.bridge.clone() else {
@@ -831,8 +839,9 @@ pub async fn bridge_ws(State(state): State<AppState>, Path(info_hash): Path<Stri
     let tcp_peers: Vec<_> = state.inner.http_swarms.lock().expect("tracker lock").peers(&probe).into_iter().filter(|a| Some(*a) != own).collect();
     // The magnet's other trackers (the page speaks WebSocket ones itself).
     let trackers: Vec<String> = q.tr.into_iter().filter(|t| t.len() <= 512 && peer_discovery::speaks(t)).take(peer_discovery::MAX_TRACKERS).collect();
+    let want = q.want;
     ws.max_message_size(web_node::peer_wire::MAX_MESSAGE_BYTES + 1024)
-        .on_upgrade(move |socket| async move { bridge.attach(cid, info_hash, socket, tcp_peers, trackers).await })
+        .on_upgrade(move |socket| async move { bridge.attach(cid, info_hash, socket, tcp_peers, trackers, want).await })
 }
 
 #[cfg(test)]
@@ -852,8 +861,8 @@ mod tests {
 
     #[test]
     fn bridge_query_repeats_trackers() {
-        let q = BridgeQuery::parse("cid=ab&tr=udp%3A%2F%2F127.0.0.1%3A6969&tr=http://t/announce&x=1");
-        assert_eq!(q, BridgeQuery { cid: Some("ab".into()), tr: vec!["udp://127.0.0.1:6969".into(), "http://t/announce".into()] });
+        let q = BridgeQuery::parse("cid=ab&tr=udp%3A%2F%2F127.0.0.1%3A6969&tr=http://t/announce&x=1&want=1");
+        assert_eq!(q, BridgeQuery { cid: Some("ab".into()), tr: vec!["udp://127.0.0.1:6969".into(), "http://t/announce".into()], want: true });
         assert_eq!(BridgeQuery::parse(""), BridgeQuery::default());
     }
 

@@ -55,6 +55,7 @@ fn a_file_seeded_on_relay_a_is_found_through_relay_c() -> anyhow::Result<()> {
     assert_eq!(view["file"]["chunks"], 4);
     let manifest = chiral_e2e::relay_manifest(&file, &[])?;
     assert_eq!(view["file"]["infohash"], manifest["infohash"]);
+    assert_eq!(view["file"]["merkle_root"], manifest["merkle_root"], "the signed record carries the Merkle root");
     let seeders = view["seeders"].as_array().unwrap();
     assert_eq!(seeders.len(), 1);
     assert_eq!(seeders[0]["peer_id"], a_peer.as_str());

@@ -233,3 +233,62 @@ async fn a_download_resumes_after_a_reload_and_saves_to_disk() -> anyhow::Result
     leecher.close().await?;
     second_seeder.close().await
 }
+
+/// Types a CID into the download box until the page's DHT lookup finds it and a transfer
+/// starts (the page may still be joining the network at first).
+async fn download_by_cid(browser: &Browser, cid: &str) -> anyhow::Result<()> {
+    let mut status = String::new();
+    for _ in 0..30 {
+        start_download(browser, cid).await?;
+        let started = "return document.querySelector('#transfers .transfer') ? true : null;";
+        if browser.wait_for(started, Duration::from_secs(4)).await.is_ok() {
+            return Ok(());
+        }
+        status = browser.client.execute("return document.body.innerText", vec![]).await?.as_str().unwrap_or_default().to_string();
+        browser.client.find(Locator::Css("#download-input")).await?.clear().await?;
+    }
+    anyhow::bail!("no download started for {cid}; the page says:\n{status}")
+}
+
+/// A download started from a CID checks every piece against the manifest's SHA-256 as well
+/// as SHA-1: the chunk hash list comes from the seeding tab (straight over WebRTC, or
+/// forwarded by the relay's bridge to a page that uses only the relay) and is accepted only
+/// because it hashes to the Merkle root in the tab's signed DHT record.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cid_download_checks_every_chunk_against_the_manifest_sha256() -> anyhow::Result<()> {
+    let www = mixed_www()?;
+    let relay = Relay::start_with_www(www.path())?;
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("by cid.bin");
+    write_test_file(&file, 6 * MIB + 777, 17)?;
+    let expected = sha256_file(&file)?;
+
+    let seeder = Browser::start().await?;
+    let shared = share_file(&seeder, &relay, &file, Duration::from_secs(120)).await?;
+    assert_eq!(shared.cid, expected);
+    seeder
+        .wait_for("return document.querySelector('#publish')?.dataset.state === 'published' ? true : null;", Duration::from_secs(60))
+        .await?;
+
+    for mode in ["both", "relay"] {
+        let leecher = Browser::start().await?;
+        open_download(&leecher, &relay).await?;
+        let set_mode = format!("const s = document.querySelector('#source-mode'); s.value = '{mode}'; s.dispatchEvent(new Event('change'));");
+        leecher.client.execute(&set_mode, vec![]).await?;
+        download_by_cid(&leecher, &shared.cid).await?;
+        let t = wait_for_transfer(&leecher, Some(&shared.infohash), Duration::from_secs(120)).await?;
+        assert_eq!(t.sha256, expected, "{mode}: the file differs\n{}", t.html);
+        let check = leecher
+            .client
+            .execute("return document.querySelector('#transfers .transfer').dataset.pieceCheck", vec![])
+            .await?;
+        assert_eq!(check, "sha1+sha256", "{mode}: pieces were not checked against the manifest\n{}", t.html);
+        if mode == "relay" {
+            // The relay fetched from the tab for this page, and forwarded the tab's hash list.
+            let sources = leecher.client.execute("return [...document.querySelectorAll('.chunk-source')].map(e => e.dataset.source)", vec![]).await?;
+            assert_eq!(sources, serde_json::json!(["relay bridge"]), "{}", t.html);
+        }
+        leecher.close().await?;
+    }
+    seeder.close().await
+}

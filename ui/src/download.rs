@@ -101,6 +101,8 @@ fn FileCard(view: FileView) -> impl IntoView {
     let f = view.file.clone();
     let chunks = f.chunks;
     let seeders = view.seeders.clone();
+    // Handlers run outside the component's reactive owner; contexts are read through it.
+    let owner = Owner::current();
     view! {
         <div class="card result" id="lookup-result">
             <div class="file-name">
@@ -113,7 +115,7 @@ fn FileCard(view: FileView) -> impl IntoView {
             })}
             <button id="download-found" on:click={
                 let view = view.clone();
-                move |_| start_from_view(&view)
+                move |_| with_owner(&owner, || start_from_view(&view))
             }>"Download"</button>
             <h3>{format!("{} seeder{}", seeders.len(), if seeders.len() == 1 { "" } else { "s" })}</h3>
             <table class="seeders" id="seeders">
@@ -156,6 +158,15 @@ fn SeederRow(seeder: Seeder, chunks: u64) -> impl IntoView {
     }
 }
 
+/// Runs `f` under `owner` so that it sees the app's contexts (event handlers and tasks do
+/// not run under one by themselves).
+fn with_owner(owner: &Option<Owner>, f: impl FnOnce()) {
+    match owner {
+        Some(o) => o.with(f),
+        None => f(),
+    }
+}
+
 /// Starts a download of a file the DHT described: its infohash, its WebTorrent seeders'
 /// trackers (and this relay's), and its CID, which the finished file must hash to.
 fn start_from_view(view: &FileView) {
@@ -170,7 +181,10 @@ fn start_from_view(view: &FileView) {
             trackers.push(s.endpoint.clone());
         }
     }
-    transfers.download(transfers.options(info_hash, Some(view.file.name.clone()), trackers, Some(view.file.cid.clone())));
+    let mut options = transfers.options(info_hash, Some(view.file.name.clone()), trackers, Some(view.file.cid.clone()));
+    // The signed record's Merkle root: every chunk is then checked against its SHA-256 too.
+    options.merkle_root = hex::decode(&view.file.merkle_root).ok().and_then(|r| r.try_into().ok());
+    transfers.download(options);
 }
 
 /// One box for a magnet link or a content ID.
@@ -180,7 +194,9 @@ fn StartDownload() -> impl IntoView {
     let transfers = expect_context::<Transfers>();
     let (text, set_text) = signal(String::new());
     let (status, set_status) = signal(None::<String>);
+    let owner = Owner::current();
     let start = move || {
+        let owner = owner.clone();
         let input = text.get_untracked().trim().to_string();
         set_status.set(None);
         if input.starts_with("magnet:") {
@@ -190,7 +206,7 @@ fn StartDownload() -> impl IntoView {
                     if trackers.iter().all(|t| !t.starts_with("ws")) {
                         trackers.extend(own_tracker());
                     }
-                    transfers.download(transfers.options(m.info_hash, m.name, trackers, None));
+                    with_owner(&owner, || transfers.download(transfers.options(m.info_hash, m.name, trackers, None)));
                     set_text.set(String::new());
                 }
                 Err(e) => set_status.set(Some(e.to_string())),
@@ -212,7 +228,7 @@ fn StartDownload() -> impl IntoView {
                 Ok(Some(view)) => {
                     set_status.set(None);
                     set_text.set(String::new());
-                    start_from_view(&view);
+                    with_owner(&owner, || start_from_view(&view));
                 }
                 Ok(None) => set_status.set(Some(format!("Nobody in the DHT has {cid} right now."))),
                 Err(e) => set_status.set(Some(e.to_string())),

@@ -21,6 +21,8 @@ pub struct Hashed {
     pub elapsed_ms: f64,
     /// The BitTorrent info dict, for seeding.
     pub info_bytes: Vec<u8>,
+    /// Each chunk's SHA-256, which the seeding tab serves to downloaders (`chiral_hashes`).
+    pub chunk_hashes: Vec<[u8; 32]>,
     /// The file as chosen, to seed from (plain files only: encrypted shares name the
     /// ciphertext, which is not on disk).
     pub source: Option<web_sys::File>,
@@ -73,6 +75,7 @@ pub async fn hash_file(
         file: FileInfo::from_manifest(&manifest),
         elapsed_ms: now_ms() - started,
         info_bytes: manifest.info_dict_bytes(),
+        chunk_hashes: manifest.chunk_hashes.clone(),
         source: (!encrypted).then_some(file),
     })
 }

@@ -190,7 +190,7 @@ fn ResultCard(hashed: Hashed) -> impl IntoView {
             <CopyRow label="Magnet" id="magnet" value=s.magnet />
             <CopyRow label="ed2k link" id="ed2k-link" value=s.ed2k_link />
             <CopyRow label="Merkle root" id="merkle-root" value=s.merkle_root />
-            <SeedRow source=hashed.source info_bytes=hashed.info_bytes infohash=s.infohash.clone() cid=s.cid.clone() />
+            <SeedRow source=hashed.source info_bytes=hashed.info_bytes chunk_hashes=hashed.chunk_hashes infohash=s.infohash.clone() cid=s.cid.clone() />
             <PublishRow file />
         </div>
     }
@@ -317,10 +317,10 @@ fn PublishRow(file: FileInfo) -> impl IntoView {
 /// Seeds the file from this tab over WebRTC (WebTorrent-compatible, through the relay's
 /// tracker) for as long as the page is open.
 #[component]
-fn SeedRow(source: Option<File>, info_bytes: Vec<u8>, infohash: String, cid: String) -> impl IntoView {
+fn SeedRow(source: Option<File>, info_bytes: Vec<u8>, chunk_hashes: Vec<[u8; 32]>, infohash: String, cid: String) -> impl IntoView {
     let transfers = expect_context::<Transfers>();
     let started = match source {
-        Some(file) => transfers.seed(file, info_bytes, cid),
+        Some(file) => transfers.seed(file, info_bytes, chunk_hashes, cid),
         None => Err("encrypted files are shared by their ciphertext, which this tab does not keep; seeding them arrives with relay storage".into()),
     };
     let error = started.err();

@@ -100,6 +100,7 @@ impl Transfers {
             auto_seed: self.auto_seed.get_untracked(),
             pay_to: use_context::<Wallet>().and_then(|w| w.pay_to()),
             bridge,
+            merkle_root: None,
         }
     }
 
@@ -149,10 +150,10 @@ impl Transfers {
     }
 
     /// Seeds a shared file over WebRTC and offers it to the relay's bridge (HTTP, curl).
-    pub fn seed(self, file: web_sys::File, info_bytes: Vec<u8>, cid: String) -> Result<(), String> {
+    pub fn seed(self, file: web_sys::File, info_bytes: Vec<u8>, chunk_hashes: Vec<[u8; 32]>, cid: String) -> Result<(), String> {
         let trackers = own_tracker().into_iter().collect();
         let pay_to = use_context::<Wallet>().and_then(|w| w.pay_to());
-        let t = Torrent::seed(file, info_bytes, trackers, pay_to, Some(cid), self.on_update())?;
+        let t = Torrent::seed(file, info_bytes, chunk_hashes, trackers, pay_to, Some(cid), self.on_update())?;
         if self.has(&t.info_hash()) {
             t.stop();
             return Ok(());
@@ -241,6 +242,7 @@ fn TransferCard(info_hash: String) -> impl IntoView {
             data-sha256=attr(|s| s.sha256.clone().unwrap_or_default())
             data-banned=attr(|s| s.banned.to_string())
             data-failed-pieces=attr(|s| s.failed_pieces.to_string())
+            data-piece-check=attr(|s| s.piece_check.to_string())
             data-downloaded=attr(|s| s.downloaded.to_string())
             data-uploaded=attr(|s| s.uploaded.to_string())
             data-error=attr(|s| s.error.clone().unwrap_or_default())
@@ -280,6 +282,11 @@ fn TransferCard(info_hash: String) -> impl IntoView {
                         <span>{s.peers.len()} {if s.peers.len() == 1 { " peer" } else { " peers" }}</span>
                         {(s.banned > 0).then(|| view! { <span class="warn">{s.banned} " dropped for corrupt data"</span> })}
                         {verified.map(|v| view! { <span class="verified">{v}</span> })}
+                        <span class="check" title="How every piece is verified before it is kept">{match s.piece_check {
+                            "sha1+sha256" => "pieces: SHA-1 + SHA-256",
+                            "awaiting-chunk-hashes" => "waiting for chunk hashes…",
+                            _ => "pieces: SHA-1",
+                        }}</span>
                     </div>
                     {(!s.sources.is_empty()).then(|| view! { <ChunkMap map=s.chunk_map.clone() sources=s.sources.clone() /> })}
                     {(!s.peers.is_empty()).then(|| view! {

@@ -16,7 +16,8 @@ use crate::bencode::{self, Dict, DictExt, Value};
 use crate::manifest::{chunk_count, validate_name, Manifest};
 use crate::CHUNK_SIZE;
 
-pub const RECORD_VERSION: i64 = 1;
+/// 2: the file's Merkle root over its chunk SHA-256s, which anchors per-chunk verification.
+pub const RECORD_VERSION: i64 = 2;
 /// Largest signed record accepted (Kademlia values travel in single messages).
 pub const MAX_RECORD_BYTES: usize = 8 * 1024;
 /// A record lives at most this long after publication; seeders republish well before.
@@ -70,6 +71,9 @@ pub struct FileInfo {
     pub created_at: u64,
     pub infohash: String,
     pub ed2k: String,
+    /// Hex Merkle root over the chunks' SHA-256: a downloader accepts a chunk hash list
+    /// from any peer only when it hashes to this.
+    pub merkle_root: String,
 }
 
 impl FileInfo {
@@ -84,6 +88,7 @@ impl FileInfo {
             created_at: m.created_at,
             infohash: hex::encode(m.infohash),
             ed2k: hex::encode(m.ed2k),
+            merkle_root: hex::encode(m.merkle_root),
         }
     }
 }
@@ -195,6 +200,7 @@ impl FileRecord {
         file.insert(b("created"), uint(f.created_at)?);
         file.insert(b("infohash"), text(&f.infohash));
         file.insert(b("ed2k"), text(&f.ed2k));
+        file.insert(b("merkle root"), text(&f.merkle_root));
         let mut seeders = Vec::new();
         for s in &self.seeders {
             let mut d = BTreeMap::new();
@@ -307,6 +313,7 @@ fn parse_record(bytes: &[u8]) -> Result<FileRecord, RecordError> {
         created_at: get_u64(f, "created")?,
         infohash: get_str(f, "infohash")?,
         ed2k: get_str(f, "ed2k")?,
+        merkle_root: get_str(f, "merkle root")?,
     };
     let Value::List(list) = get(root, "seeders")? else {
         return Err(RecordError::Field("seeders"));
@@ -349,7 +356,7 @@ fn is_hex(s: &str, len: usize) -> bool {
 
 fn validate(r: &FileRecord, signer: &PeerId, now: u64) -> Result<(), RecordError> {
     let f = &r.file;
-    if !is_hex(&f.cid, 64) || !is_hex(&f.infohash, 40) || !is_hex(&f.ed2k, 32) {
+    if !is_hex(&f.cid, 64) || !is_hex(&f.infohash, 40) || !is_hex(&f.ed2k, 32) || !is_hex(&f.merkle_root, 64) {
         return Err(RecordError::Inconsistent("identities must be lowercase hex of the right length"));
     }
     validate_name(&f.name).map_err(|_| RecordError::Inconsistent("file name"))?;

@@ -22,6 +22,7 @@ fn file() -> FileInfo {
         created_at: NOW - 100,
         infohash: "cd".repeat(20),
         ed2k: "ef".repeat(16),
+        merkle_root: "12".repeat(32),
     }
 }
 
@@ -112,6 +113,9 @@ fn oversized_expired_and_inconsistent_records_are_rejected() {
     assert!(matches!(verify_unkeyed(&r.sign(&k).unwrap(), NOW), Err(RecordError::Inconsistent(_))));
     let mut r = record(&k);
     r.seeders[0].wallet = Some("0x1234".into());
+    assert!(matches!(verify_unkeyed(&r.sign(&k).unwrap(), NOW), Err(RecordError::Inconsistent(_))));
+    let mut r = record(&k);
+    r.file.merkle_root = "12".repeat(31);
     assert!(matches!(verify_unkeyed(&r.sign(&k).unwrap(), NOW), Err(RecordError::Inconsistent(_))));
 }
 

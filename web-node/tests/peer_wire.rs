@@ -122,6 +122,7 @@ proptest! {
         let hs = ExtendedHandshake {
             extensions: [("ut_metadata".to_string(), 3u8), ("ut_pex".to_string(), 0)].into_iter().collect(),
             metadata_size: size,
+            hashes_size: size.map(|s| s * 32),
             client: Some("WebTorrent 3".into()),
             reqq,
             pay_to: size.map(|s| web_node::settlement::PayTo { wallet: [7; 20], price_per_mb_wei: u128::from(s) }),

@@ -62,11 +62,15 @@ impl Net {
     }
 
     fn config(&self, m: &Manifest, n: usize) -> SwarmConfig {
+        self.config_for(m.infohash, n)
+    }
+
+    fn config_for(&self, info_hash: [u8; 20], n: usize) -> SwarmConfig {
         let mut peer_id = [b'-'; 20];
         peer_id[1..8].copy_from_slice(b"CH0001-");
         peer_id[8] = n as u8;
         peer_id[19] = n as u8 + 1;
-        SwarmConfig::new(m.infohash, peer_id)
+        SwarmConfig::new(info_hash, peer_id)
     }
 
     fn add_seeder(&mut self, m: &Manifest, bytes: &[u8], behaviour: Behaviour) -> usize {
@@ -301,6 +305,159 @@ fn verified_pieces_name_the_sellers_terms() {
     }).collect();
     assert_eq!(sold.len(), 3);
     assert!(sold.iter().all(|s| s == &vec![terms]));
+}
+
+/// A CID download (signed Merkle root known) gets the chunk SHA-256 list from a Chiral peer
+/// while a plain BitTorrent peer (no list) serves pieces too; no piece is requested before
+/// the list is in, and the finished leecher passes the list on.
+#[test]
+fn chunk_hashes_come_from_peers_and_anchor_every_piece() {
+    let bytes = file_bytes(6 * 262_144 + 99, 11);
+    let m = manifest(&bytes);
+    let mut net = Net::new();
+    let plain = net.add_seeder(&m, &bytes, Behaviour::Honest);
+    let leecher = net.add_magnet_leecher(&m);
+    let now = net.now;
+    net.nodes[leecher].swarm.expect_chunk_hashes(m.merkle_root, now);
+    net.connect(plain, leecher);
+    for _ in 0..10 {
+        net.step();
+    }
+    assert_eq!(net.nodes[leecher].swarm.downloaded_bytes, 0, "pieces were fetched before the hash list");
+    assert!(net.nodes[leecher].swarm.info().is_some(), "the metadata does not wait");
+
+    let chiral = net.add_seeder(&m, &bytes, Behaviour::Honest);
+    net.nodes[chiral].swarm.set_chunk_hashes(m.chunk_hashes.clone());
+    net.connect(chiral, leecher);
+    net.run_until(leecher, 100);
+    assert_eq!(net.file(leecher), bytes);
+    let got = net.nodes[leecher].events.iter().find_map(|e| match e {
+        Event::ChunkHashesReady { hashes } => Some(hashes.clone()),
+        _ => None,
+    });
+    assert_eq!(got.as_ref(), Some(&m.chunk_hashes));
+    assert_eq!(net.nodes[leecher].swarm.chunk_hashes(), Some(&m.chunk_hashes[..]));
+
+    let late = net.add_magnet_leecher(&m);
+    let now = net.now;
+    net.nodes[late].swarm.expect_chunk_hashes(m.merkle_root, now);
+    net.connect(leecher, late);
+    net.run_until(late, 100);
+    assert_eq!(net.file(late), bytes);
+}
+
+/// Tab → relay bridge → page: the bridge forwards the tab's list unchecked (it has no root)
+/// and the page, which has the signed root, checks it.
+#[test]
+fn a_bridge_forwards_the_hash_list_it_cannot_check() {
+    let bytes = file_bytes(4 * 262_144 + 3, 14);
+    let m = manifest(&bytes);
+    let mut net = Net::new();
+    let tab = net.add_seeder(&m, &bytes, Behaviour::Honest);
+    net.nodes[tab].swarm.set_chunk_hashes(m.chunk_hashes.clone());
+    let mut config = net.config(&m, 1);
+    config.forward_chunk_hashes = true;
+    net.nodes.push(Node { swarm: Swarm::magnet(config), pieces: BTreeMap::new(), behaviour: Behaviour::Honest, events: Vec::new() });
+    let bridge = 1;
+    let page = net.add_magnet_leecher(&m);
+    let now = net.now;
+    net.nodes[page].swarm.expect_chunk_hashes(m.merkle_root, now);
+    net.connect(tab, bridge);
+    net.connect(page, bridge);
+    net.run_until(page, 100);
+    assert_eq!(net.file(page), bytes);
+    assert_eq!(net.nodes[page].swarm.chunk_hashes(), Some(&m.chunk_hashes[..]));
+    assert!(!net.nodes[bridge].events.iter().any(|e| matches!(e, Event::ChunkHashesReady { .. })), "the bridge vouched for a list");
+}
+
+/// A peer whose list does not hash to the signed root is dropped and nothing it said is
+/// used; an honest peer's list then unlocks the download.
+#[test]
+fn a_hash_list_with_the_wrong_root_is_refused() {
+    let bytes = file_bytes(5 * 262_144, 12);
+    let m = manifest(&bytes);
+    let mut net = Net::new();
+    let forger = net.add_seeder(&m, &bytes, Behaviour::Honest);
+    let mut forged = m.chunk_hashes.clone();
+    forged[3] = [0xee; 32];
+    net.nodes[forger].swarm.set_chunk_hashes(forged);
+    let leecher = net.add_magnet_leecher(&m);
+    let now = net.now;
+    net.nodes[leecher].swarm.expect_chunk_hashes(m.merkle_root, now);
+    net.connect(forger, leecher);
+    for _ in 0..10 {
+        net.step();
+    }
+    let events = &net.nodes[leecher].events;
+    assert!(events.iter().any(|e| matches!(e, Event::Disconnect { reason, .. } if reason.contains("Merkle root"))), "{events:?}");
+    assert!(!events.iter().any(|e| matches!(e, Event::ChunkHashesReady { .. })));
+    assert_eq!(net.nodes[leecher].swarm.downloaded_bytes, 0);
+
+    let honest = net.add_seeder(&m, &bytes, Behaviour::Honest);
+    net.nodes[honest].swarm.set_chunk_hashes(m.chunk_hashes.clone());
+    net.connect(honest, leecher);
+    net.run_until(leecher, 100);
+    assert_eq!(net.file(leecher), bytes);
+}
+
+/// Lists longer than one 16 KiB message arrive in pieces.
+#[test]
+fn a_long_hash_list_is_assembled_from_16_kib_messages() {
+    let piece = 16 * 1024;
+    let bytes = file_bytes(700 * piece - 5, 13);
+    let chunks: Vec<&[u8]> = bytes.chunks(piece).collect();
+    let sha1: Vec<u8> = chunks.iter().flat_map(|c| <[u8; 20]>::from(sha1::Sha1::digest(c))).collect();
+    let hashes: Vec<[u8; 32]> = chunks.iter().map(|c| <[u8; 32]>::from(Sha256::digest(c))).collect();
+    let root = web_node::merkle::merkle_root(&hashes);
+    let info_bytes = web_node::torrent::info_dict("small-pieces.bin", bytes.len() as u64, piece as u64, &sha1).encode();
+    let info_hash: [u8; 20] = sha1::Sha1::digest(&info_bytes).into();
+    let mut net = Net::new();
+    for n in 0..2 {
+        let mut swarm = Swarm::with_info(net.config_for(info_hash, n), info_bytes.clone(), Some(Bitfield::full(chunks.len() as u32))).unwrap();
+        swarm.set_chunk_hashes(hashes.clone());
+        let pieces = chunks.iter().enumerate().map(|(i, c)| (i as u32, c.to_vec())).collect();
+        net.nodes.push(Node { swarm, pieces, behaviour: Behaviour::Honest, events: Vec::new() });
+    }
+    let mut swarm = Swarm::magnet(net.config_for(info_hash, 2));
+    swarm.expect_chunk_hashes(root, net.now);
+    net.nodes.push(Node { swarm, pieces: BTreeMap::new(), behaviour: Behaviour::Honest, events: Vec::new() });
+    net.connect(0, 2);
+    net.connect(1, 2);
+    net.run_until(2, 200);
+    assert_eq!(net.file(2), bytes);
+    assert_eq!(net.nodes[2].swarm.chunk_hashes().map(<[_]>::len), Some(700));
+}
+
+/// A relay bridge (`free_sources_only`) takes nothing from a seeder that asks a price: only
+/// a page that pays may fetch from it.
+#[test]
+fn a_bridge_never_fetches_from_a_priced_seeder() {
+    let bytes = file_bytes(6 * 262_144, 15);
+    let m = manifest(&bytes);
+    let mut net = Net::new();
+    let mut config = net.config(&m, 0);
+    config.pay_to = Some(web_node::settlement::PayTo { wallet: [0x42; 20], price_per_mb_wei: 1_000 });
+    let priced = Swarm::with_info(config, m.info_dict_bytes(), Some(Bitfield::full(6))).unwrap();
+    let pieces = bytes.chunks(web_node::CHUNK_SIZE).enumerate().map(|(i, c)| (i as u32, c.to_vec())).collect();
+    net.nodes.push(Node { swarm: priced, pieces, behaviour: Behaviour::Honest, events: Vec::new() });
+    let mut config = net.config(&m, 1);
+    config.free_sources_only = true;
+    net.nodes.push(Node { swarm: Swarm::magnet(config), pieces: BTreeMap::new(), behaviour: Behaviour::Honest, events: Vec::new() });
+    let bridge = 1;
+    net.connect(0, bridge);
+    for _ in 0..20 {
+        net.step();
+    }
+    assert!(net.nodes[bridge].swarm.info().is_some(), "metadata is free");
+    assert_eq!(net.nodes[bridge].swarm.downloaded_bytes, 0, "the bridge took bytes from a priced seeder");
+
+    let free = net.add_seeder(&m, &bytes, Behaviour::Honest);
+    net.connect(free, bridge);
+    net.run_until(bridge, 100);
+    assert_eq!(net.file(bridge), bytes);
+    let stats = net.nodes[bridge].swarm.peer_stats();
+    assert_eq!(stats.iter().map(|p| p.downloaded).sum::<u64>(), bytes.len() as u64);
+    assert!(stats.iter().all(|p| p.downloaded == 0 || p.peer_id == Some(net.config(&m, free).peer_id)), "{stats:?}");
 }
 
 /// A magnet leecher behind another magnet leecher (a tab behind a relay bridge): the middle

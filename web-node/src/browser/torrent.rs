@@ -101,6 +101,10 @@ pub struct Snapshot {
     pub chunk_map: Vec<u8>,
     /// (source, pieces delivered): "WebTorrent -CH0001-…ab12", "relay bridge", …
     pub sources: Vec<(String, u32)>,
+    /// How pieces are checked: "sha1" (magnet: the infohash's SHA-1 piece hashes),
+    /// "sha1+sha256" (also the manifest's chunk SHA-256, anchored by the signed Merkle
+    /// root), "awaiting-chunk-hashes" (a CID download before a peer has sent that list).
+    pub piece_check: &'static str,
 }
 
 pub struct TorrentOptions {
@@ -115,6 +119,9 @@ pub struct TorrentOptions {
     pub pay_to: Option<crate::settlement::PayTo>,
     /// Offer the file to this relay's bridge (`ws://relay/bridge/{infohash}?cid=…`) while seeding.
     pub bridge: Option<String>,
+    /// The file's Merkle root from its signed DHT record: the chunk SHA-256 list is fetched
+    /// from peers, checked against it, and every piece is then checked against its SHA-256.
+    pub merkle_root: Option<[u8; 32]>,
 }
 
 /// How bytes reach a peer: a WebRTC data channel (browsers, WebTorrent) or the WebSocket
@@ -234,6 +241,7 @@ impl Torrent {
     pub fn seed(
         file: web_sys::File,
         info_bytes: Vec<u8>,
+        chunk_hashes: Vec<[u8; 32]>,
         trackers: Vec<String>,
         pay_to: Option<crate::settlement::PayTo>,
         cid: Option<String>,
@@ -244,9 +252,10 @@ impl Torrent {
         let peer_id = our_peer_id();
         let mut config = SwarmConfig::new(info_hash, peer_id);
         config.pay_to = pay_to;
-        let swarm = Swarm::with_info(config, info_bytes, Some(Bitfield::full(info.pieces()))).map_err(|e| e.to_string())?;
+        let mut swarm = Swarm::with_info(config, info_bytes, Some(Bitfield::full(info.pieces()))).map_err(|e| e.to_string())?;
+        swarm.set_chunk_hashes(chunk_hashes);
         let bridge = bridge_url(&info_hash, cid.as_deref(), &[]);
-        let options = TorrentOptions { info_hash, name: Some(info.name.clone()), trackers, cid, auto_seed: true, pay_to, bridge };
+        let options = TorrentOptions { info_hash, name: Some(info.name.clone()), trackers, cid, auto_seed: true, pay_to, bridge, merkle_root: None };
         let store = PieceStore::UserFile { file, piece_length: info.piece_length };
         let t = Self::new(swarm, Some(store), options, peer_id, TransferState::Seeding, Rc::new(on_update));
         t.start();
@@ -257,7 +266,7 @@ impl Torrent {
     pub async fn download(options: TorrentOptions, on_update: impl Fn(Snapshot) + 'static) -> Result<Self, String> {
         let hex_hash = hex::encode(options.info_hash);
         let opfs = OpfsTorrent::open(&hex_hash).await?;
-        let meta = serde_json::json!({ "name": options.name, "trackers": options.trackers, "cid": options.cid, "auto_seed": options.auto_seed, "relay": options.bridge.is_some() });
+        let meta = serde_json::json!({ "name": options.name, "trackers": options.trackers, "cid": options.cid, "auto_seed": options.auto_seed, "relay": options.bridge.is_some(), "merkle_root": options.merkle_root.map(hex::encode) });
         opfs.write("meta.json", meta.to_string().as_bytes()).await?;
         let deliveries = match opfs.read("deliveries.json").await {
             Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
@@ -278,6 +287,16 @@ impl Torrent {
             }
             Err(_) => (Swarm::magnet(config), TransferState::Metadata),
         };
+        let mut swarm = swarm;
+        if let Some(root) = options.merkle_root {
+            // A list kept by an earlier visit was checked then; check it again all the same.
+            let stored = opfs.read("chunk_hashes").await.ok().filter(|b| b.len() % 32 == 0);
+            let stored: Option<Vec<[u8; 32]>> = stored.map(|b| b.chunks_exact(32).map(|c| c.try_into().expect("32 bytes")).collect());
+            match stored.filter(|h| crate::merkle::merkle_root(h) == root) {
+                Some(hashes) => swarm.set_chunk_hashes(hashes),
+                None => swarm.expect_chunk_hashes(root, now_ms() as u64),
+            }
+        }
         let t = Self::new(swarm, Some(PieceStore::Opfs(opfs)), options, peer_id, state, Rc::new(on_update));
         t.0.borrow_mut().deliveries = deliveries;
         if state == TransferState::Verifying {
@@ -304,6 +323,7 @@ impl Torrent {
                     auto_seed: meta["auto_seed"].as_bool().unwrap_or(true),
                     pay_to,
                     bridge: (meta["relay"].as_bool() != Some(false)).then(|| bridge_url(&info_hash, None, &strings(&meta["trackers"]))).flatten(),
+                    merkle_root: meta["merkle_root"].as_str().and_then(|r| hex::decode(r).ok()).and_then(|r| r.try_into().ok()),
                 };
                 Self::download(options, on_update.clone()).await
             }
@@ -509,6 +529,16 @@ impl Torrent {
                     if let Some(PieceStore::Opfs(t)) = store {
                         if let Err(e) = t.write("info", &info_bytes).await {
                             tracing::warn!("cannot store the info dict: {e}");
+                        }
+                    }
+                });
+            }
+            Event::ChunkHashesReady { hashes } => {
+                let store = self.0.borrow().store.clone();
+                spawn_local(async move {
+                    if let Some(PieceStore::Opfs(t)) = store {
+                        if let Err(e) = t.write("chunk_hashes", &hashes.concat()).await {
+                            tracing::warn!("cannot store the chunk hashes: {e}");
                         }
                     }
                 });
@@ -828,13 +858,20 @@ impl Torrent {
     // ---- the relay bridge --------------------------------------------------------------------
 
     /// Keep one WebSocket to the relay's bridge open (with backoff): seeding, it offers the
-    /// file to HTTP and BitTorrent clients; downloading, the relay fetches for us from TCP
-    /// BitTorrent peers a page cannot reach.
+    /// file to HTTP and BitTorrent clients; downloading (`want=1`), the relay fetches for us
+    /// from whoever it reaches: TCP BitTorrent peers, its own copy, tabs that offer the file.
     fn maintain_bridge(&self, now: f64) {
         let url = {
             let inner = self.0.borrow();
             match (&inner.options.bridge, inner.bridge_key) {
-                (Some(url), None) if !inner.stopped && now >= inner.bridge_retry_ms => url.clone(),
+                (Some(url), None) if !inner.stopped && now >= inner.bridge_retry_ms => {
+                    let complete = inner.swarm.have().is_some_and(Bitfield::is_full);
+                    if complete {
+                        url.clone()
+                    } else {
+                        format!("{url}{}want=1", if url.contains('?') { '&' } else { '?' })
+                    }
+                }
                 _ => return,
             }
         };
@@ -998,6 +1035,11 @@ impl Torrent {
             file_key: inner.options.cid.clone().or_else(|| inner.sha256.clone()).unwrap_or_else(|| hex::encode(inner.options.info_hash)),
             chunk_map: inner.chunk_map.clone(),
             sources: inner.sources.clone(),
+            piece_check: match (inner.swarm.chunk_hashes().is_some(), inner.options.merkle_root.is_some()) {
+                (true, _) => "sha1+sha256",
+                (false, true) => "awaiting-chunk-hashes",
+                (false, false) => "sha1",
+            },
         }
     }
 

@@ -6,6 +6,10 @@
 //! ut_metadata   d8:msg_typei0e5:piecei0ee                      request
 //!               d8:msg_typei1e5:piecei0e10:total_sizei31235ee<16 KiB of the info dict>
 //!               d8:msg_typei2e5:piecei0ee                      reject
+//! chiral_hashes the same three messages for the file's chunk SHA-256 list (32 bytes a
+//!               chunk, its size in `chiral_hashes_size`): Chiral peers trade it so a
+//!               downloader checks every piece against the manifest's SHA-256, not only
+//!               SHA-1; the list is trusted only when it hashes to the signed Merkle root.
 //! ```
 
 use std::borrow::Cow;
@@ -16,6 +20,11 @@ use crate::bencode::{self, Dict, DictExt, Value};
 pub const UT_METADATA: &str = "ut_metadata";
 /// The id we ask peers to use when they send us `ut_metadata` messages.
 pub const OUR_UT_METADATA_ID: u8 = 1;
+pub const CHIRAL_HASHES: &str = "chiral_hashes";
+/// The id we ask peers to use for `chiral_hashes` messages.
+pub const OUR_CHIRAL_HASHES_ID: u8 = 2;
+/// Largest chunk hash list we fetch: 2^20 chunks (256 GiB of file).
+pub const MAX_HASH_LIST_BYTES: usize = 32 << 20;
 /// BEP 9 cuts the info dict into 16 KiB pieces.
 pub const METADATA_PIECE: usize = 16 * 1024;
 /// Largest info dict we fetch: 2^20 pieces × 20 bytes of SHA-1, plus names.
@@ -35,6 +44,8 @@ pub struct ExtendedHandshake {
     /// Extension name → the id the sender wants to receive it under (0 = disabled).
     pub extensions: BTreeMap<String, u8>,
     pub metadata_size: Option<u64>,
+    /// Size of the chunk SHA-256 list the sender can serve over `chiral_hashes`.
+    pub hashes_size: Option<u64>,
     pub client: Option<String>,
     /// How many outstanding requests the sender accepts.
     pub reqq: Option<u32>,
@@ -49,6 +60,10 @@ impl ExtendedHandshake {
         self.extensions.get(UT_METADATA).copied().filter(|id| *id != 0)
     }
 
+    pub fn chiral_hashes_id(&self) -> Option<u8> {
+        self.extensions.get(CHIRAL_HASHES).copied().filter(|id| *id != 0)
+    }
+
     pub fn encode(&self) -> Vec<u8> {
         let mut m = BTreeMap::new();
         for (name, id) in &self.extensions {
@@ -58,6 +73,9 @@ impl ExtendedHandshake {
         d.insert(Cow::Borrowed(&b"m"[..]), Value::Dict(m));
         if let Some(size) = self.metadata_size {
             d.insert(Cow::Borrowed(&b"metadata_size"[..]), Value::Int(size as i64));
+        }
+        if let Some(size) = self.hashes_size {
+            d.insert(Cow::Borrowed(&b"chiral_hashes_size"[..]), Value::Int(size as i64));
         }
         if let Some(v) = &self.client {
             d.insert(Cow::Borrowed(&b"v"[..]), Value::bytes(v.as_bytes()));
@@ -88,6 +106,10 @@ impl ExtendedHandshake {
         hs.metadata_size = match d.field("metadata_size") {
             None => None,
             Some(v) => Some(v.as_int().and_then(|i| u64::try_from(i).ok()).ok_or(ExtensionError::Field("metadata_size"))?),
+        };
+        hs.hashes_size = match d.field("chiral_hashes_size") {
+            None => None,
+            Some(v) => Some(v.as_int().and_then(|i| u64::try_from(i).ok()).ok_or(ExtensionError::Field("chiral_hashes_size"))?),
         };
         hs.client = d.str_field("v");
         hs.reqq = d.u64_field("reqq").and_then(|q| u32::try_from(q).ok());

@@ -18,7 +18,8 @@
 //! }
 //! ```
 //! Invariants: a piece is kept only after its SHA-1 (and, when the manifest is known, its
-//! SHA-256) matches; a peer that sent any block of a piece that failed verification, alone,
+//! SHA-256) matches; a swarm told to expect a Merkle root requests no piece before a chunk
+//! hash list with that root has arrived (`chiral_hashes`, from any peer); a peer that sent any block of a piece that failed verification, alone,
 //! is banned by peer id and disconnected; every request we send is bounded by the peer's
 //! `reqq` and ours; every request a peer sends is bounded by our queue.
 
@@ -30,7 +31,8 @@ use sha1::{Digest as _, Sha1};
 use sha2::Sha256;
 
 use crate::peer_wire::extension::{
-    ExtendedHandshake, MetadataMessage, TorrentInfo, MAX_METADATA_BYTES, METADATA_PIECE, OUR_UT_METADATA_ID, UT_METADATA,
+    ExtendedHandshake, MetadataMessage, TorrentInfo, CHIRAL_HASHES, MAX_HASH_LIST_BYTES, MAX_METADATA_BYTES, METADATA_PIECE,
+    OUR_CHIRAL_HASHES_ID, OUR_UT_METADATA_ID, UT_METADATA,
 };
 use crate::peer_wire::{Bitfield, BlockRef, Handshake, Id20, Message, BLOCK_SIZE, HANDSHAKE_LEN, MAX_MESSAGE_BYTES};
 use picker::Picker;
@@ -67,6 +69,12 @@ pub struct SwarmConfig {
     pub pay_to: Option<crate::settlement::PayTo>,
     /// Fetch pieces from peers (a bridge turns this on only when someone wants the file).
     pub download: bool,
+    /// Fetch a peer's chunk hash list even with no Merkle root to check it against, only
+    /// to serve it on (a relay bridge between a seeding tab and downloaders, who check it).
+    pub forward_chunk_hashes: bool,
+    /// Fetch only from peers that ask no price (a relay bridge pays no one: a paying page
+    /// fetches from priced seeders itself, so the relay is never a free way around them).
+    pub free_sources_only: bool,
 }
 
 impl SwarmConfig {
@@ -81,6 +89,8 @@ impl SwarmConfig {
             seed: u64::from_le_bytes(peer_id[12..20].try_into().expect("8 bytes")),
             pay_to: None,
             download: true,
+            forward_chunk_hashes: false,
+            free_sources_only: false,
         }
     }
 }
@@ -91,6 +101,9 @@ pub enum Event {
     PeerReady { peer: PeerKey, peer_id: Id20 },
     /// The info dict arrived over `ut_metadata` and matches the infohash.
     MetadataReady { info: TorrentInfo, info_bytes: Vec<u8> },
+    /// The chunk SHA-256 list arrived and hashes to the expected Merkle root; from now on
+    /// every piece is checked against it too. The driver keeps it (for resume and seeding).
+    ChunkHashesReady { hashes: Vec<[u8; 32]> },
     /// The driver must read piece `index` from storage and call [`Swarm::handle_piece_read`].
     ReadPiece { index: u32 },
     /// A verified piece: the driver stores it. `sellers`: the payment terms of the peers
@@ -155,6 +168,8 @@ struct Peer {
     unchoked_at_ms: u64,
     /// Metadata pieces we asked this peer for.
     metadata_asked: BTreeSet<u32>,
+    /// Chunk hash list pieces we asked this peer for.
+    hashes_asked: BTreeSet<u32>,
 }
 
 impl Peer {
@@ -183,11 +198,12 @@ impl Peer {
             last_sent_ms: now,
             unchoked_at_ms: 0,
             metadata_asked: BTreeSet::new(),
+            hashes_asked: BTreeSet::new(),
         }
     }
 }
 
-/// The info dict being assembled from `ut_metadata` pieces.
+/// The info dict (or chunk hash list) being assembled from 16 KiB pieces.
 #[derive(Debug)]
 struct MetadataFetch {
     size: usize,
@@ -206,6 +222,11 @@ pub struct Swarm {
     known: Option<Known>,
     /// SHA-256 per chunk from the manifest, when the download started from a CID.
     chunk_hashes: Option<Vec<[u8; 32]>>,
+    /// The same list as bytes, served to peers over `chiral_hashes`.
+    hash_list: Option<Vec<u8>>,
+    /// The Merkle root a fetched hash list must have; pieces wait until it has arrived.
+    expected_root: Option<[u8; 32]>,
+    hashes_fetch: Option<MetadataFetch>,
     fetch: Option<MetadataFetch>,
     peers: BTreeMap<PeerKey, Peer>,
     banned: HashSet<Id20>,
@@ -242,6 +263,9 @@ impl Swarm {
             config,
             known: None,
             chunk_hashes: None,
+            hash_list: None,
+            expected_root: None,
+            hashes_fetch: None,
             fetch: None,
             peers: BTreeMap::new(),
             banned: HashSet::new(),
@@ -282,9 +306,30 @@ impl Swarm {
         }
     }
 
-    /// Also check every piece against the manifest's SHA-256 chunk hashes.
+    /// Also check every piece against the manifest's SHA-256 chunk hashes (already trusted:
+    /// from our own ingest or a list checked earlier), and serve them to peers.
     pub fn set_chunk_hashes(&mut self, hashes: Vec<[u8; 32]>) {
+        self.hash_list = Some(hashes.concat());
         self.chunk_hashes = Some(hashes);
+    }
+
+    /// Download only with per-chunk SHA-256: fetch the chunk hash list from peers and
+    /// accept it when its Merkle root is `root` (from a signed DHT record). Until then no
+    /// piece is requested.
+    pub fn expect_chunk_hashes(&mut self, root: [u8; 32], now: u64) {
+        if self.chunk_hashes.is_none() {
+            self.expected_root = Some(root);
+            self.request_hashes_everywhere(now);
+        }
+    }
+
+    pub fn chunk_hashes(&self) -> Option<&[[u8; 32]]> {
+        self.chunk_hashes.as_deref()
+    }
+
+    /// Pieces wait for the chunk hash list.
+    fn awaiting_hashes(&self) -> bool {
+        self.expected_root.is_some() && self.chunk_hashes.is_none()
     }
 
     fn set_known(&mut self, info: TorrentInfo, info_bytes: Vec<u8>, have: Bitfield) {
@@ -432,6 +477,9 @@ impl Swarm {
         }
         if !p.metadata_asked.is_empty() {
             self.request_metadata_everywhere(now);
+        }
+        if !p.hashes_asked.is_empty() {
+            self.request_hashes_everywhere(now);
         }
         self.fill_all(now);
     }
@@ -584,8 +632,11 @@ impl Swarm {
     /// (magnet downloads behind us, as through a relay bridge) can ask us for it.
     fn send_extended_handshake(&mut self, peer: PeerKey, now: u64) {
         let ext = ExtendedHandshake {
-            extensions: [(UT_METADATA.to_string(), OUR_UT_METADATA_ID)].into_iter().collect(),
+            extensions: [(UT_METADATA.to_string(), OUR_UT_METADATA_ID), (CHIRAL_HASHES.to_string(), OUR_CHIRAL_HASHES_ID)]
+                .into_iter()
+                .collect(),
             metadata_size: self.known.as_ref().map(|k| k.info_bytes.len() as u64),
+            hashes_size: self.hash_list.as_ref().map(|h| h.len() as u64),
             client: Some(self.config.client.clone()),
             reqq: Some(OUR_REQQ as u32),
             pay_to: self.config.pay_to,
@@ -660,12 +711,18 @@ impl Swarm {
                 Ok(ext) => {
                     self.peers.get_mut(&peer).expect("peer").ext = Some(ext);
                     self.request_metadata(peer, now);
+                    self.request_hashes(peer, now);
+                    self.update_interest(peer, now);
                 }
                 Err(e) => self.drop_peer(peer, format!("bad extended handshake: {e}"), now),
             },
             Message::Extended { id: OUR_UT_METADATA_ID, payload } => match MetadataMessage::parse(payload) {
                 Ok(m) => self.on_metadata(peer, m, now),
                 Err(e) => self.drop_peer(peer, format!("bad ut_metadata message: {e}"), now),
+            },
+            Message::Extended { id: OUR_CHIRAL_HASHES_ID, payload } => match MetadataMessage::parse(payload) {
+                Ok(m) => self.on_hashes(peer, m, now),
+                Err(e) => self.drop_peer(peer, format!("bad chiral_hashes message: {e}"), now),
             },
             Message::Extended { .. } => {} // extensions we did not offer (ut_pex, …)
         }
@@ -722,7 +779,10 @@ impl Swarm {
 
     fn update_interest(&mut self, peer: PeerKey, now: u64) {
         let Some(p) = self.peers.get_mut(&peer) else { return };
-        let want = p.useful > 0 && self.config.download;
+        // A peer that speaks BEP 10 has named its price (or none) only once its extended
+        // handshake is in; until then it counts as priced.
+        let priced = p.ext.as_ref().map_or(p.handshake.is_some_and(|h| h.supports_extensions()), |e| e.pay_to.is_some_and(|t| t.price_per_mb_wei > 0));
+        let want = p.useful > 0 && self.config.download && !(self.config.free_sources_only && priced);
         if want != p.am_interested {
             p.am_interested = want;
             self.send(peer, if want { &Message::Interested } else { &Message::NotInterested }, now);
@@ -913,6 +973,9 @@ impl Swarm {
 
     /// Tops up the requests in flight to `peer`, up to its `reqq` and ours.
     fn fill_requests(&mut self, peer: PeerKey, now: u64) {
+        if self.awaiting_hashes() {
+            return;
+        }
         let Some(k) = self.known.as_mut() else { return };
         let Some(p) = self.peers.get_mut(&peer) else { return };
         if p.peer_choking || !p.am_interested {
@@ -1035,12 +1098,8 @@ impl Swarm {
         let pieces = info.pieces();
         self.set_known(info.clone(), bytes.clone(), Bitfield::new(pieces));
         self.event(Event::MetadataReady { info, info_bytes: bytes });
+        self.resend_extended_handshakes(now);
         let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
-        for key in &keys {
-            if self.peers[key].handshake.is_some_and(|h| h.supports_extensions()) {
-                self.send_extended_handshake(*key, now);
-            }
-        }
         for key in keys {
             let p = self.peers.get_mut(&key).expect("peer");
             p.metadata_asked.clear();
@@ -1055,6 +1114,118 @@ impl Swarm {
                 if self.peers.contains_key(&key) {
                     self.on_have(key, index, now);
                 }
+            }
+        }
+    }
+
+    // ---- chiral_hashes: the chunk SHA-256 list from peers ---------------------------------
+
+    fn request_hashes_everywhere(&mut self, now: u64) {
+        let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
+        for key in keys {
+            self.request_hashes(key, now);
+        }
+    }
+
+    /// Asks `peer` for every piece of the hash list nobody else has been asked for.
+    fn request_hashes(&mut self, peer: PeerKey, now: u64) {
+        let forwarding = self.config.forward_chunk_hashes && self.hash_list.is_none();
+        if !self.awaiting_hashes() && !forwarding {
+            return;
+        }
+        let Some(ext) = self.peers.get(&peer).and_then(|p| p.ext.as_ref()) else { return };
+        let (Some(id), Some(size)) = (ext.chiral_hashes_id(), ext.hashes_size) else { return };
+        let size = size as usize;
+        let fits_info = self.known.as_ref().is_none_or(|k| size == k.info.pieces() as usize * 32);
+        if size == 0 || size % 32 != 0 || size > MAX_HASH_LIST_BYTES || !fits_info {
+            return;
+        }
+        let fetch = self.hashes_fetch.get_or_insert_with(|| MetadataFetch { size, pieces: vec![None; size.div_ceil(METADATA_PIECE)] });
+        if fetch.size != size {
+            return;
+        }
+        let asked: BTreeSet<u32> = self.peers.values().flat_map(|q| q.hashes_asked.iter().copied()).collect();
+        let wanted: Vec<u32> =
+            (0..fetch.pieces.len() as u32).filter(|i| fetch.pieces[*i as usize].is_none() && !asked.contains(i)).collect();
+        for piece in wanted {
+            let payload = MetadataMessage::Request { piece }.encode();
+            self.peers.get_mut(&peer).expect("peer").hashes_asked.insert(piece);
+            self.send(peer, &Message::Extended { id, payload: &payload }, now);
+        }
+    }
+
+    fn on_hashes(&mut self, peer: PeerKey, m: MetadataMessage<'_>, now: u64) {
+        match m {
+            MetadataMessage::Request { piece } => {
+                let Some(id) = self.peers[&peer].ext.as_ref().and_then(ExtendedHandshake::chiral_hashes_id) else { return };
+                let reply = match &self.hash_list {
+                    Some(list) if (piece as usize) * METADATA_PIECE < list.len() => {
+                        let start = piece as usize * METADATA_PIECE;
+                        let end = (start + METADATA_PIECE).min(list.len());
+                        MetadataMessage::Data { piece, total_size: list.len() as u64, data: &list[start..end] }.encode()
+                    }
+                    _ => MetadataMessage::Reject { piece }.encode(),
+                };
+                self.send(peer, &Message::Extended { id, payload: &reply }, now);
+            }
+            MetadataMessage::Reject { piece } => {
+                self.peers.get_mut(&peer).expect("peer").hashes_asked.remove(&piece);
+            }
+            MetadataMessage::Data { piece, total_size, data } => {
+                let asked = self.peers.get_mut(&peer).expect("peer").hashes_asked.remove(&piece);
+                let Some(fetch) = self.hashes_fetch.as_mut() else { return };
+                let start = piece as usize * METADATA_PIECE;
+                let expected = fetch.size.saturating_sub(start).min(METADATA_PIECE);
+                if !asked || total_size as usize != fetch.size || data.len() != expected {
+                    self.drop_peer(peer, "chiral_hashes piece does not fit the list", now);
+                    return;
+                }
+                fetch.pieces[piece as usize] = Some(data.to_vec());
+                if fetch.pieces.iter().all(Option::is_some) {
+                    let fetch = self.hashes_fetch.take().expect("fetching");
+                    let bytes: Vec<u8> = fetch.pieces.into_iter().flatten().flatten().collect();
+                    self.on_hashes_assembled(peer, bytes, now);
+                }
+            }
+        }
+    }
+
+    fn on_hashes_assembled(&mut self, last_peer: PeerKey, bytes: Vec<u8>, now: u64) {
+        let hashes: Vec<[u8; 32]> = bytes.chunks_exact(32).map(|c| c.try_into().expect("32-byte chunk")).collect();
+        let fits_info = self.known.as_ref().is_none_or(|k| hashes.len() == k.info.pieces() as usize);
+        if self.expected_root.is_none() && fits_info {
+            // Forwarding: kept only to serve; whoever fetches it from us checks it.
+            for p in self.peers.values_mut() {
+                p.hashes_asked.clear();
+            }
+            self.hash_list = Some(bytes);
+            self.resend_extended_handshakes(now);
+            return;
+        }
+        if Some(crate::merkle::merkle_root(&hashes)) != self.expected_root || !fits_info {
+            // A list is normally one peer's answer; the last sender vouched for it.
+            self.drop_peer(last_peer, "chunk hash list does not match the file's Merkle root", now);
+            for p in self.peers.values_mut() {
+                p.hashes_asked.clear();
+            }
+            self.request_hashes_everywhere(now);
+            return;
+        }
+        for p in self.peers.values_mut() {
+            p.hashes_asked.clear();
+        }
+        self.set_chunk_hashes(hashes.clone());
+        self.event(Event::ChunkHashesReady { hashes });
+        self.resend_extended_handshakes(now);
+        self.fill_all(now);
+    }
+
+    /// Tells connected peers what we can serve now.
+    fn resend_extended_handshakes(&mut self, now: u64) {
+        let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
+        for key in keys {
+            if self.peers[&key].handshake.is_some_and(|h| h.supports_extensions()) {
+                self.send_extended_handshake(key, now);
             }
         }
     }
