@@ -78,6 +78,8 @@ const OUTBOX_PER_PAGE: usize = 256;
 const MAX_DIALS_PER_FILE: usize = 16;
 const MAX_PEERS_SEEN: usize = 2_000;
 const PIECE_WAIT: Duration = Duration::from_secs(30);
+/// Why a bridged chunk is refused when only priced tabs have it: the relay pays no one.
+const PRICED_ONLY: &str = "every seeder of this file asks a price per MB, and the relay pays no one: download it in the Chiral app, which pays the seeders";
 /// Verified pieces stay on disk this long after the last page left, then are deleted.
 const CACHE_TTL: Duration = Duration::from_secs(600);
 
@@ -308,6 +310,7 @@ impl Bridge {
         match tokio::time::timeout(PIECE_WAIT, rx).await {
             Ok(Ok(Ok(bytes))) => Ok(bytes),
             Ok(Ok(Err(e))) if e.starts_with("no chunk") => Err(ApiError::new(StatusCode::RANGE_NOT_SATISFIABLE, e)),
+            Ok(Ok(Err(e))) if e == PRICED_ONLY => Err(ApiError::new(StatusCode::PAYMENT_REQUIRED, e)),
             Ok(Ok(Err(e))) => Err(ApiError::new(StatusCode::BAD_GATEWAY, e)),
             Ok(Err(_)) => Err(gone()),
             Err(_) => Err(ApiError::new(StatusCode::GATEWAY_TIMEOUT, format!("the browser seeder did not deliver chunk {index} within {PIECE_WAIT:?}"))),
@@ -343,10 +346,16 @@ impl Bridge {
             return builder.body(Body::empty()).ok();
         }
         let piece_len = u64::from(info.piece_length);
+        // The first piece decides the status: a refusal (402, 504, …) is an honest error,
+        // not a 200 that breaks off.
+        let first = match self.piece(cid, start / piece_len).await {
+            Ok(bytes) => bytes,
+            Err(e) => return Some(e.into_response()),
+        };
         let bridge = self.clone();
         let cid = cid.to_string();
         // One piece in memory at a time: memory stays flat whatever the file's size.
-        let stream = futures::stream::unfold(start, move |at| {
+        let stream = futures::stream::unfold((start, Some(first)), move |(at, first)| {
             let bridge = bridge.clone();
             let cid = cid.clone();
             async move {
@@ -355,13 +364,17 @@ impl Bridge {
                 }
                 let index = at / piece_len;
                 let piece_start = index * piece_len;
-                match bridge.piece(&cid, index).await {
+                let piece = match first {
+                    Some(bytes) => Ok(bytes),
+                    None => bridge.piece(&cid, index).await,
+                };
+                match piece {
                     Ok(bytes) => {
                         let from = (at - piece_start) as usize;
                         let to = ((end - piece_start) as usize).min(bytes.len());
-                        Some((Ok::<_, std::io::Error>(bytes[from..to].to_vec()), piece_start + to as u64))
+                        Some((Ok::<_, std::io::Error>(bytes[from..to].to_vec()), (piece_start + to as u64, None)))
                     }
-                    Err(e) => Some((Err(std::io::Error::other(e.message().to_string())), end)),
+                    Err(e) => Some((Err(std::io::Error::other(e.message().to_string())), (end, None))),
                 }
             }
         });
@@ -594,6 +607,14 @@ impl FileTask {
                 }
             } else {
                 self.last_page = Instant::now();
+                if !self.waiting.is_empty() && self.swarm.only_priced_sources() {
+                    // Learnt since they asked: only priced tabs have it.
+                    for (_, waiters) in std::mem::take(&mut self.waiting) {
+                        for w in waiters {
+                            let _ = w.send(Err(PRICED_ONLY.into()));
+                        }
+                    }
+                }
             }
         }
         if !self.local && !self.fetching {
@@ -642,6 +663,10 @@ impl FileTask {
                         let _ = reply.send(self.read(index).await);
                         return;
                     }
+                }
+                if self.swarm.only_priced_sources() {
+                    let _ = reply.send(Err(PRICED_ONLY.to_string()));
+                    return;
                 }
                 self.waiting.entry(index).or_default().push(reply);
                 self.swarm.prioritize(index, now);

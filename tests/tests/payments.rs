@@ -321,6 +321,13 @@ async fn an_injected_browser_wallet_pays_the_seeder() -> anyhow::Result<()> {
 
     let (seeder, seller, shared, before) = priced_seeder(&relay, &anvil, &file).await?;
 
+    // The relay pays no one, so it will not hand out a priced tab's file for free over HTTP.
+    seeder.wait_for("return document.querySelector('#seed-state')?.dataset.state === 'seeding' ? true : null;", Duration::from_secs(30)).await?;
+    for route in [format!("/file/{}/chunk/0", shared.cid), format!("/file/{}", shared.cid)] {
+        let out = chiral_e2e::run_tool(std::process::Command::new("curl").args(["-sS", "--max-time", "60", "-w", "\n%{http_code}"]).arg(format!("{}{route}", relay.url)))?;
+        assert!(out.ends_with("402") && out.contains("asks a price"), "{route}: {out}");
+    }
+
     let b = Browser::start().await?;
     b.client.goto(&format!("{}/with-wallet.html?anvil={}#wallet", relay.url, anvil.url)).await?;
     b.wait_for("return document.querySelector('#connect-injected') ? true : null;", Duration::from_secs(60)).await.context("the page did not offer the browser wallet")?;

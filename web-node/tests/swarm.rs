@@ -450,11 +450,13 @@ fn a_bridge_never_fetches_from_a_priced_seeder() {
     }
     assert!(net.nodes[bridge].swarm.info().is_some(), "metadata is free");
     assert_eq!(net.nodes[bridge].swarm.downloaded_bytes, 0, "the bridge took bytes from a priced seeder");
+    assert!(net.nodes[bridge].swarm.only_priced_sources());
 
     let free = net.add_seeder(&m, &bytes, Behaviour::Honest);
     net.connect(free, bridge);
     net.run_until(bridge, 100);
     assert_eq!(net.file(bridge), bytes);
+    assert!(!net.nodes[bridge].swarm.only_priced_sources());
     let stats = net.nodes[bridge].swarm.peer_stats();
     assert_eq!(stats.iter().map(|p| p.downloaded).sum::<u64>(), bytes.len() as u64);
     assert!(stats.iter().all(|p| p.downloaded == 0 || p.peer_id == Some(net.config(&m, free).peer_id)), "{stats:?}");

@@ -777,11 +777,22 @@ impl Swarm {
         self.update_interest(peer, now);
     }
 
+    /// A peer that speaks BEP 10 has named its price (or none) only once its extended
+    /// handshake is in; until then it counts as priced.
+    fn asks_price(p: &Peer) -> bool {
+        p.ext.as_ref().map_or(p.handshake.is_some_and(|h| h.supports_extensions()), |e| e.pay_to.is_some_and(|t| t.price_per_mb_wei > 0))
+    }
+
+    /// Some peer has pieces, and every peer that has any asks a price: what a
+    /// `free_sources_only` swarm cannot take.
+    pub fn only_priced_sources(&self) -> bool {
+        let sources: Vec<&Peer> = self.peers.values().filter(|p| p.early_have_all || p.has.as_ref().is_some_and(|h| h.count() > 0)).collect();
+        !sources.is_empty() && sources.iter().all(|p| Self::asks_price(p))
+    }
+
     fn update_interest(&mut self, peer: PeerKey, now: u64) {
         let Some(p) = self.peers.get_mut(&peer) else { return };
-        // A peer that speaks BEP 10 has named its price (or none) only once its extended
-        // handshake is in; until then it counts as priced.
-        let priced = p.ext.as_ref().map_or(p.handshake.is_some_and(|h| h.supports_extensions()), |e| e.pay_to.is_some_and(|t| t.price_per_mb_wei > 0));
+        let priced = Self::asks_price(p);
         let want = p.useful > 0 && self.config.download && !(self.config.free_sources_only && priced);
         if want != p.am_interested {
             p.am_interested = want;
