@@ -25,6 +25,33 @@ use crate::http::{ApiError, AppState};
 pub struct LocalFile {
     pub path: PathBuf,
     pub manifest: Manifest,
+    verified: std::sync::Mutex<VerifiedChunks>,
+}
+
+impl LocalFile {
+    pub fn new(path: PathBuf, manifest: Manifest) -> Self {
+        Self { path, manifest, verified: Default::default() }
+    }
+}
+
+/// Chunks already checked against the manifest while the file kept one length and
+/// modification time: a chunk is hashed once, not on every request, and any write to the
+/// file (which moves its mtime) makes every chunk be checked again.
+#[derive(Default)]
+struct VerifiedChunks {
+    stamp: Option<(u64, std::time::SystemTime)>,
+    chunks: std::collections::HashSet<u64>,
+}
+
+impl VerifiedChunks {
+    /// Whether `index` was verified under `stamp` (forgetting everything if the file changed).
+    fn check(&mut self, stamp: (u64, std::time::SystemTime), index: u64) -> bool {
+        if self.stamp != Some(stamp) {
+            self.stamp = Some(stamp);
+            self.chunks.clear();
+        }
+        self.chunks.contains(&index)
+    }
 }
 
 pub type LocalFiles = Arc<HashMap<String, LocalFile>>;
@@ -102,11 +129,21 @@ async fn read_local_chunk(file: &LocalFile, index: u64) -> Result<Vec<u8>, ApiEr
     let mut f = tokio::fs::File::open(&file.path)
         .await
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot open the file: {e}")))?;
+    let stamp = f.metadata().await.ok().and_then(|md| Some((md.len(), md.modified().ok()?)));
     f.seek(SeekFrom::Start(index * CHUNK_SIZE as u64)).await.map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     let mut bytes = vec![0u8; len];
     f.read_exact(&mut bytes).await.map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot read chunk {index}: {e}")))?;
     // The file may have changed since it was ingested: never serve bytes that do not verify.
-    m.verify_chunk(index, &bytes)
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("the file changed on disk since it was shared: {e}")))?;
+    let known_good = stamp.is_some_and(|s| file.verified.lock().expect("verified lock").check(s, index));
+    if !known_good {
+        m.verify_chunk(index, &bytes)
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("the file changed on disk since it was shared: {e}")))?;
+        if let Some(s) = stamp {
+            let mut v = file.verified.lock().expect("verified lock");
+            if v.stamp == Some(s) {
+                v.chunks.insert(index);
+            }
+        }
+    }
     Ok(bytes)
 }

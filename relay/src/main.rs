@@ -72,7 +72,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await?;
         tracing::info!(peer_id = %node.peer_id, "p2p node started");
         println!("relay peer id {}", node.peer_id);
-        let local_files: Vec<_> = seeded.iter().map(|f| relay::file_http::LocalFile { path: f.path.clone(), manifest: f.manifest.clone() }).collect();
+        let local_files: Vec<_> = seeded.iter().map(|f| relay::file_http::LocalFile::new(f.path.clone(), f.manifest.clone())).collect();
         let publisher = (!seeded.is_empty())
             .then(|| tokio::spawn(relay::seeding::publish_forever(seeded, node.clone(), keypair, public_url.clone())));
 

@@ -61,6 +61,23 @@ fn relay_held_files_serve_chunks_ranges_and_clear_errors() -> anyhow::Result<()>
     assert_eq!(status, 404);
     assert!(headers.contains("application/json"), "{headers}");
     assert!(curl(&[&unknown])?.contains("\"error\""));
+
+    // A chunk is hashed once while the file is unchanged; a write to the file (a new mtime)
+    // makes the relay check again, and a changed chunk is never served.
+    let chunk1 = format!("{url}/chunk/1");
+    assert_eq!(head(&chunk1, &[])?.0, 200);
+    assert_eq!(head(&chunk1, &[])?.0, 200, "served again from the verified cache");
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut f = std::fs::OpenOptions::new().write(true).open(&file)?;
+        f.seek(SeekFrom::Start(262_144 + 10))?;
+        f.write_all(b"tampered")?;
+        f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5))?;
+    }
+    let (status, _) = head(&chunk1, &[])?;
+    assert_eq!(status, 500, "a chunk that changed on disk was served");
+    assert!(curl(&[&chunk1])?.contains("changed on disk"));
+    assert_eq!(head(&format!("{url}/chunk/0"), &[])?.0, 200, "the unchanged chunks still verify");
     Ok(())
 }
 
