@@ -210,6 +210,41 @@ struct MetadataFetch {
     pieces: Vec<Option<Vec<u8>>>,
 }
 
+impl MetadataFetch {
+    fn new(size: usize) -> Self {
+        Self { size, pieces: vec![None; size.div_ceil(METADATA_PIECE)] }
+    }
+
+    /// Missing pieces that nobody has been asked for.
+    fn unasked(&self, asked: &BTreeSet<u32>) -> Vec<u32> {
+        (0..self.pieces.len() as u32).filter(|i| self.pieces[*i as usize].is_none() && !asked.contains(i)).collect()
+    }
+
+    /// Keeps one piece: `None` when it does not fit the blob, else whether all are in.
+    fn accept(&mut self, piece: u32, total_size: u64, data: &[u8]) -> Option<bool> {
+        let expected = self.size.saturating_sub(piece as usize * METADATA_PIECE).min(METADATA_PIECE);
+        let slot = self.pieces.get_mut(piece as usize).filter(|_| total_size as usize == self.size && data.len() == expected)?;
+        *slot = Some(data.to_vec());
+        Some(self.pieces.iter().all(Option::is_some))
+    }
+
+    fn into_bytes(self) -> Vec<u8> {
+        self.pieces.into_iter().flatten().flatten().collect()
+    }
+}
+
+/// The answer to a request for `piece` of `blob` (the info dict or the chunk hash list).
+fn blob_reply(blob: Option<&[u8]>, piece: u32) -> Vec<u8> {
+    match blob {
+        Some(b) if (piece as usize) * METADATA_PIECE < b.len() => {
+            let start = piece as usize * METADATA_PIECE;
+            let end = (start + METADATA_PIECE).min(b.len());
+            MetadataMessage::Data { piece, total_size: b.len() as u64, data: &b[start..end] }.encode()
+        }
+        _ => MetadataMessage::Reject { piece }.encode(),
+    }
+}
+
 struct Known {
     info: TorrentInfo,
     info_bytes: Vec<u8>,
@@ -786,8 +821,8 @@ impl Swarm {
     /// Some peer has pieces, and every peer that has any asks a price: what a
     /// `free_sources_only` swarm cannot take.
     pub fn only_priced_sources(&self) -> bool {
-        let sources: Vec<&Peer> = self.peers.values().filter(|p| p.early_have_all || p.has.as_ref().is_some_and(|h| h.count() > 0)).collect();
-        !sources.is_empty() && sources.iter().all(|p| Self::asks_price(p))
+        let mut sources = self.peers.values().filter(|p| p.early_have_all || p.has.as_ref().is_some_and(|h| h.count() > 0)).peekable();
+        sources.peek().is_some() && sources.all(Self::asks_price)
     }
 
     fn update_interest(&mut self, peer: PeerKey, now: u64) {
@@ -1034,17 +1069,12 @@ impl Swarm {
         if size == 0 || size as usize > MAX_METADATA_BYTES {
             return;
         }
-        let fetch = self.fetch.get_or_insert_with(|| MetadataFetch {
-            size: size as usize,
-            pieces: vec![None; (size as usize).div_ceil(METADATA_PIECE)],
-        });
+        let fetch = self.fetch.get_or_insert_with(|| MetadataFetch::new(size as usize));
         if fetch.size != size as usize {
             return; // a peer that disagrees on the size cannot help with this assembly
         }
         let asked: BTreeSet<u32> = self.peers.values().flat_map(|q| q.metadata_asked.iter().copied()).collect();
-        let wanted: Vec<u32> =
-            (0..fetch.pieces.len() as u32).filter(|i| fetch.pieces[*i as usize].is_none() && !asked.contains(i)).collect();
-        for piece in wanted {
+        for piece in fetch.unasked(&asked) {
             let payload = MetadataMessage::Request { piece }.encode();
             self.peers.get_mut(&peer).expect("peer").metadata_asked.insert(piece);
             self.send(peer, &Message::Extended { id, payload: &payload }, now);
@@ -1055,14 +1085,7 @@ impl Swarm {
         match m {
             MetadataMessage::Request { piece } => {
                 let Some(id) = self.peers[&peer].ext.as_ref().and_then(ExtendedHandshake::ut_metadata_id) else { return };
-                let reply = match &self.known {
-                    Some(k) if (piece as usize) * METADATA_PIECE < k.info_bytes.len() => {
-                        let start = piece as usize * METADATA_PIECE;
-                        let end = (start + METADATA_PIECE).min(k.info_bytes.len());
-                        MetadataMessage::Data { piece, total_size: k.info_bytes.len() as u64, data: &k.info_bytes[start..end] }.encode()
-                    }
-                    _ => MetadataMessage::Reject { piece }.encode(),
-                };
+                let reply = blob_reply(self.known.as_ref().map(|k| &k.info_bytes[..]), piece);
                 self.send(peer, &Message::Extended { id, payload: &reply }, now);
             }
             MetadataMessage::Reject { piece } => {
@@ -1071,17 +1094,13 @@ impl Swarm {
             MetadataMessage::Data { piece, total_size, data } => {
                 let asked = self.peers.get_mut(&peer).expect("peer").metadata_asked.remove(&piece);
                 let Some(fetch) = self.fetch.as_mut() else { return };
-                let start = piece as usize * METADATA_PIECE;
-                let expected = fetch.size.saturating_sub(start).min(METADATA_PIECE);
-                if !asked || total_size as usize != fetch.size || data.len() != expected {
-                    self.drop_peer(peer, "ut_metadata piece does not fit the metadata", now);
-                    return;
-                }
-                fetch.pieces[piece as usize] = Some(data.to_vec());
-                if fetch.pieces.iter().all(Option::is_some) {
-                    let fetch = self.fetch.take().expect("fetching");
-                    let bytes: Vec<u8> = fetch.pieces.into_iter().flatten().flatten().collect();
-                    self.on_metadata_assembled(peer, bytes, now);
+                match if asked { fetch.accept(piece, total_size, data) } else { None } {
+                    None => self.drop_peer(peer, "ut_metadata piece does not fit the metadata", now),
+                    Some(false) => {}
+                    Some(true) => {
+                        let bytes = self.fetch.take().expect("fetching").into_bytes();
+                        self.on_metadata_assembled(peer, bytes, now);
+                    }
                 }
             }
         }
@@ -1151,14 +1170,12 @@ impl Swarm {
         if size == 0 || size % 32 != 0 || size > MAX_HASH_LIST_BYTES || !fits_info {
             return;
         }
-        let fetch = self.hashes_fetch.get_or_insert_with(|| MetadataFetch { size, pieces: vec![None; size.div_ceil(METADATA_PIECE)] });
+        let fetch = self.hashes_fetch.get_or_insert_with(|| MetadataFetch::new(size));
         if fetch.size != size {
             return;
         }
         let asked: BTreeSet<u32> = self.peers.values().flat_map(|q| q.hashes_asked.iter().copied()).collect();
-        let wanted: Vec<u32> =
-            (0..fetch.pieces.len() as u32).filter(|i| fetch.pieces[*i as usize].is_none() && !asked.contains(i)).collect();
-        for piece in wanted {
+        for piece in fetch.unasked(&asked) {
             let payload = MetadataMessage::Request { piece }.encode();
             self.peers.get_mut(&peer).expect("peer").hashes_asked.insert(piece);
             self.send(peer, &Message::Extended { id, payload: &payload }, now);
@@ -1169,14 +1186,7 @@ impl Swarm {
         match m {
             MetadataMessage::Request { piece } => {
                 let Some(id) = self.peers[&peer].ext.as_ref().and_then(ExtendedHandshake::chiral_hashes_id) else { return };
-                let reply = match &self.hash_list {
-                    Some(list) if (piece as usize) * METADATA_PIECE < list.len() => {
-                        let start = piece as usize * METADATA_PIECE;
-                        let end = (start + METADATA_PIECE).min(list.len());
-                        MetadataMessage::Data { piece, total_size: list.len() as u64, data: &list[start..end] }.encode()
-                    }
-                    _ => MetadataMessage::Reject { piece }.encode(),
-                };
+                let reply = blob_reply(self.hash_list.as_deref(), piece);
                 self.send(peer, &Message::Extended { id, payload: &reply }, now);
             }
             MetadataMessage::Reject { piece } => {
@@ -1185,17 +1195,13 @@ impl Swarm {
             MetadataMessage::Data { piece, total_size, data } => {
                 let asked = self.peers.get_mut(&peer).expect("peer").hashes_asked.remove(&piece);
                 let Some(fetch) = self.hashes_fetch.as_mut() else { return };
-                let start = piece as usize * METADATA_PIECE;
-                let expected = fetch.size.saturating_sub(start).min(METADATA_PIECE);
-                if !asked || total_size as usize != fetch.size || data.len() != expected {
-                    self.drop_peer(peer, "chiral_hashes piece does not fit the list", now);
-                    return;
-                }
-                fetch.pieces[piece as usize] = Some(data.to_vec());
-                if fetch.pieces.iter().all(Option::is_some) {
-                    let fetch = self.hashes_fetch.take().expect("fetching");
-                    let bytes: Vec<u8> = fetch.pieces.into_iter().flatten().flatten().collect();
-                    self.on_hashes_assembled(peer, bytes, now);
+                match if asked { fetch.accept(piece, total_size, data) } else { None } {
+                    None => self.drop_peer(peer, "chiral_hashes piece does not fit the list", now),
+                    Some(false) => {}
+                    Some(true) => {
+                        let bytes = self.hashes_fetch.take().expect("fetching").into_bytes();
+                        self.on_hashes_assembled(peer, bytes, now);
+                    }
                 }
             }
         }
