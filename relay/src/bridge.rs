@@ -73,7 +73,13 @@ impl DiskBudget {
         self.used.fetch_sub(bytes, std::sync::atomic::Ordering::SeqCst);
     }
 }
-const OUTBOX_PER_PAGE: usize = 256;
+/// Frames queued per connection. Piece data is bounded by the swarm's send window
+/// ([`SEND_WINDOW`]); the rest is small control messages. A connection this far behind is
+/// dropped.
+const OUTBOX_PER_PAGE: usize = 1024;
+/// Piece bytes given to one connection and not yet written before the swarm waits for it:
+/// a slow peer is throttled, not disconnected.
+const SEND_WINDOW: u64 = 1 << 20;
 /// TCP peers the relay dials at once per file, and peers it tracks at once.
 const MAX_DIALS_PER_FILE: usize = 16;
 const MAX_PEERS_SEEN: usize = 2_000;
@@ -89,6 +95,8 @@ enum Cmd {
     PageOpen { outbox: mpsc::Sender<Vec<u8>>, demand: bool, initiator: bool, reply: oneshot::Sender<Option<PeerKey>> },
     PageData { key: PeerKey, bytes: Vec<u8> },
     PageClosed { key: PeerKey },
+    /// The connection wrote this many of the bytes the swarm gave it (backpressure).
+    Flushed { key: PeerKey, bytes: u64 },
     Want { index: u32, reply: oneshot::Sender<Result<Vec<u8>, String>> },
     Info { reply: oneshot::Sender<Option<TorrentInfo>> },
 }
@@ -188,7 +196,9 @@ impl Bridge {
     pub fn add_local(&self, path: &std::path::Path, manifest: &web_node::manifest::Manifest) -> anyhow::Result<()> {
         let info_bytes = manifest.info_dict_bytes();
         let pieces = manifest.chunks() as u32;
-        let mut swarm = Swarm::with_info(SwarmConfig::new(manifest.infohash, self.peer_id), info_bytes, Some(web_node::peer_wire::Bitfield::full(pieces)))?;
+        let mut config = SwarmConfig::new(manifest.infohash, self.peer_id);
+        config.send_window = Some(SEND_WINDOW);
+        let mut swarm = Swarm::with_info(config, info_bytes, Some(web_node::peer_wire::Bitfield::full(pieces)))?;
         swarm.set_chunk_hashes(manifest.chunk_hashes.clone());
         let file = std::fs::File::open(path)?;
         let (tx, rx) = mpsc::channel(256);
@@ -208,7 +218,9 @@ impl Bridge {
     /// `relay fetch`: downloads `info_hash` from BitTorrent peers (`trackers` and the DHT)
     /// into `out`, every piece verified, exactly as the bridge fetches for a page; then, if
     /// `cid` is given, checks the whole file's SHA-256. Returns the torrent's info.
-    pub async fn fetch(&self, info_hash: [u8; 20], trackers: &[String], out: PathBuf, cid: Option<String>) -> Result<TorrentInfo, String> {
+    /// `peers`: addresses to dial directly (a magnet's `x.pe`), under the same rules as
+    /// every other address the bridge dials.
+    pub async fn fetch(&self, info_hash: [u8; 20], trackers: &[String], peers: Vec<SocketAddr>, out: PathBuf, cid: Option<String>) -> Result<TorrentInfo, String> {
         let (tx, rx) = mpsc::channel(256);
         let mut task = FileTask::new(cid.clone(), info_hash, self.peer_id, self.dir.clone());
         task.path = out;
@@ -222,6 +234,7 @@ impl Bridge {
             Bridged { cid, trackers: trackers.to_vec(), tx: tx.clone(), pages: Arc::new(std::sync::atomic::AtomicUsize::new(0)) },
         );
         self.discover(tx.clone(), info_hash, trackers, true, false);
+        self.dial_list(tx.clone(), peers);
         finished.await.map_err(|_| "the download stopped".to_string())??;
         let (reply, info) = oneshot::channel();
         tx.send(Cmd::Info { reply }).await.map_err(|_| "the download stopped")?;
@@ -241,6 +254,18 @@ impl Bridge {
         }
         .ok_or("no browser tab offers this torrent")?;
         pump_tcp(tx, stream, Some(first), self.rate).await
+    }
+
+    /// Dials these addresses (BitTorrent clients our tracker knows, a magnet's `x.pe`).
+    fn dial_list(&self, tx: mpsc::Sender<Cmd>, peers: Vec<SocketAddr>) {
+        if peers.is_empty() {
+            return;
+        }
+        let (found, rx) = mpsc::channel(peers.len());
+        for peer in peers {
+            let _ = found.try_send(peer);
+        }
+        self.dial(tx, rx, self.discovery.get().map(|(_, own)| *own));
     }
 
     /// Connects to the TCP BitTorrent peers `found` yields (never twice at once, at most
@@ -413,13 +438,7 @@ impl Bridge {
                 }
             }
         };
-        if !tcp_peers.is_empty() {
-            let (found, rx) = mpsc::channel(tcp_peers.len());
-            for peer in tcp_peers {
-                let _ = found.try_send(peer);
-            }
-            self.dial(tx.clone(), rx, self.discovery.get().map(|(_, own)| *own));
-        }
+        self.dial_list(tx.clone(), tcp_peers);
         // A new file is looked up in the DHT (and announced there); trackers once each.
         self.discover(tx.clone(), info_hash, &new_trackers, created, cid.is_some());
         if pages.load(std::sync::atomic::Ordering::Relaxed) >= MAX_PAGES_PER_FILE {
@@ -447,8 +466,12 @@ impl Bridge {
                 },
                 out = outgoing.recv() => match out {
                     Some(bytes) => {
+                        let n = bytes.len() as u64;
                         pacer.take(bytes.len()).await;
                         if sink.send(Message::Binary(bytes.into())).await.is_err() {
+                            break;
+                        }
+                        if tx.send(Cmd::Flushed { key, bytes: n }).await.is_err() {
                             break;
                         }
                     }
@@ -490,6 +513,9 @@ async fn pump_tcp(tx: mpsc::Sender<Cmd>, stream: tokio::net::TcpStream, first: O
                     pacer.take(bytes.len()).await;
                     if let Err(e) = write.write_all(&bytes).await {
                         break Err(e.to_string());
+                    }
+                    if tx.send(Cmd::Flushed { key, bytes: bytes.len() as u64 }).await.is_err() {
+                        break Ok(());
                     }
                 }
                 None => break Ok(()),
@@ -549,6 +575,7 @@ impl FileTask {
         // A seeding tab's chunk hash list is passed on to pages downloading by CID.
         config.forward_chunk_hashes = true;
         config.free_sources_only = true;
+        config.send_window = Some(SEND_WINDOW);
         let path = dir.join(format!("{}.part", hex::encode(info_hash)));
         Self {
             cid,
@@ -575,19 +602,26 @@ impl FileTask {
     }
 
     async fn run(mut self, mut rx: mpsc::Receiver<Cmd>) {
+        // Housekeeping (progress lines, cache expiry) once a second; the swarm's own
+        // deadlines exactly when `poll_timeout` says.
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
+            let deadline = self.swarm.poll_timeout().map_or(tokio::time::Instant::now() + Duration::from_secs(3600), |at| {
+                tokio::time::Instant::from_std(self.epoch) + Duration::from_millis(at)
+            });
             tokio::select! {
                 cmd = rx.recv() => match cmd {
                     Some(cmd) => self.on_cmd(cmd).await,
                     None => break,
                 },
-                _ = tick.tick() => {
+                _ = tokio::time::sleep_until(deadline) => {
                     let now = self.now();
+                    self.swarm.handle_timeout(now);
+                }
+                _ = tick.tick() => {
                     if self.fetching {
                         self.report_progress();
                     }
-                    self.swarm.handle_timeout(now);
                     if self.outboxes.is_empty() && self.waiting.is_empty() && !rx.is_empty() {
                         continue;
                     }
@@ -639,6 +673,7 @@ impl FileTask {
                 let _ = reply.send(Some(key));
             }
             Cmd::PageData { key, bytes } => self.swarm.handle_data(key, &bytes, now),
+            Cmd::Flushed { key, bytes } => self.swarm.handle_flushed(key, bytes, now),
             Cmd::PageClosed { key } => {
                 self.outboxes.remove(&key);
                 self.swarm.handle_disconnected(key, now);
@@ -739,6 +774,18 @@ impl FileTask {
                         let _ = done.send(self.failed.clone().map_or(Ok(()), Err));
                     }
                 }
+                Output::Event(Event::Unsupported { reason }) => {
+                    // Final: `relay fetch` says why at once instead of waiting out its timeout.
+                    self.failed = Some(reason.clone());
+                    if let Some(done) = self.fetch.take() {
+                        let _ = done.send(Err(reason.clone()));
+                    }
+                    for (_, ws) in std::mem::take(&mut self.waiting) {
+                        for w in ws {
+                            let _ = w.send(Err(reason.clone()));
+                        }
+                    }
+                }
                 Output::Event(Event::Disconnect { peer, reason }) => {
                     tracing::info!(cid = ?self.cid, "bridge drops a peer: {reason}");
                     self.outboxes.remove(&peer);
@@ -819,11 +866,22 @@ impl FileTask {
     }
 }
 
-/// `?cid=…&tr=…&tr=…` (`tr` repeats, as in a magnet).
+/// Resolves `HOST:PORT` peers (a magnet's `x.pe`): at most 5 s in all, the first address
+/// of each name. Unresolvable ones are skipped.
+pub async fn resolve_peers(peers: &[String]) -> Vec<SocketAddr> {
+    let lookups = peers.iter().take(web_node::tracker_client::MAX_MAGNET_PEERS).map(|p| async move {
+        tokio::net::lookup_host(p.as_str()).await.ok().and_then(|mut addrs| addrs.next())
+    });
+    tokio::time::timeout(Duration::from_secs(5), futures::future::join_all(lookups)).await.unwrap_or_default().into_iter().flatten().collect()
+}
+
+/// `?cid=…&tr=…&tr=…&pe=…` (`tr` and `pe` repeat, as in a magnet).
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct BridgeQuery {
     cid: Option<String>,
     tr: Vec<String>,
+    /// The magnet's `x.pe` peers, `HOST:PORT`.
+    pe: Vec<String>,
     /// The page is downloading: the relay fetches the file for it from every source it has.
     want: bool,
 }
@@ -837,6 +895,7 @@ impl BridgeQuery {
             match k {
                 "cid" => q.cid = Some(v),
                 "tr" => q.tr.push(v),
+                "pe" if q.pe.len() < web_node::tracker_client::MAX_MAGNET_PEERS && web_node::tracker_client::valid_peer_address(&v) => q.pe.push(v),
                 "want" => q.want = v == "1",
                 _ => {}
             }
@@ -861,7 +920,9 @@ pub async fn bridge_ws(State(state): State<AppState>, Path(info_hash): Path<Stri
     // TCP BitTorrent clients that announced this torrent: the relay fetches from them too.
     let own = state.inner.bt_addr.get().copied();
     let probe = crate::http_tracker::HttpAnnounce { info_hash, peer_id: [0; 20], port: 1, left: None, stopped: false, numwant: 8 };
-    let tcp_peers: Vec<_> = state.inner.http_swarms.lock().expect("tracker lock").peers(&probe).into_iter().filter(|a| Some(*a) != own).collect();
+    let mut tcp_peers: Vec<_> = state.inner.http_swarms.lock().expect("tracker lock").peers(&probe).into_iter().filter(|a| Some(*a) != own).collect();
+    // The magnet's `x.pe` peers, resolved (bounded in count and time).
+    tcp_peers.extend(resolve_peers(&q.pe).await);
     // The magnet's other trackers (the page speaks WebSocket ones itself).
     let trackers: Vec<String> = q.tr.into_iter().filter(|t| t.len() <= 512 && peer_discovery::speaks(t)).take(peer_discovery::MAX_TRACKERS).collect();
     let want = q.want;
@@ -886,8 +947,11 @@ mod tests {
 
     #[test]
     fn bridge_query_repeats_trackers() {
-        let q = BridgeQuery::parse("cid=ab&tr=udp%3A%2F%2F127.0.0.1%3A6969&tr=http://t/announce&x=1&want=1");
-        assert_eq!(q, BridgeQuery { cid: Some("ab".into()), tr: vec!["udp://127.0.0.1:6969".into(), "http://t/announce".into()], want: true });
+        let q = BridgeQuery::parse("cid=ab&tr=udp%3A%2F%2F127.0.0.1%3A6969&tr=http://t/announce&x=1&want=1&pe=127.0.0.1%3A6881&pe=bad");
+        assert_eq!(
+            q,
+            BridgeQuery { cid: Some("ab".into()), tr: vec!["udp://127.0.0.1:6969".into(), "http://t/announce".into()], pe: vec!["127.0.0.1:6881".into()], want: true }
+        );
         assert_eq!(BridgeQuery::parse(""), BridgeQuery::default());
     }
 

@@ -167,7 +167,8 @@ async fn fetch(args: FetchArgs) -> anyhow::Result<()> {
     bridge.set_discovery(relay::peer_discovery::Discovery::start(config).await, bt);
     let started = std::time::Instant::now();
     let trackers: Vec<String> = magnet.trackers.iter().filter(|t| relay::peer_discovery::speaks(t)).cloned().collect();
-    let info = tokio::time::timeout(Duration::from_secs(args.timeout), bridge.fetch(magnet.info_hash, &trackers, output.clone(), args.cid.map(|c| c.to_ascii_lowercase())))
+    let peers = relay::bridge::resolve_peers(&magnet.peers).await;
+    let info = tokio::time::timeout(Duration::from_secs(args.timeout), bridge.fetch(magnet.info_hash, &trackers, peers, output.clone(), args.cid.map(|c| c.to_ascii_lowercase())))
         .await
         .map_err(|_| anyhow::anyhow!("the download did not finish within {} s", args.timeout))?
         .map_err(|e| anyhow::anyhow!(e))?;

@@ -3,9 +3,17 @@
 //!
 //! Encoding is canonical by construction: [`Value::Dict`] is a `BTreeMap`, so keys are
 //! always written in sorted order, and integers have one representation.
-//! Parsing is zero-copy (`Value<'a>` borrows from the input), bounded in nesting depth,
-//! and strict: leading zeros, `-0`, unsorted or duplicate keys and trailing bytes are
-//! errors, so that `encode(parse(b)) == b` for every accepted `b`.
+//! Parsing is zero-copy (`Value<'a>` borrows from the input) and bounded in nesting depth.
+//! Two modes:
+//! - [`parse`] / [`parse_prefix`] are strict: leading zeros, `-0`, unsorted or duplicate
+//!   keys and trailing bytes are errors, so that `encode(parse(b)) == b` for every accepted
+//!   `b`. For what we produce, hash and sign (manifests, file records).
+//! - [`parse_lenient`] / [`parse_prefix_lenient`] take any dictionary key order, as real
+//!   peers and trackers send it (BEP 3 asks for sorted keys; not every client obeys).
+//!   Duplicate keys stay errors in both modes: two readers of one message must never
+//!   disagree about what it says. Used for everything peers and trackers send (extension
+//!   handshakes, `ut_metadata`, info dicts, whose infohash is over the raw bytes anyway,
+//!   tracker replies).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -34,6 +42,8 @@ pub enum BencodeError {
     BadLength(usize),
     #[error("dictionary keys not strictly sorted at byte {0}")]
     UnsortedKeys(usize),
+    #[error("duplicate dictionary key at byte {0}")]
+    DuplicateKey(usize),
     #[error("nesting deeper than {MAX_DEPTH} at byte {0}")]
     TooDeep(usize),
     #[error("{0} trailing bytes after the value")]
@@ -144,19 +154,37 @@ impl<'a> DictExt<'a> for Dict<'a> {
     }
 }
 
-/// Parses exactly one value that must fill `input`.
+/// Parses exactly one canonical value that must fill `input`.
 pub fn parse(input: &[u8]) -> Result<Value<'_>, BencodeError> {
-    let (value, used) = parse_prefix(input)?;
+    whole(input, true)
+}
+
+/// Parses one canonical value from the start of `input`; returns it and the bytes consumed
+/// (BEP 9 `ut_metadata` messages carry raw data after a bencoded dict).
+pub fn parse_prefix(input: &[u8]) -> Result<(Value<'_>, usize), BencodeError> {
+    prefix(input, true)
+}
+
+/// [`parse`] for input from peers and trackers: dictionary keys in any order.
+pub fn parse_lenient(input: &[u8]) -> Result<Value<'_>, BencodeError> {
+    whole(input, false)
+}
+
+/// [`parse_prefix`] for input from peers: dictionary keys in any order.
+pub fn parse_prefix_lenient(input: &[u8]) -> Result<(Value<'_>, usize), BencodeError> {
+    prefix(input, false)
+}
+
+fn whole(input: &[u8], canonical: bool) -> Result<Value<'_>, BencodeError> {
+    let (value, used) = prefix(input, canonical)?;
     if used != input.len() {
         return Err(BencodeError::TrailingBytes(input.len() - used));
     }
     Ok(value)
 }
 
-/// Parses one value from the start of `input`; returns it and the bytes consumed
-/// (BEP 9 `ut_metadata` messages carry raw data after a bencoded dict).
-pub fn parse_prefix(input: &[u8]) -> Result<(Value<'_>, usize), BencodeError> {
-    let mut parser = Parser { input, pos: 0 };
+fn prefix(input: &[u8], canonical: bool) -> Result<(Value<'_>, usize), BencodeError> {
+    let mut parser = Parser { input, pos: 0, canonical };
     let value = parser.value(0)?;
     Ok((value, parser.pos))
 }
@@ -164,6 +192,8 @@ pub fn parse_prefix(input: &[u8]) -> Result<(Value<'_>, usize), BencodeError> {
 struct Parser<'a> {
     input: &'a [u8],
     pos: usize,
+    /// Keys must be strictly sorted (else only unique).
+    canonical: bool,
 }
 
 impl<'a> Parser<'a> {
@@ -204,12 +234,14 @@ impl<'a> Parser<'a> {
                 while self.peek()? != b'e' {
                     let key_at = self.pos;
                     let key = self.byte_string()?;
-                    if last.is_some_and(|prev| prev >= key) {
+                    if self.canonical && last.is_some_and(|prev| prev >= key) {
                         return Err(BencodeError::UnsortedKeys(key_at));
                     }
                     last = Some(key);
                     let value = self.value(depth + 1)?;
-                    entries.insert(Cow::Borrowed(key), value);
+                    if entries.insert(Cow::Borrowed(key), value).is_some() {
+                        return Err(BencodeError::DuplicateKey(key_at));
+                    }
                 }
                 self.pos += 1;
                 Ok(Value::Dict(entries))
@@ -354,6 +386,30 @@ mod tests {
         }
         let deep = "l".repeat(MAX_DEPTH + 2) + &"e".repeat(MAX_DEPTH + 2);
         assert!(matches!(parse(deep.as_bytes()), Err(BencodeError::TooDeep(_))));
+    }
+
+    #[test]
+    fn lenient_mode_takes_any_key_order_but_never_duplicates() {
+        let unsorted = b"d1:v3:abc1:md11:ut_metadatai1eee";
+        assert!(matches!(parse(unsorted), Err(BencodeError::UnsortedKeys(_))));
+        let v = parse_lenient(unsorted).unwrap();
+        assert_eq!(v.as_dict().unwrap().field("v").and_then(Value::as_bytes), Some(&b"abc"[..]));
+        assert!(matches!(parse_lenient(b"d1:ai1e1:bi2e1:ai3ee"), Err(BencodeError::DuplicateKey(_))));
+        assert!(parse_lenient(b"i03e").is_err(), "still no leading zeros");
+    }
+
+    proptest! {
+        #[test]
+        fn lenient_accepts_all_canonical_input_and_agrees(v in arb_value()) {
+            let bytes = v.encode();
+            prop_assert_eq!(owned(&parse_lenient(&bytes).unwrap()), v);
+        }
+
+        #[test]
+        fn lenient_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..128)) {
+            let _ = parse_lenient(&bytes);
+            let _ = parse_prefix_lenient(&bytes);
+        }
     }
 
     #[test]

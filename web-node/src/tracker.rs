@@ -54,6 +54,8 @@ pub enum TrackerError {
     SwarmFull,
     #[error("no peer with that `to_peer_id`")]
     NoSuchPeer,
+    #[error("this `peer_id` is announced by another connection")]
+    PeerIdTaken,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -294,6 +296,11 @@ impl Tracker {
                 self.remove_peer(&ih, &a.peer_id);
             }
             return Ok(vec![self.announce_response(conn, &ih)]);
+        }
+        // A peer id belongs to the connection that announced it first, until that one leaves:
+        // another connection may not take over its offers and answers, nor evict it.
+        if self.swarms.get(&ih).and_then(|s| s.peers.get(&a.peer_id)).is_some_and(|p| p.conn != conn) {
+            return Err(TrackerError::PeerIdTaken);
         }
         let joined = self.joined.entry(conn).or_default();
         if !joined.contains(&(ih, a.peer_id)) {

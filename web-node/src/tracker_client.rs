@@ -138,13 +138,33 @@ pub fn parse_response(text: &str) -> Result<TrackerEvent, TrackerResponseError> 
     })
 }
 
-/// A magnet link's parts (BEP 9): the infohash (hex or base32), name, length, trackers.
+/// A magnet link's parts (BEP 9): the infohash (hex or base32), name, length, trackers
+/// and peers (`x.pe`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Magnet {
     pub info_hash: Id20,
     pub name: Option<String>,
     pub length: Option<u64>,
     pub trackers: Vec<String>,
+    /// `x.pe`: peers to dial directly, `HOST:PORT` (a name, an IPv4 literal or a bracketed
+    /// IPv6 literal), at most [`MAX_MAGNET_PEERS`]; malformed ones are skipped. Untrusted:
+    /// whoever dials them applies its outbound policy.
+    pub peers: Vec<String>,
+}
+
+/// `tr` and `x.pe` entries kept from one magnet.
+pub const MAX_MAGNET_TRACKERS: usize = 16;
+pub const MAX_MAGNET_PEERS: usize = 16;
+
+/// `HOST:PORT` with a non-zero port and a plausible host (BEP 9 `x.pe`).
+pub fn valid_peer_address(s: &str) -> bool {
+    let Some((host, port)) = s.rsplit_once(':') else { return false };
+    let host_ok = if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        v6.parse::<std::net::Ipv6Addr>().is_ok()
+    } else {
+        !host.is_empty() && host.len() <= 253 && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+    };
+    host_ok && port.parse::<u16>().is_ok_and(|p| p != 0)
 }
 
 #[non_exhaustive]
@@ -160,7 +180,7 @@ pub enum MagnetError {
 
 pub fn parse_magnet(uri: &str) -> Result<Magnet, MagnetError> {
     let query = uri.trim().strip_prefix("magnet:?").ok_or(MagnetError::NotMagnet)?;
-    let mut magnet = Magnet { info_hash: [0; 20], name: None, length: None, trackers: Vec::new() };
+    let mut magnet = Magnet { info_hash: [0; 20], name: None, length: None, trackers: Vec::new(), peers: Vec::new() };
     let mut found = false;
     for pair in query.split('&') {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -174,7 +194,8 @@ pub fn parse_magnet(uri: &str) -> Result<Magnet, MagnetError> {
             }
             "dn" => magnet.name = Some(value),
             "xl" => magnet.length = value.parse().ok(),
-            "tr" if magnet.trackers.len() < 16 => magnet.trackers.push(value),
+            "tr" if magnet.trackers.len() < MAX_MAGNET_TRACKERS => magnet.trackers.push(value),
+            "x.pe" if magnet.peers.len() < MAX_MAGNET_PEERS && valid_peer_address(&value) => magnet.peers.push(value),
             _ => {}
         }
     }
@@ -226,6 +247,18 @@ mod tests {
         assert_eq!(parse_magnet("http://x"), Err(MagnetError::NotMagnet));
         assert_eq!(parse_magnet("magnet:?dn=x"), Err(MagnetError::NoInfoHash));
         assert_eq!(parse_magnet("magnet:?xt=urn:btih:zz"), Err(MagnetError::BadInfoHash));
+    }
+
+    #[test]
+    fn magnet_peers_are_kept_when_well_formed_and_bounded() {
+        let m = parse_magnet(
+            "magnet:?xt=urn:btih:abababababababababababababababababababab&x.pe=127.0.0.1:6881&x.pe=%5B%3A%3A1%5D%3A51413&x.pe=peer.example.org:1&x.pe=nope&x.pe=h:0&x.pe=h:99999&x.pe=a%2Fb:1",
+        )
+        .unwrap();
+        assert_eq!(m.peers, vec!["127.0.0.1:6881", "[::1]:51413", "peer.example.org:1"]);
+        let many: String = (0..40).map(|i| format!("&x.pe=10.0.0.{i}:1")).collect();
+        let m = parse_magnet(&format!("magnet:?xt=urn:btih:{}{many}", "ab".repeat(20))).unwrap();
+        assert_eq!(m.peers.len(), MAX_MAGNET_PEERS);
     }
 
     #[test]

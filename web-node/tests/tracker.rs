@@ -153,3 +153,30 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_peer_id_belongs_to_the_connection_that_announced_it_first() {
+    let mut t = Tracker::new();
+    t.handle_message(A, &announce(1, 0, json!({})), 0);
+    t.handle_message(B, &announce(2, 0, json!({})), 0);
+    // C claims A's peer id: refused, so it neither receives the offers meant for A nor
+    // answers in A's name.
+    const C: ConnId = ConnId(3);
+    let out = t.handle_message(C, &announce(1, 0, json!({})), 1);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].conn, C);
+    assert!(out[0].message["failure reason"].as_str().unwrap().contains("another connection"), "{}", out[0].message);
+    let forged = json!({ "action": "announce", "info_hash": id(0xee), "peer_id": id(1), "to_peer_id": id(2),
+        "offer_id": id(7), "answer": { "type": "answer", "sdp": "v=0 forged" } });
+    let out = t.handle_message(C, &serde_json::to_vec(&forged).unwrap(), 2);
+    assert!(out.iter().all(|o| o.conn == C && o.message.get("failure reason").is_some()), "{out:?}");
+    // B's offers still go to A's connection, and C leaving does not evict A.
+    t.handle_close(C);
+    let out = t.handle_message(B, &announce(2, 1, json!({ "event": "" })), 3);
+    assert_eq!(out.len(), 2);
+    assert_eq!(out[1].conn, A);
+    // Once A has left, the id is free again.
+    t.handle_close(A);
+    let out = t.handle_message(C, &announce(1, 0, json!({})), 4);
+    assert!(out[0].message.get("failure reason").is_none(), "{}", out[0].message);
+}

@@ -3,6 +3,8 @@
 #![cfg(target_arch = "wasm32")]
 
 mod common;
+// The swarm core's deterministic cases, here on 32-bit wasm (peer-controlled arithmetic).
+mod swarm_cases;
 
 use common::*;
 use wasm_bindgen_test::*;

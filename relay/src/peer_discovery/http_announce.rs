@@ -38,7 +38,7 @@ pub fn announce_url(tracker: &str, info_hash: &[u8; 20], peer_id: &[u8; 20], por
 }
 
 pub fn parse_reply(bytes: &[u8]) -> Result<Reply, HttpAnnounceError> {
-    let value = bencode::parse(bytes).map_err(|e| HttpAnnounceError::Bencode(e.to_string()))?;
+    let value = bencode::parse_lenient(bytes).map_err(|e| HttpAnnounceError::Bencode(e.to_string()))?;
     let dict = value.as_dict().ok_or(HttpAnnounceError::NotDict)?;
     let field = |k: &str| dict.get(k.as_bytes());
     if let Some(reason) = field("failure reason") {

@@ -221,8 +221,10 @@ struct Inner {
 #[derive(Clone)]
 pub struct Torrent(Rc<RefCell<Inner>>);
 
+/// Monotonic milliseconds (`performance.now()`): timeouts and rates never jump with the
+/// wall clock.
 fn now_ms() -> f64 {
-    js_sys::Date::now()
+    web_sys::window().and_then(|w| w.performance()).map_or_else(js_sys::Date::now, |p| p.now())
 }
 
 fn random_id(prefix: &[u8]) -> Id20 {
@@ -557,6 +559,7 @@ impl Torrent {
                     self.finish();
                 }
             }
+            Event::Unsupported { reason } => self.0.borrow_mut().error = Some(reason),
             Event::PeerReady { .. } | Event::PeerBanned { .. } => {}
         }
     }

@@ -1,5 +1,5 @@
 //! BEP 10 extension handshake and BEP 9 `ut_metadata` payloads (what follows the extended
-//! message id). Bencode is parsed with the strict, bounded [`crate::bencode`] parser.
+//! message id). Bencode from peers is parsed with the bounded [`crate::bencode`] parser in its lenient mode (any key order; duplicates refused).
 //!
 //! ```text
 //! handshake     d1:md11:ut_metadatai1ee13:metadata_sizei31235e1:v6:Chiral4:reqqi250ee
@@ -92,7 +92,7 @@ impl ExtendedHandshake {
 
     /// Unknown keys are ignored; ids outside 0..=255 or a non-dict `m` are errors.
     pub fn parse(payload: &[u8]) -> Result<Self, ExtensionError> {
-        let value = bencode::parse(payload)?;
+        let value = bencode::parse_lenient(payload)?;
         let d = value.as_dict().ok_or(ExtensionError::Field("handshake"))?;
         let mut hs = ExtendedHandshake::default();
         if let Some(m) = d.field("m") {
@@ -148,7 +148,7 @@ impl<'a> MetadataMessage<'a> {
     }
 
     pub fn parse(payload: &'a [u8]) -> Result<Self, ExtensionError> {
-        let (value, used) = bencode::parse_prefix(payload)?;
+        let (value, used) = bencode::parse_prefix_lenient(payload)?;
         let d = value.as_dict().ok_or(ExtensionError::Field("ut_metadata"))?;
         let piece = d.u64_field("piece").and_then(|p| u32::try_from(p).ok()).ok_or(ExtensionError::Field("piece"))?;
         let rest = &payload[used..];
@@ -194,7 +194,7 @@ pub const MAX_PIECE_LENGTH: u32 = 16 * 1024 * 1024;
 
 impl TorrentInfo {
     pub fn parse(info: &[u8]) -> Result<Self, InfoError> {
-        let value = bencode::parse(info)?;
+        let value = bencode::parse_lenient(info)?;
         let d = value.as_dict().ok_or(InfoError::Field("info"))?;
         if d.field("files").is_some() {
             return Err(InfoError::MultiFile);
