@@ -18,10 +18,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, Request, State};
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
 use sha2::{Digest, Sha256};
@@ -30,6 +29,8 @@ use tokio::sync::{mpsc, oneshot};
 use web_node::peer_wire::extension::TorrentInfo;
 use web_node::swarm::{Event, Output, PeerKey, Swarm, SwarmConfig};
 
+use crate::conditional::{self, Validators};
+use crate::file_response::{self, Pieces, Representation, Source};
 use crate::http::{ApiError, AppState};
 use crate::peer_discovery::{self, Discovery};
 
@@ -342,68 +343,27 @@ impl Bridge {
         }
     }
 
-    /// `GET|HEAD /file/{cid}` for a bridged file: streamed piece by piece, one Range.
-    pub async fn serve_whole(&self, cid: &str, request: Request) -> Option<Response> {
+    /// `GET|HEAD /file/{cid}` for a bridged file: [`crate::conditional`] decides (ETag the CID,
+    /// no Last-Modified); the content streams piece by piece, one piece in memory.
+    pub async fn serve_whole(&self, cid: &str, method: &Method, headers: &HeaderMap) -> Option<Response> {
         let info = tokio::time::timeout(Duration::from_secs(15), self.info(cid)).await.ok().flatten()?;
-        let total = info.length;
-        let (start, end, partial) = match request.headers().get(header::RANGE).and_then(|r| r.to_str().ok()) {
-            None => (0, total, false),
-            Some(r) => match parse_range(r, total) {
-                Some((a, b)) => (a, b, true),
-                None => {
-                    return Some(
-                        (StatusCode::RANGE_NOT_SATISFIABLE, [(header::CONTENT_RANGE, format!("bytes */{total}"))], axum::Json(serde_json::json!({ "error": "bad range" })))
-                            .into_response(),
-                    )
-                }
-            },
+        let rep = Representation {
+            len: info.length,
+            content_type: HeaderValue::from_static("application/octet-stream"),
+            disposition: Some(file_response::disposition(&info.name)),
+            validators: Validators::new(cid, None),
         };
-        let mut builder = Response::builder()
-            .status(if partial { StatusCode::PARTIAL_CONTENT } else { StatusCode::OK })
-            .header(header::CONTENT_TYPE, "application/octet-stream")
-            .header(header::CONTENT_LENGTH, end - start)
-            .header(header::ACCEPT_RANGES, "bytes")
-            .header(header::CONTENT_DISPOSITION, HeaderValue::from_str(&format!("attachment; filename=\"{}\"", info.name.replace('"', ""))).unwrap_or(HeaderValue::from_static("attachment")));
-        if partial {
-            builder = builder.header(header::CONTENT_RANGE, format!("bytes {start}-{}/{total}", end - 1));
-        }
-        if request.method() == Method::HEAD || start == end {
-            return builder.body(Body::empty()).ok();
-        }
-        let piece_len = u64::from(info.piece_length);
+        let decision = conditional::decide(method, headers, rep.len, &rep.validators);
+        let head = method == Method::HEAD;
+        let mut pieces = Pieces::new(self.clone(), cid, info.piece_length);
         // The first piece decides the status: a refusal (402, 504, …) is an honest error,
         // not a 200 that breaks off.
-        let first = match self.piece(cid, start / piece_len).await {
-            Ok(bytes) => bytes,
-            Err(e) => return Some(e.into_response()),
-        };
-        let bridge = self.clone();
-        let cid = cid.to_string();
-        // One piece in memory at a time: memory stays flat whatever the file's size.
-        let stream = futures::stream::unfold((start, Some(first)), move |(at, first)| {
-            let bridge = bridge.clone();
-            let cid = cid.clone();
-            async move {
-                if at >= end {
-                    return None;
-                }
-                let index = at / piece_len;
-                let piece_start = index * piece_len;
-                let piece = match first {
-                    Some(bytes) => Ok(bytes),
-                    None => bridge.piece(&cid, index).await,
-                };
-                match piece {
-                    Ok(bytes) => {
-                        let from = (at - piece_start) as usize;
-                        let to = ((end - piece_start) as usize).min(bytes.len());
-                        Some((Ok::<_, std::io::Error>(bytes[from..to].to_vec()), (piece_start + to as u64, None)))
-                    }
-                    Err(e) => Some((Err(std::io::Error::other(e.message().to_string())), (end, None))),
-                }
+        if let Some(first) = decision.first_byte(rep.len).filter(|_| !head) {
+            if let Err(e) = pieces.prime(first).await {
+                return Some(e.into_response());
             }
-        });
-        builder.body(Body::from_stream(stream)).ok()
+        }
+        Some(file_response::respond(decision, &rep, head, Source::Pieces(pieces)))
     }
 
     /// A page offers (or wants) `info_hash`, claimed to be `cid` when it seeds it: joins it
@@ -524,24 +484,6 @@ async fn pump_tcp(tx: mpsc::Sender<Cmd>, stream: tokio::net::TcpStream, first: O
     };
     let _ = tx.send(Cmd::PageClosed { key }).await;
     result
-}
-
-/// `bytes=a-b`, `bytes=a-`, `bytes=-n` (one range) → [start, end).
-fn parse_range(header: &str, total: u64) -> Option<(u64, u64)> {
-    let spec = header.trim().strip_prefix("bytes=")?;
-    if spec.contains(',') {
-        return None;
-    }
-    let (a, b) = spec.split_once('-')?;
-    let (start, end) = match (a.trim(), b.trim()) {
-        ("", n) => {
-            let n: u64 = n.parse().ok()?;
-            (total.saturating_sub(n), total)
-        }
-        (a, "") => (a.parse().ok()?, total),
-        (a, b) => (a.parse().ok()?, b.parse::<u64>().ok()?.saturating_add(1).min(total)),
-    };
-    (start < end && start < total).then_some((start, end))
 }
 
 struct FileTask {
@@ -932,7 +874,7 @@ pub async fn bridge_ws(State(state): State<AppState>, Path(info_hash): Path<Stri
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_range, BridgeQuery, DiskBudget};
+    use super::{BridgeQuery, DiskBudget};
 
     #[test]
     fn the_disk_budget_refuses_what_does_not_fit_and_frees_on_release() {
@@ -953,16 +895,5 @@ mod tests {
             BridgeQuery { cid: Some("ab".into()), tr: vec!["udp://127.0.0.1:6969".into(), "http://t/announce".into()], pe: vec!["127.0.0.1:6881".into()], want: true }
         );
         assert_eq!(BridgeQuery::parse(""), BridgeQuery::default());
-    }
-
-    #[test]
-    fn ranges() {
-        assert_eq!(parse_range("bytes=0-99", 1000), Some((0, 100)));
-        assert_eq!(parse_range("bytes=900-", 1000), Some((900, 1000)));
-        assert_eq!(parse_range("bytes=-10", 1000), Some((990, 1000)));
-        assert_eq!(parse_range("bytes=0-5000", 1000), Some((0, 1000)));
-        assert_eq!(parse_range("bytes=1000-", 1000), None);
-        assert_eq!(parse_range("bytes=0-1,5-6", 1000), None);
-        assert_eq!(parse_range("items=0-1", 1000), None);
     }
 }

@@ -1,24 +1,27 @@
-//! The HTTP protocol: `GET|HEAD /file/{cid}` (the whole file, with Range) and
-//! `GET|HEAD /file/{cid}/chunk/{index}` (one raw 256 KiB chunk). Files the relay holds
-//! (`relay seed`, `--seed`) are served from disk: whole-file requests by tower-http's
-//! `ServeFile` (Range, HEAD, 416, conditional requests), chunks read at their offset and
-//! checked against the manifest before they leave. Files only a browser tab holds are
-//! fetched through the bridge ([`crate::bridge`]), verified piece by piece, and streamed.
+//! The HTTP protocol: `GET|HEAD /file/{cid}` (the whole file) and
+//! `GET|HEAD /file/{cid}/chunk/{index}` (one raw 256 KiB chunk), both with conditional
+//! requests and ranges ([`crate::conditional`], written out by [`crate::file_response`]).
+//! Files the relay holds (`relay seed`, `--seed`) are served from disk: whole files streamed
+//! at offsets (ETag the CID, Last-Modified the file's mtime; a 500 if its length no longer
+//! matches the manifest), chunks read at their offset and checked against the manifest
+//! before they leave (ETag `"<cid>-<index>"`). Files only a
+//! browser tab holds are fetched through the bridge ([`crate::bridge`]), verified piece by
+//! piece, and streamed.
 
 use std::collections::HashMap;
-use std::io::SeekFrom;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::SystemTime;
 
-use axum::body::Body;
-use axum::extract::{Path, Request, State};
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
-use tower::ServiceExt;
 use web_node::manifest::Manifest;
 use web_node::CHUNK_SIZE;
 
+use crate::conditional::{decide, Validators};
+use crate::file_response::{disposition, read_exact_at, respond, Representation, Source};
 use crate::http::{ApiError, AppState};
 
 /// A file on the relay's disk, with its manifest.
@@ -64,75 +67,93 @@ fn valid_cid(cid: &str) -> bool {
     cid.len() == 64 && cid.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-fn disposition(name: &str) -> HeaderValue {
-    let escaped = percent_encoding::utf8_percent_encode(name, web_node::torrent::URI_COMPONENT);
-    HeaderValue::from_str(&format!("attachment; filename*=UTF-8''{escaped}")).unwrap_or(HeaderValue::from_static("attachment"))
-}
-
-pub async fn whole_file(State(state): State<AppState>, Path(cid): Path<String>, request: Request) -> Response {
+pub async fn whole_file(State(state): State<AppState>, Path(cid): Path<String>, method: Method, headers: HeaderMap) -> Response {
     let cid = cid.to_ascii_lowercase();
     if !valid_cid(&cid) {
         return not_found(&cid).into_response();
     }
     if let Some(file) = state.inner.files.get(&cid) {
-        let mime = file.manifest.mime.clone().unwrap_or_else(|| "application/octet-stream".into());
-        let mut response = match tower_http::services::ServeFile::new_with_mime(&file.path, &mime.parse().unwrap_or(mime_guess::mime::APPLICATION_OCTET_STREAM))
-            .oneshot(request)
-            .await
-        {
-            Ok(r) => r.into_response(),
-            Err(e) => return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot read the file: {e}")).into_response(),
-        };
-        response.headers_mut().insert(header::CONTENT_DISPOSITION, disposition(&file.manifest.name));
-        return response;
+        return serve_local(file, &cid, &method, &headers).await.unwrap_or_else(IntoResponse::into_response);
     }
     if let Some(bridge) = state.inner.bridge.as_ref() {
-        if let Some(response) = bridge.serve_whole(&cid, request).await {
+        if let Some(response) = bridge.serve_whole(&cid, &method, &headers).await {
             return response;
         }
     }
     not_found(&cid).into_response()
 }
 
-pub async fn chunk(State(state): State<AppState>, Path((cid, index)): Path<(String, u64)>, method: Method) -> Response {
+/// A file the relay holds, streamed from disk (never read whole).
+async fn serve_local(file: &LocalFile, cid: &str, method: &Method, headers: &HeaderMap) -> Result<Response, ApiError> {
+    let path = file.path.clone();
+    let (opened, metadata) = tokio::task::spawn_blocking(move || {
+        let f = std::fs::File::open(&path)?;
+        let metadata = f.metadata()?;
+        Ok::<_, std::io::Error>((f, metadata))
+    })
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot open the file: {e}")))?;
+    let m = &file.manifest;
+    if metadata.len() != m.size {
+        return Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("the file changed on disk since it was shared: {} bytes, not {}", metadata.len(), m.size)));
+    }
+    let mime = m.mime.as_deref().and_then(|m| HeaderValue::from_str(m).ok()).unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let rep = Representation { len: m.size, content_type: mime, disposition: Some(disposition(&m.name)), validators: Validators::new(cid, metadata.modified().ok().map(not_after_now)) };
+    let decision = decide(method, headers, rep.len, &rep.validators);
+    Ok(respond(decision, &rep, method == Method::HEAD, Source::Disk(Arc::new(opened))))
+}
+
+/// RFC 9110 §8.8.2.1: a modification time in the future is sent as the present.
+fn not_after_now(t: SystemTime) -> SystemTime {
+    t.min(SystemTime::now())
+}
+
+pub async fn chunk(State(state): State<AppState>, Path((cid, index)): Path<(String, u64)>, method: Method, headers: HeaderMap) -> Response {
     let cid = cid.to_ascii_lowercase();
     if !valid_cid(&cid) {
         return not_found(&cid).into_response();
     }
-    let bytes = if let Some(file) = state.inner.files.get(&cid) {
+    let (bytes, modified) = if let Some(file) = state.inner.files.get(&cid) {
         match read_local_chunk(file, index).await {
-            Ok(b) => b,
+            Ok(read) => read,
             Err(e) => return e.into_response(),
         }
     } else if let Some(bridge) = state.inner.bridge.as_ref().filter(|b| b.has(&cid)) {
         match bridge.piece(&cid, index).await {
-            Ok(b) => b,
+            Ok(b) => (b, None),
             Err(e) => return e.into_response(),
         }
     } else {
         return not_found(&cid).into_response();
     };
-    let len = bytes.len();
-    let body = if method == Method::HEAD { Body::empty() } else { Body::from(bytes) };
-    (
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream")), (header::CONTENT_LENGTH, HeaderValue::from(len))],
-        body,
-    )
-        .into_response()
+    let rep = Representation {
+        len: bytes.len() as u64,
+        content_type: HeaderValue::from_static("application/octet-stream"),
+        disposition: None,
+        validators: Validators::new(format!("{cid}-{index}"), modified.map(not_after_now)),
+    };
+    let decision = decide(&method, &headers, rep.len, &rep.validators);
+    respond(decision, &rep, method == Method::HEAD, Source::Memory(Bytes::from(bytes)))
 }
 
-async fn read_local_chunk(file: &LocalFile, index: u64) -> Result<Vec<u8>, ApiError> {
+/// One chunk, verified, and the file's mtime; opened, stat'ed and read in one blocking step.
+async fn read_local_chunk(file: &LocalFile, index: u64) -> Result<(Vec<u8>, Option<SystemTime>), ApiError> {
     let m = &file.manifest;
     let Some(len) = m.chunk_len(index) else {
         return Err(ApiError::new(StatusCode::RANGE_NOT_SATISFIABLE, format!("chunk {index} does not exist: the file has {} chunks", m.chunks())));
     };
-    let mut f = tokio::fs::File::open(&file.path)
-        .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot open the file: {e}")))?;
-    let stamp = f.metadata().await.ok().and_then(|md| Some((md.len(), md.modified().ok()?)));
-    f.seek(SeekFrom::Start(index * CHUNK_SIZE as u64)).await.map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    let mut bytes = vec![0u8; len];
-    f.read_exact(&mut bytes).await.map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot read chunk {index}: {e}")))?;
+    let path = file.path.clone();
+    let (bytes, metadata) = tokio::task::spawn_blocking(move || {
+        let f = std::fs::File::open(&path).map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot open the file: {e}")))?;
+        let metadata = f.metadata().ok();
+        let mut bytes = vec![0u8; len];
+        read_exact_at(&f, &mut bytes, index * CHUNK_SIZE as u64).map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot read chunk {index}: {e}")))?;
+        Ok::<_, ApiError>((bytes, metadata))
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
+    let stamp = metadata.and_then(|md| Some((md.len(), md.modified().ok()?)));
     // The file may have changed since it was ingested: never serve bytes that do not verify.
     let known_good = stamp.is_some_and(|s| file.verified.lock().expect("verified lock").check(s, index));
     if !known_good {
@@ -145,5 +166,5 @@ async fn read_local_chunk(file: &LocalFile, index: u64) -> Result<Vec<u8>, ApiEr
             }
         }
     }
-    Ok(bytes)
+    Ok((bytes, stamp.map(|(_, modified)| modified)))
 }

@@ -3,7 +3,10 @@
 //! | module | what it is |
 //! | --- | --- |
 //! | [`bridge`] | files only browser tabs hold, fetched over `/bridge` WebSockets by a native `Swarm` |
-//! | [`file_http`] | `GET /file/{cid}` (Range, HEAD) and `/file/{cid}/chunk/{i}`, from disk or the bridge |
+//! | [`file_http`] | `/file/{cid}` and `/file/{cid}/chunk/{i}` (GET, HEAD), from disk or the bridge |
+//! | [`conditional`] | RFC 9110 preconditions (ETag = CID, Last-Modified) and Range → a plain `Decision` (pure) |
+//! | [`byte_ranges`] | the `Range` grammar, satisfiable ranges, `multipart/byteranges` framing (pure) |
+//! | [`file_response`] | writes a `Decision` out, streaming from disk, memory or bridged pieces |
 //! | [`bt_tcp`] | TCP BitTorrent: clients connect here and join the bridge's swarm for their infohash |
 //! | [`http_tracker`] | BEP 3 HTTP announces at `/announce` (compact peers), pure |
 //! | [`config`] | flags and environment |
@@ -17,8 +20,11 @@
 //! | [`tracker_ws`] | `/announce`: WebTorrent's WebSocket tracker over `web_node::tracker` |
 
 pub mod bridge;
+pub mod byte_ranges;
+pub mod conditional;
 pub mod config;
 pub mod file_http;
+pub mod file_response;
 pub mod bt_tcp;
 pub mod http;
 pub mod http_tracker;

@@ -81,6 +81,107 @@ fn relay_held_files_serve_chunks_ranges_and_clear_errors() -> anyhow::Result<()>
     Ok(())
 }
 
+/// (status, header block, body) of one request made with curl.
+fn exchange(url: &str, extra: &[&str], dir: &std::path::Path) -> anyhow::Result<(u16, String, Vec<u8>)> {
+    let (headers, body) = (dir.join("headers"), dir.join("body"));
+    let _ = std::fs::remove_file(&body); // curl writes no file for an empty body
+    curl(&[&["-D", headers.to_str().unwrap(), "-o", body.to_str().unwrap()], extra, &[url]].concat())?;
+    let headers = std::fs::read_to_string(&headers)?;
+    let status = headers.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    Ok((status, headers, std::fs::read(&body).unwrap_or_default()))
+}
+
+/// One header's value (the last response's, when curl followed several).
+fn field<'a>(headers: &'a str, name: &str) -> Option<&'a str> {
+    headers.lines().filter_map(|l| l.split_once(':')).filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim()).last()
+}
+
+/// The parts of a `multipart/byteranges` body, each (its Content-Range, its bytes), read by
+/// the lengths their Content-Range gives, so part bytes may contain anything.
+fn byteranges(content_type: &str, body: &[u8]) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    use anyhow::Context;
+    let boundary = content_type.strip_prefix("multipart/byteranges; boundary=").context("not multipart/byteranges")?;
+    let mut rest = body.strip_prefix(format!("--{boundary}\r\n").as_bytes()).context("no first boundary")?;
+    let mut parts = Vec::new();
+    loop {
+        let end = rest.windows(4).position(|w| w == b"\r\n\r\n").context("a part without a blank line")?;
+        let head = std::str::from_utf8(&rest[..end])?.to_lowercase();
+        let range = head.lines().find_map(|l| l.strip_prefix("content-range: ")).context("a part without Content-Range")?.to_string();
+        let (span, _) = range.strip_prefix("bytes ").and_then(|r| r.split_once('/')).context("a bad Content-Range")?;
+        let (first, last) = span.split_once('-').context("a bad Content-Range")?;
+        let n = last.parse::<usize>()? + 1 - first.parse::<usize>()?;
+        rest = &rest[end + 4..];
+        anyhow::ensure!(rest.len() >= n, "a part shorter than its Content-Range");
+        parts.push((range, rest[..n].to_vec()));
+        rest = rest[n..].strip_prefix(format!("\r\n--{boundary}").as_bytes()).context("no boundary after a part")?;
+        if rest == b"--\r\n" {
+            return Ok(parts);
+        }
+        rest = rest.strip_prefix(b"\r\n").context("no CRLF after a boundary")?;
+    }
+}
+
+/// RFC 9110 ranges and conditional requests on a 1,000,000-byte file the relay holds: suffix
+/// ranges longer than the file, several ranges (multipart/byteranges), ETag (the CID),
+/// Last-Modified, If-None-Match, If-Modified-Since, If-Range, and 416 past the end.
+#[test]
+fn relay_held_files_honour_ranges_and_conditional_requests() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("a million bytes.bin");
+    let size: u64 = 1_000_000;
+    write_test_file(&file, size, 34)?;
+    let content = std::fs::read(&file)?;
+    let cid = relay_manifest(&file, &[])?["cid"].as_str().unwrap().to_string();
+    let relay = Relay::start_with(&workspace_root().join("www"), None, &["--seed", file.to_str().unwrap()])?;
+    let url = format!("{}/file/{cid}", relay.url);
+    let etag = format!("\"{cid}\"");
+
+    let (status, headers, body) = exchange(&url, &[], dir.path())?;
+    assert!(status == 200 && body == content, "the whole file");
+    assert_eq!(field(&headers, "etag"), Some(etag.as_str()), "the ETag is the CID: {headers}");
+    assert_eq!(field(&headers, "accept-ranges"), Some("bytes"));
+    let modified = field(&headers, "last-modified").expect("a Last-Modified").to_string();
+
+    let (status, headers, body) = exchange(&url, &["-H", "Range: bytes=-5000000"], dir.path())?;
+    assert!(status == 200 || (status == 206 && field(&headers, "content-range") == Some("bytes 0-999999/1000000")), "a suffix longer than the file: {headers}");
+    assert!(body == content, "a suffix longer than the file is the whole file");
+
+    let (status, headers, body) = exchange(&url, &["-H", "Range: bytes=0-9,20-29"], dir.path())?;
+    assert_eq!(status, 206, "{headers}");
+    assert_eq!(field(&headers, "content-length"), Some(body.len().to_string().as_str()));
+    let parts = byteranges(field(&headers, "content-type").unwrap_or(""), &body)?;
+    assert_eq!(parts, vec![("bytes 0-9/1000000".to_string(), content[..10].to_vec()), ("bytes 20-29/1000000".to_string(), content[20..30].to_vec())]);
+
+    let (status, headers, body) = exchange(&url, &["-H", &format!("If-None-Match: {etag}")], dir.path())?;
+    assert_eq!((status, body.len()), (304, 0), "{headers}");
+    assert_eq!(field(&headers, "etag"), Some(etag.as_str()));
+
+    let (status, _, body) = exchange(&url, &["-H", "If-Range: \"not-this-file\"", "-H", "Range: bytes=0-9"], dir.path())?;
+    assert!(status == 200 && body == content, "If-Range with another ETag: the whole file, got {status}");
+    let (status, _, body) = exchange(&url, &["-H", &format!("If-Range: {etag}"), "-H", "Range: bytes=0-9"], dir.path())?;
+    assert_eq!((status, &body[..]), (206, &content[..10]), "If-Range with the ETag keeps the range");
+
+    for since in [modified.as_str(), "Fri, 01 Jan 2100 00:00:00 GMT"] {
+        let (status, _, body) = exchange(&url, &["-H", &format!("If-Modified-Since: {since}")], dir.path())?;
+        assert_eq!((status, body.len()), (304, 0), "If-Modified-Since: {since}");
+    }
+    let (status, _, body) = exchange(&url, &["-H", "If-Modified-Since: Thu, 01 Jan 1970 00:00:01 GMT"], dir.path())?;
+    assert!(status == 200 && body == content, "modified since 1970");
+
+    let (status, headers, _) = exchange(&url, &["-H", "Range: bytes=1000000-"], dir.path())?;
+    assert_eq!(status, 416);
+    assert_eq!(field(&headers, "content-range"), Some("bytes */1000000"), "{headers}");
+
+    let chunk = format!("{url}/chunk/2");
+    let (status, headers, body) = exchange(&chunk, &[], dir.path())?;
+    assert_eq!((status, &body[..]), (200, &content[2 * 262_144..3 * 262_144]));
+    let chunk_tag = format!("\"{cid}-2\"");
+    assert_eq!(field(&headers, "etag"), Some(chunk_tag.as_str()));
+    let (status, _, body) = exchange(&chunk, &["-H", &format!("If-None-Match: {chunk_tag}")], dir.path())?;
+    assert_eq!((status, body.len()), (304, 0), "a chunk revalidates by its own ETag");
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn curl_downloads_a_file_that_only_a_browser_tab_seeds() -> anyhow::Result<()> {
     let www = mixed_www()?;
