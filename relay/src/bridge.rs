@@ -84,7 +84,13 @@ const SEND_WINDOW: u64 = 1 << 20;
 /// TCP peers the relay dials at once per file, and peers it tracks at once.
 const MAX_DIALS_PER_FILE: usize = 16;
 const MAX_PEERS_SEEN: usize = 2_000;
+/// How long an HTTP client waits for one piece; the last one is held back until the whole
+/// file has been fetched and hashed to its CID, so it may take longer (the client is told
+/// which piece did not come in time).
 const PIECE_WAIT: Duration = Duration::from_secs(30);
+const LAST_PIECE_WAIT: Duration = Duration::from_secs(300);
+/// How long the relay waits for a tab's signed DHT record to appear.
+const RECORD_WAIT: Duration = Duration::from_secs(10);
 /// Why a bridged chunk is refused when only priced tabs have it: the relay pays no one.
 const PRICED_ONLY: &str = "every seeder of this file asks a price per MB, and the relay pays no one: download it in the Chiral app, which pays the seeders";
 /// Verified pieces stay on disk this long after the last page left, then are deleted.
@@ -98,6 +104,11 @@ enum Cmd {
     PageClosed { key: PeerKey },
     /// The connection wrote this many of the bytes the swarm gave it (backpressure).
     Flushed { key: PeerKey, bytes: u64 },
+    /// The file's signed DHT record names this Merkle root: pieces are checked against the
+    /// chunk SHA-256 list it anchors too.
+    Anchor { root: [u8; 32] },
+    /// The whole-file check against the CID finished.
+    CidChecked { result: Result<(), String> },
     Want { index: u32, reply: oneshot::Sender<Result<Vec<u8>, String>> },
     Info { reply: oneshot::Sender<Option<TorrentInfo>> },
 }
@@ -109,6 +120,8 @@ struct Bridged {
     trackers: Vec<String>,
     tx: mpsc::Sender<Cmd>,
     pages: Arc<std::sync::atomic::AtomicUsize>,
+    /// A signed DHT record for `cid` names this torrent (checked once, then remembered).
+    vouched: bool,
 }
 
 #[derive(Clone)]
@@ -122,6 +135,9 @@ pub struct Bridge {
     disk: Arc<DiskBudget>,
     /// Trackers and the DHT, once the relay's TCP BitTorrent port is known.
     discovery: Arc<std::sync::OnceLock<(Discovery, SocketAddr)>>,
+    /// The relay's Kademlia node: a tab's claim that its torrent is a CID is believed only
+    /// when a signed record for that CID names the same infohash.
+    records: Arc<std::sync::OnceLock<crate::p2p::NodeHandle>>,
 }
 
 /// Paces one connection's outgoing bytes to `rate` bytes per second (token bucket, 1 s burst).
@@ -161,7 +177,14 @@ impl Bridge {
             max_files: limits.max_files,
             disk: Arc::new(DiskBudget { limit: limits.disk_bytes, used: Default::default() }),
             discovery: Arc::default(),
+            records: Arc::default(),
         }
+    }
+
+    /// From now on, HTTP clients get a tab's file only when the file's signed DHT record
+    /// (looked up through `node`) names the torrent the tab offers.
+    pub fn set_records(&self, node: crate::p2p::NodeHandle) {
+        let _ = self.records.set(node);
     }
 
     /// The relay's BitTorrent peer id (announced to trackers and the DHT).
@@ -208,10 +231,11 @@ impl Bridge {
         task.path = path.to_path_buf();
         task.file = Some(tokio::fs::File::from_std(file));
         task.local = true;
-        tokio::spawn(task.run(rx));
+        task.cid_check = CidCheck::Passed; // every chunk is checked against the manifest as it is read
+        tokio::spawn(task.run(rx, tx.downgrade()));
         self.files.lock().expect("bridge lock").insert(
             manifest.infohash,
-            Bridged { cid: Some(manifest.cid_hex()), trackers: Vec::new(), tx: tx.clone(), pages: Arc::new(std::sync::atomic::AtomicUsize::new(0)) },
+            Bridged { cid: Some(manifest.cid_hex()), trackers: Vec::new(), tx: tx.clone(), pages: Arc::new(std::sync::atomic::AtomicUsize::new(0)), vouched: true },
         );
         Ok(())
     }
@@ -229,10 +253,10 @@ impl Bridge {
         let (done, finished) = oneshot::channel();
         task.fetch = Some(done);
         task.swarm.set_download(true, 0);
-        tokio::spawn(task.run(rx));
+        tokio::spawn(task.run(rx, tx.downgrade()));
         self.files.lock().expect("bridge lock").insert(
             info_hash,
-            Bridged { cid, trackers: trackers.to_vec(), tx: tx.clone(), pages: Arc::new(std::sync::atomic::AtomicUsize::new(0)) },
+            Bridged { cid, trackers: trackers.to_vec(), tx: tx.clone(), pages: Arc::new(std::sync::atomic::AtomicUsize::new(0)), vouched: false },
         );
         self.discover(tx.clone(), info_hash, trackers, true, false);
         self.dial_list(tx.clone(), peers);
@@ -319,8 +343,60 @@ impl Bridge {
         self.files.lock().expect("bridge lock").values().find(|b| b.cid.as_deref() == Some(cid) && !b.tx.is_closed()).map(|b| b.tx.clone())
     }
 
+    /// The file task for `cid` that a signed DHT record vouches for: a tab names the CID it
+    /// claims to seed, and a tab may lie, so an HTTP client gets its bytes only when a
+    /// record for the CID (signed by its publisher, checked by the DHT layer) names the
+    /// same infohash. Several tabs may claim one CID; the one the record names wins.
+    /// Without a DHT node (tests, `relay fetch`) every claim stands, and the whole-file
+    /// check still holds back the last chunk.
+    async fn vouched_sender(&self, cid: &str) -> Result<mpsc::Sender<Cmd>, ApiError> {
+        let gone = || ApiError::new(StatusCode::NOT_FOUND, format!("no page offers {cid} any more"));
+        let claims: Vec<([u8; 20], bool, mpsc::Sender<Cmd>)> = self
+            .files
+            .lock()
+            .expect("bridge lock")
+            .iter()
+            .filter(|(_, b)| b.cid.as_deref() == Some(cid) && !b.tx.is_closed())
+            .map(|(ih, b)| (*ih, b.vouched, b.tx.clone()))
+            .collect();
+        if let Some((_, _, tx)) = claims.iter().find(|(_, vouched, _)| *vouched) {
+            return Ok(tx.clone());
+        }
+        let Some(node) = self.records.get() else { return claims.into_iter().next().map(|(_, _, tx)| tx).ok_or_else(gone) };
+        if claims.is_empty() {
+            return Err(gone());
+        }
+        // A tab publishes its record right after it offers the file: wait for it a little.
+        let deadline = tokio::time::Instant::now() + RECORD_WAIT;
+        loop {
+            let view = node.lookup(cid, crate::p2p::now_secs()).await.ok().flatten();
+            if let Some(view) = view {
+                let named = hex::decode(&view.file.infohash).ok().and_then(|v| <[u8; 20]>::try_from(v).ok());
+                let Some((ih, _, tx)) = claims.iter().find(|(ih, _, _)| Some(*ih) == named) else {
+                    return Err(ApiError::new(
+                        StatusCode::BAD_GATEWAY,
+                        format!("the tabs offering {cid} offer another torrent than its signed DHT record names"),
+                    ));
+                };
+                if let Some(b) = self.files.lock().expect("bridge lock").get_mut(ih) {
+                    b.vouched = true;
+                }
+                if let Ok(root) = hex::decode(&view.file.merkle_root).map(<[u8; 32]>::try_from) {
+                    if let Ok(root) = root {
+                        let _ = tx.send(Cmd::Anchor { root }).await;
+                    }
+                }
+                return Ok(tx.clone());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(ApiError::new(StatusCode::NOT_FOUND, format!("no signed DHT record vouches for {cid}, so the relay does not serve what a tab claims it is")));
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
     async fn info(&self, cid: &str) -> Option<TorrentInfo> {
-        let tx = self.sender(cid)?;
+        let tx = self.vouched_sender(cid).await.ok()?;
         let (reply, rx) = oneshot::channel();
         tx.send(Cmd::Info { reply }).await.ok()?;
         rx.await.ok().flatten()
@@ -329,17 +405,22 @@ impl Bridge {
     /// One verified piece of a bridged file, fetched from a page if the relay lacks it.
     pub async fn piece(&self, cid: &str, index: u64) -> Result<Vec<u8>, ApiError> {
         let gone = || ApiError::new(StatusCode::NOT_FOUND, format!("no page offers {cid} any more"));
-        let tx = self.sender(cid).ok_or_else(gone)?;
+        let tx = self.vouched_sender(cid).await?;
         let index = u32::try_from(index).map_err(|_| ApiError::new(StatusCode::RANGE_NOT_SATISFIABLE, "no such chunk".into()))?;
         let (reply, rx) = oneshot::channel();
         tx.send(Cmd::Want { index, reply }).await.map_err(|_| gone())?;
-        match tokio::time::timeout(PIECE_WAIT, rx).await {
+        // The last piece waits for the whole file and its check against the CID.
+        let (info_reply, info) = oneshot::channel();
+        let last = tx.send(Cmd::Info { reply: info_reply }).await.is_ok()
+            && tokio::time::timeout(PIECE_WAIT, info).await.ok().and_then(Result::ok).flatten().is_some_and(|i| index + 1 == i.pieces());
+        let wait = if last { LAST_PIECE_WAIT } else { PIECE_WAIT };
+        match tokio::time::timeout(wait, rx).await {
             Ok(Ok(Ok(bytes))) => Ok(bytes),
             Ok(Ok(Err(e))) if e.starts_with("no chunk") => Err(ApiError::new(StatusCode::RANGE_NOT_SATISFIABLE, e)),
             Ok(Ok(Err(e))) if e == PRICED_ONLY => Err(ApiError::new(StatusCode::PAYMENT_REQUIRED, e)),
             Ok(Ok(Err(e))) => Err(ApiError::new(StatusCode::BAD_GATEWAY, e)),
             Ok(Err(_)) => Err(gone()),
-            Err(_) => Err(ApiError::new(StatusCode::GATEWAY_TIMEOUT, format!("the browser seeder did not deliver chunk {index} within {PIECE_WAIT:?}"))),
+            Err(_) => Err(ApiError::new(StatusCode::GATEWAY_TIMEOUT, format!("the browser seeder did not deliver chunk {index} within {wait:?}"))),
         }
     }
 
@@ -391,9 +472,9 @@ impl Bridge {
                     let pages = Arc::new(std::sync::atomic::AtomicUsize::new(0));
                     let mut task = FileTask::new(cid.clone(), info_hash, self.peer_id, self.dir.clone());
                     task.disk = Some(self.disk.clone());
-                    tokio::spawn(task.run(rx));
+                    tokio::spawn(task.run(rx, tx.downgrade()));
                     let trackers: Vec<String> = trackers.into_iter().take(peer_discovery::MAX_TRACKERS).collect();
-                    files.insert(info_hash, Bridged { cid: cid.clone(), trackers: trackers.clone(), tx: tx.clone(), pages: pages.clone() });
+                    files.insert(info_hash, Bridged { cid: cid.clone(), trackers: trackers.clone(), tx: tx.clone(), pages: pages.clone(), vouched: false });
                     (tx, pages, trackers, true)
                 }
             }
@@ -508,6 +589,20 @@ struct FileTask {
     /// and what this file holds of it.
     disk: Option<Arc<DiskBudget>>,
     reserved: u64,
+    /// The whole file against the CID: the last piece leaves only once this passed.
+    cid_check: CidCheck,
+    /// Clients waiting for the last piece until the check has passed.
+    held: Vec<oneshot::Sender<Result<Vec<u8>, String>>>,
+    /// This task's own command queue (weak, so the task still ends when the bridge drops it).
+    me: Option<mpsc::WeakSender<Cmd>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum CidCheck {
+    NotYet,
+    Running,
+    Passed,
+    Failed(String),
 }
 
 impl FileTask {
@@ -536,6 +631,9 @@ impl FileTask {
             fetching: false,
             disk: None,
             reserved: 0,
+            cid_check: CidCheck::NotYet,
+            held: Vec::new(),
+            me: None,
         }
     }
 
@@ -543,7 +641,8 @@ impl FileTask {
         self.epoch.elapsed().as_millis() as u64
     }
 
-    async fn run(mut self, mut rx: mpsc::Receiver<Cmd>) {
+    async fn run(mut self, mut rx: mpsc::Receiver<Cmd>, me: mpsc::WeakSender<Cmd>) {
+        self.me = Some(me);
         // Housekeeping (progress lines, cache expiry) once a second; the swarm's own
         // deadlines exactly when `poll_timeout` says.
         let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -616,6 +715,8 @@ impl FileTask {
             }
             Cmd::PageData { key, bytes } => self.swarm.handle_data(key, &bytes, now),
             Cmd::Flushed { key, bytes } => self.swarm.handle_flushed(key, bytes, now),
+            Cmd::Anchor { root } => self.swarm.expect_chunk_hashes(root, now),
+            Cmd::CidChecked { result } => self.cid_checked(result).await,
             Cmd::PageClosed { key } => {
                 self.outboxes.remove(&key);
                 self.swarm.handle_disconnected(key, now);
@@ -634,6 +735,17 @@ impl FileTask {
                 if let Some(info) = self.swarm.info() {
                     if index >= info.pieces() {
                         let _ = reply.send(Err(format!("no chunk {index}: the file has {} chunks", info.pieces())));
+                        return;
+                    }
+                    if self.holds_back(index) {
+                        if let CidCheck::Failed(e) = &self.cid_check {
+                            let _ = reply.send(Err(e.clone()));
+                            return;
+                        }
+                        // The last piece leaves only once the whole file is the CID.
+                        self.held.push(reply);
+                        self.swarm.set_download(true, now);
+                        self.start_cid_check();
                         return;
                     }
                     if self.swarm.have().is_some_and(|h| h.get(index)) {
@@ -705,13 +817,20 @@ impl FileTask {
                     if let Err(e) = self.write(index, &data).await {
                         tracing::warn!(cid = ?self.cid, "bridge cannot store piece {index}: {e}");
                     }
-                    for w in self.waiting.remove(&index).unwrap_or_default() {
-                        let _ = w.send(Ok(data.clone()));
+                    let waiters = self.waiting.remove(&index).unwrap_or_default();
+                    if self.holds_back(index) {
+                        self.held.extend(waiters);
+                        self.swarm.set_download(true, now);
+                    } else {
+                        for w in waiters {
+                            let _ = w.send(Ok(data.clone()));
+                        }
                     }
                 }
                 Output::Event(Event::Complete) => {
-                    self.check_cid().await;
-                    if let Some(done) = self.fetch.take() {
+                    if self.cid.is_some() {
+                        self.start_cid_check();
+                    } else if let Some(done) = self.fetch.take() {
                         self.report_progress();
                         let _ = done.send(self.failed.clone().map_or(Ok(()), Err));
                     }
@@ -791,20 +910,70 @@ impl FileTask {
         file.write_all(data).await.map_err(|e| e.to_string())
     }
 
-    /// Every piece is here: the file must be the CID the page named.
-    async fn check_cid(&mut self) {
-        let Some(pieces) = self.swarm.info().map(|i| i.pieces()) else { return };
-        let mut hasher = Sha256::new();
-        for index in 0..pieces {
-            match self.read(index).await {
-                Ok(data) => hasher.update(&data),
-                Err(_) => return,
+    /// Whether piece `index` must wait for the whole-file check: the last piece of a file
+    /// named by a CID, until the file has hashed to it. So a client never receives a
+    /// complete file that is not the CID it asked for.
+    fn holds_back(&self, index: u32) -> bool {
+        self.cid.is_some() && self.cid_check != CidCheck::Passed && self.swarm.info().is_some_and(|i| index + 1 == i.pieces())
+    }
+
+    /// Every piece is here: hash the whole file against the CID the page named, in a task
+    /// of its own (a multi-GiB file takes a while; the file's other requests go on).
+    fn start_cid_check(&mut self) {
+        if self.cid_check != CidCheck::NotYet || !self.swarm.is_complete() {
+            return;
+        }
+        let (Some(cid), Some(me)) = (self.cid.clone(), self.me.as_ref().and_then(mpsc::WeakSender::upgrade)) else { return };
+        self.cid_check = CidCheck::Running;
+        let path = self.path.clone();
+        tokio::spawn(async move {
+            let result = match hash_file(&path).await {
+                Ok(digest) if digest == cid => Ok(()),
+                Ok(_) => Err(format!("the bridged file does not match its content ID {cid}")),
+                Err(e) => Err(format!("cannot read the bridged file to check it: {e}")),
+            };
+            let _ = me.send(Cmd::CidChecked { result }).await;
+        });
+    }
+
+    async fn cid_checked(&mut self, result: Result<(), String>) {
+        let held = std::mem::take(&mut self.held);
+        match result {
+            Ok(()) => {
+                self.cid_check = CidCheck::Passed;
+                let last = self.swarm.info().map_or(0, |i| i.pieces().saturating_sub(1));
+                let data = self.read(last).await;
+                for w in held {
+                    let _ = w.send(data.clone());
+                }
+            }
+            Err(e) => {
+                tracing::warn!(cid = ?self.cid, "a page bridged a torrent that is not this CID; dropping it");
+                self.cid_check = CidCheck::Failed(e.clone());
+                self.failed = Some(e.clone());
+                for w in held {
+                    let _ = w.send(Err(e.clone()));
+                }
             }
         }
-        if self.cid.as_ref().is_some_and(|cid| hex::encode(hasher.finalize()) != *cid) {
-            tracing::warn!(cid = ?self.cid, "a page bridged a torrent that is not this CID; dropping it");
-            self.failed = Some("the bridged file does not match its content ID".into());
+        if let Some(done) = self.fetch.take() {
+            self.report_progress();
+            let _ = done.send(self.failed.clone().map_or(Ok(()), Err));
         }
+    }
+}
+
+/// SHA-256 of a file, hex, read 1 MiB at a time.
+async fn hash_file(path: &std::path::Path) -> std::io::Result<String> {
+    let mut file = tokio::fs::File::open(path).await?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(hex::encode(hasher.finalize()));
+        }
+        hasher.update(&buf[..n]);
     }
 }
 

@@ -80,6 +80,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         // A machine-readable line for scripts and tests that start the relay on port 0.
         println!("relay listening on http://{local}");
         let mut state = AppState::with_node(www, public_url, node).with_bridge(&args.data_dir, args.bridge_limits());
+        if let (Some(bridge), Some(node)) = (&state.inner.bridge, &state.inner.node) {
+            bridge.set_records(node.clone());
+        }
         if let Some(bridge) = &state.inner.bridge {
             for f in &local_files {
                 bridge.add_local(&f.path, &f.manifest)?;
