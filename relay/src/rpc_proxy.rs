@@ -140,17 +140,18 @@ pub async fn rpc(State(state): State<AppState>, headers: HeaderMap, request: axu
             )
         }
     };
+    // Only what the guard rebuilt goes upstream, never the bytes received.
     let calls = match rpc_guard::check(&body) {
         Checked::Refuse(answer) => return json_response(StatusCode::OK, answer),
-        Checked::Forward { calls } => calls,
+        Checked::Forward(calls) => calls,
     };
-    if !proxy.allow(client_ip(connect.as_ref()), calls) {
+    if !proxy.allow(client_ip(connect.as_ref()), calls.len()) {
         return json_response(
             StatusCode::TOO_MANY_REQUESTS,
             rpc_guard::error(&Value::Null, code::LIMIT_EXCEEDED, format!("rate limit: at most {RATE} calls per second per client")),
         );
     }
-    match proxy.forward(body).await {
+    match proxy.forward(Bytes::from(calls.to_body())).await {
         Ok((status, answer)) => {
             let status = if status.is_success() { StatusCode::OK } else { StatusCode::BAD_GATEWAY };
             (status, [(header::CONTENT_TYPE, "application/json")], answer).into_response()
