@@ -138,6 +138,8 @@ pub struct Bridge {
     /// The relay's Kademlia node: a tab's claim that its torrent is a CID is believed only
     /// when a signed record for that CID names the same infohash.
     records: Arc<std::sync::OnceLock<crate::p2p::NodeHandle>>,
+    /// Where the bridge may connect: every peer it dials was named by someone else.
+    outbound: crate::outbound::OutboundPolicy,
 }
 
 /// Paces one connection's outgoing bytes to `rate` bytes per second (token bucket, 1 s burst).
@@ -165,7 +167,8 @@ impl Pacer {
 }
 
 impl Bridge {
-    pub fn new(data_dir: &std::path::Path, limits: BridgeLimits) -> Self {
+    /// `outbound`: which peers the bridge may dial (see [`crate::outbound`]).
+    pub fn new(data_dir: &std::path::Path, limits: BridgeLimits, outbound: crate::outbound::OutboundPolicy) -> Self {
         let mut peer_id = [0u8; 20];
         peer_id[..8].copy_from_slice(b"-CH0001-");
         let _ = getrandom::fill(&mut peer_id[8..]);
@@ -178,7 +181,13 @@ impl Bridge {
             disk: Arc::new(DiskBudget { limit: limits.disk_bytes, used: Default::default() }),
             discovery: Arc::default(),
             records: Arc::default(),
+            outbound,
         }
+    }
+
+    /// The rule every dialled peer passes.
+    pub fn outbound(&self) -> &crate::outbound::OutboundPolicy {
+        &self.outbound
     }
 
     /// From now on, HTTP clients get a tab's file only when the file's signed DHT record
@@ -195,6 +204,7 @@ impl Bridge {
     /// From now on, files find peers through `discovery`; `own` is the relay's TCP
     /// BitTorrent address (never dialled). Files already bridged start announcing.
     pub fn set_discovery(&self, discovery: Discovery, own: SocketAddr) {
+        self.outbound.add_own(own);
         if self.discovery.set((discovery, own)).is_err() {
             return;
         }
@@ -271,6 +281,16 @@ impl Bridge {
         self.files.lock().expect("bridge lock").get(info_hash).is_some_and(|b| !b.tx.is_closed())
     }
 
+    /// Dials these peers for the file bridged under `info_hash` (a magnet's `x.pe` peers,
+    /// say), each only if the outbound policy allows it, as peers from trackers are.
+    /// False when no file is bridged under that infohash.
+    pub fn add_peers(&self, info_hash: &[u8; 20], peers: impl IntoIterator<Item = SocketAddr>) -> bool {
+        let tx = self.files.lock().expect("bridge lock").get(info_hash).filter(|b| !b.tx.is_closed()).map(|b| b.tx.clone());
+        let Some(tx) = tx else { return false };
+        self.dial_list(tx, peers.into_iter().take(MAX_PEERS_SEEN).collect());
+        true
+    }
+
     /// A TCP BitTorrent client for `info_hash`; `first` is its handshake, already read.
     pub async fn attach_tcp(&self, info_hash: [u8; 20], stream: tokio::net::TcpStream, first: Vec<u8>) -> Result<(), String> {
         let tx = {
@@ -297,6 +317,7 @@ impl Bridge {
     /// `MAX_DIALS_PER_FILE` at a time) until the file's task ends.
     fn dial(&self, tx: mpsc::Sender<Cmd>, mut found: mpsc::Receiver<SocketAddr>, own: Option<SocketAddr>) {
         let rate = self.rate;
+        let outbound = self.outbound.clone();
         tokio::spawn(async move {
             let slots = Arc::new(tokio::sync::Semaphore::new(MAX_DIALS_PER_FILE));
             // Peers connected or being dialled; one that hangs up may be dialled again when a
@@ -307,6 +328,12 @@ impl Bridge {
                     addr = found.recv() => match addr { Some(a) => a, None => break },
                     _ = tx.closed() => break,
                 };
+                // None of these is ours to trust (trackers, the DHT, clients of our own tracker
+                // and magnets name them): each passes the outbound policy first.
+                if let Err(e) = outbound.check(addr) {
+                    tracing::debug!(%addr, "not dialling a bittorrent peer: {e}");
+                    continue;
+                }
                 {
                     let mut busy = busy.lock().expect("dial lock");
                     if Some(addr) == own || addr.port() == 0 || busy.len() >= MAX_PEERS_SEEN || !busy.insert(addr) {

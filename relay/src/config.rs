@@ -4,7 +4,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use libp2p::multiaddr::Protocol;
 use libp2p::Multiaddr;
+
+use crate::outbound::{OutboundPolicy, Scope};
 
 #[derive(Debug, Parser)]
 #[command(name = "relay", version, about = "Chiral community relay", args_conflicts_with_subcommands = true)]
@@ -52,6 +55,18 @@ pub struct FetchArgs {
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 3600)]
     pub timeout: u64,
+}
+
+impl FetchArgs {
+    /// Peers come from trackers and the DHT, so `relay fetch` keeps to public addresses
+    /// unless it listens on loopback (development, tests).
+    pub fn outbound_scope(&self) -> Scope {
+        if self.bt_listen.ip().is_loopback() {
+            Scope::Loopback
+        } else {
+            Scope::Public
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -163,6 +178,38 @@ impl ServeArgs {
         crate::bridge::BridgeLimits { rate: self.bridge_rate, max_files: self.bridge_max_files, disk_bytes: self.bridge_disk_mib.saturating_mul(1 << 20) }
     }
 
+    /// How far the relay may connect because of untrusted input ([`crate::outbound`]): the
+    /// most exposed of its HTTP, BitTorrent and DHT listen addresses and its public URL's
+    /// host decides, so a relay on loopback behind a TLS proxy, named by a public URL, is a
+    /// public relay. A host name other than `localhost` counts as public.
+    pub fn outbound_scope(&self) -> Scope {
+        let listening = [Some(self.listen), self.bt_listen, self.dht_listen].into_iter().flatten().map(|a| Scope::of_ip(a.ip()));
+        let named = self.public_url.as_deref().map(url_host_scope);
+        listening.chain(named).max().unwrap_or(Scope::Public)
+    }
+
+    /// The outbound policy of a relay whose HTTP side listens at `http`: its scope, and its
+    /// own addresses (HTTP, libp2p, the IPs of its public URL and external addresses). The
+    /// BitTorrent and DHT sockets are added as they are bound.
+    pub fn outbound_policy(&self, http: SocketAddr) -> OutboundPolicy {
+        let policy = OutboundPolicy::new(self.outbound_scope());
+        policy.add_own(http);
+        for addr in self.p2p_listen_addrs() {
+            if let Some(socket) = multiaddr_socket(&addr) {
+                policy.add_own(socket);
+            }
+        }
+        for addr in &self.p2p_external {
+            if let Some(ip) = multiaddr_socket(addr).map(|s| s.ip()) {
+                policy.add_own_ip(ip);
+            }
+        }
+        if let Some(ip) = self.public_url.as_deref().and_then(url_host).and_then(|h| h.parse().ok()) {
+            policy.add_own_ip(ip);
+        }
+        policy
+    }
+
     pub fn p2p_listen_addrs(&self) -> Vec<Multiaddr> {
         if !self.p2p_listen.is_empty() {
             return self.p2p_listen.clone();
@@ -175,6 +222,39 @@ impl ServeArgs {
             .iter()
             .map(|a| a.parse().expect("well-formed default multiaddr"))
             .collect()
+    }
+}
+
+/// The IP and TCP or UDP port of a multiaddr (port 0 when it names none).
+fn multiaddr_socket(addr: &Multiaddr) -> Option<SocketAddr> {
+    let mut ip = None;
+    let mut port = 0;
+    for p in addr.iter() {
+        match p {
+            Protocol::Ip4(a) => ip = Some(std::net::IpAddr::V4(a)),
+            Protocol::Ip6(a) => ip = Some(std::net::IpAddr::V6(a)),
+            Protocol::Tcp(p) | Protocol::Udp(p) if port == 0 => port = p,
+            _ => {}
+        }
+    }
+    ip.map(|ip| SocketAddr::new(ip, port))
+}
+
+/// The host of an `http(s)://` URL, without IPv6 brackets.
+fn url_host(url: &str) -> Option<String> {
+    let uri: hyper::Uri = url.parse().ok()?;
+    Some(uri.host()?.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase())
+}
+
+/// The scope a public URL gives the relay: its IP's, loopback for `localhost`, public for any other name.
+fn url_host_scope(url: &str) -> Scope {
+    match url_host(url) {
+        Some(host) => match host.parse() {
+            Ok(ip) => Scope::of_ip(ip),
+            Err(_) if host == "localhost" || host.ends_with(".localhost") => Scope::Loopback,
+            Err(_) => Scope::Public,
+        },
+        None => Scope::Public,
     }
 }
 
@@ -197,4 +277,39 @@ pub struct ManifestArgs {
     /// The relay named as tracker and web seed in the magnet and .torrent.
     #[arg(long, env = "CHIRAL_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
     pub public_url: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve(args: &[&str]) -> ServeArgs {
+        let cli = Cli::try_parse_from(std::iter::once("relay").chain(args.iter().copied())).unwrap();
+        cli.serve
+    }
+
+    #[test]
+    fn the_most_exposed_address_decides_the_outbound_scope() {
+        assert_eq!(serve(&["--listen", "127.0.0.1:0"]).outbound_scope(), Scope::Loopback);
+        assert_eq!(serve(&["--listen", "0.0.0.0:8080"]).outbound_scope(), Scope::Public);
+        assert_eq!(serve(&["--listen", "192.168.1.5:8080"]).outbound_scope(), Scope::Lan);
+        assert_eq!(serve(&["--listen", "127.0.0.1:8080", "--bt-listen", "0.0.0.0:6881"]).outbound_scope(), Scope::Public);
+        // On loopback behind a TLS proxy, yet public.
+        assert_eq!(serve(&["--listen", "127.0.0.1:8080", "--public-url", "https://relay.example.org"]).outbound_scope(), Scope::Public);
+        assert_eq!(serve(&["--listen", "127.0.0.1:8080", "--public-url", "http://localhost:8080"]).outbound_scope(), Scope::Loopback);
+        assert_eq!(serve(&["--listen", "127.0.0.1:8080", "--public-url", "http://[::1]:8080"]).outbound_scope(), Scope::Loopback);
+    }
+
+    #[test]
+    fn a_relay_never_dials_its_own_sockets() {
+        let args = serve(&["--listen", "127.0.0.1:8080", "--p2p-listen", "/ip4/127.0.0.1/tcp/4001,/ip4/127.0.0.1/udp/4001/quic-v1"]);
+        let policy = args.outbound_policy("127.0.0.1:8080".parse().unwrap());
+        assert!(policy.check("127.0.0.1:8080".parse().unwrap()).is_err());
+        assert!(policy.check("127.0.0.1:4001".parse().unwrap()).is_err());
+        assert!(policy.check("127.0.0.1:51413".parse().unwrap()).is_ok());
+        let behind_nat = serve(&["--listen", "0.0.0.0:8080", "--public-url", "http://203.0.114.9:8080"]);
+        let policy = behind_nat.outbound_policy("0.0.0.0:8080".parse().unwrap());
+        assert!(policy.check("203.0.114.9:8080".parse().unwrap()).is_err());
+        assert!(policy.check("203.0.114.9:8081".parse().unwrap()).is_ok());
+    }
 }

@@ -56,9 +56,10 @@ impl AppState {
         self
     }
 
-    /// Bridges files that browser tabs offer, keeping pieces under `data_dir/bridge`.
-    pub fn with_bridge(mut self, data_dir: &std::path::Path, limits: crate::bridge::BridgeLimits) -> Self {
-        Arc::get_mut(&mut self.inner).expect("with_bridge is called before the state is cloned").bridge = Some(crate::bridge::Bridge::new(data_dir, limits));
+    /// Bridges files that browser tabs offer, keeping pieces under `data_dir/bridge` and
+    /// dialling only the peers `outbound` allows.
+    pub fn with_bridge(mut self, data_dir: &std::path::Path, limits: crate::bridge::BridgeLimits, outbound: crate::outbound::OutboundPolicy) -> Self {
+        Arc::get_mut(&mut self.inner).expect("with_bridge is called before the state is cloned").bridge = Some(crate::bridge::Bridge::new(data_dir, limits, outbound));
         self
     }
 

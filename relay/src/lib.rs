@@ -12,6 +12,7 @@
 //! | [`config`] | flags and environment |
 //! | [`http`] | the axum router: static app, health |
 //! | [`manifest_cmd`] | `relay manifest FILE`: a file's identities as JSON |
+//! | [`outbound`] | where the relay may connect because of untrusted input (trackers, peers): one policy, pure |
 //! | [`peer_discovery`] | peers from HTTP/UDP trackers (BEP 3/15) and the mainline DHT (BEP 5) for the bridge |
 //! | [`p2p`] | the libp2p host: Kademlia server, circuit relay v2, identify, ping, AutoNAT |
 //! | [`seeding`] | `relay seed`: records for local files, published and republished |
@@ -29,6 +30,7 @@ pub mod bt_tcp;
 pub mod http;
 pub mod http_tracker;
 pub mod manifest_cmd;
+pub mod outbound;
 pub mod p2p;
 pub mod peer_discovery;
 pub mod rpc_guard;

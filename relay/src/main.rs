@@ -79,7 +79,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!(%local, www = %www.display(), data_dir = %args.data_dir.display(), "relay listening");
         // A machine-readable line for scripts and tests that start the relay on port 0.
         println!("relay listening on http://{local}");
-        let mut state = AppState::with_node(www, public_url, node).with_bridge(&args.data_dir, args.bridge_limits());
+        // Where the relay may connect because of what pages, trackers and peers tell it.
+        let outbound = args.outbound_policy(local);
+        tracing::info!(scope = %outbound.scope(), "outbound connections to trackers and peers");
+        let mut state = AppState::with_node(www, public_url, node)
+            .with_bridge(&args.data_dir, args.bridge_limits(), outbound.clone());
         if let (Some(bridge), Some(node)) = (&state.inner.bridge, &state.inner.node) {
             bridge.set_records(node.clone());
         }
@@ -102,10 +106,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             match tokio::net::TcpListener::bind(bt).await {
                 Ok(l) => {
                     let addr = l.local_addr()?;
+                    outbound.add_own(addr);
                     let _ = state.inner.bt_addr.set(addr);
                     println!("bittorrent listening on {addr}");
                     tokio::spawn(relay::bt_tcp::serve(l, bridge.clone()));
-                    let discovery = relay::peer_discovery::Discovery::start(discovery_config(&args, bridge.peer_id(), addr.port())).await;
+                    let discovery = relay::peer_discovery::Discovery::start(discovery_config(&args, bridge.peer_id(), addr.port(), outbound.clone())).await;
                     if let Some(dht) = discovery.dht_addr() {
                         println!("mainline dht listening on {dht}");
                     }
@@ -140,7 +145,7 @@ fn dht_listen(args: &ServeArgs) -> Option<std::net::SocketAddr> {
     Some(listen)
 }
 
-fn discovery_config(args: &ServeArgs, peer_id: [u8; 20], announce_port: u16) -> relay::peer_discovery::DiscoveryConfig {
+fn discovery_config(args: &ServeArgs, peer_id: [u8; 20], announce_port: u16, outbound: relay::outbound::OutboundPolicy) -> relay::peer_discovery::DiscoveryConfig {
     relay::peer_discovery::DiscoveryConfig {
         peer_id,
         announce_port,
@@ -148,6 +153,7 @@ fn discovery_config(args: &ServeArgs, peer_id: [u8; 20], announce_port: u16) -> 
         dht_listen: dht_listen(args),
         dht_bootstrap: relay::peer_discovery::bootstrap_or_default(&args.dht_bootstrap),
         dht_node_id: args.dht_node_id,
+        outbound,
     }
 }
 
@@ -155,9 +161,12 @@ async fn fetch(args: FetchArgs) -> anyhow::Result<()> {
     let magnet = web_node::tracker_client::parse_magnet(&args.magnet)?;
     let output = args.output.clone().unwrap_or_else(|| PathBuf::from(magnet.name.clone().unwrap_or_else(|| hex::encode(magnet.info_hash))));
     let scratch = tempfile_dir()?;
-    let bridge = relay::bridge::Bridge::new(&scratch, relay::bridge::BridgeLimits::default());
     let listener = tokio::net::TcpListener::bind(args.bt_listen).await.with_context(|| format!("cannot listen on {}", args.bt_listen))?;
     let bt = listener.local_addr()?;
+    // Peers come from trackers and the DHT: public addresses only, unless on loopback.
+    let outbound = relay::outbound::OutboundPolicy::new(args.outbound_scope());
+    outbound.add_own(bt);
+    let bridge = relay::bridge::Bridge::new(&scratch, relay::bridge::BridgeLimits::default(), outbound.clone());
     tokio::spawn(relay::bt_tcp::serve(listener, bridge.clone()));
     let config = relay::peer_discovery::DiscoveryConfig {
         peer_id: bridge.peer_id(),
@@ -166,6 +175,7 @@ async fn fetch(args: FetchArgs) -> anyhow::Result<()> {
         dht_listen: (!args.no_dht).then(|| std::net::SocketAddr::new(bt.ip(), 0)),
         dht_bootstrap: relay::peer_discovery::bootstrap_or_default(&args.dht_bootstrap),
         dht_node_id: None,
+        outbound,
     };
     bridge.set_discovery(relay::peer_discovery::Discovery::start(config).await, bt);
     let started = std::time::Instant::now();

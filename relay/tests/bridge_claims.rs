@@ -109,7 +109,7 @@ async fn a_tab_claiming_a_cid_it_does_not_hold_never_completes_a_download() {
     let (a, b) = (content(1), content(2));
     let (ma, mb) = (manifest(dir.path(), "a.bin", &a), manifest(dir.path(), "b.bin", &b));
     let cid = ma.cid_hex();
-    let state = AppState::new(dir.path().to_path_buf(), "http://127.0.0.1:1".into()).with_bridge(&dir.path().join("relay"), BridgeLimits::default());
+    let state = AppState::new(dir.path().to_path_buf(), "http://127.0.0.1:1".into()).with_bridge(&dir.path().join("relay"), BridgeLimits::default(), relay::outbound::OutboundPolicy::new(relay::outbound::Scope::Loopback));
     let addr = serve(state.clone()).await;
     let _tab = tab(addr, &mb, b.clone(), &cid);
     offered(&state, &cid).await;
@@ -144,7 +144,7 @@ async fn a_tab_is_believed_only_when_a_signed_record_names_its_torrent() {
     .await
     .unwrap();
     let state = AppState::with_node(dir.path().to_path_buf(), "http://127.0.0.1:1".into(), node.clone())
-        .with_bridge(&dir.path().join("relay"), BridgeLimits::default());
+        .with_bridge(&dir.path().join("relay"), BridgeLimits::default(), relay::outbound::OutboundPolicy::new(relay::outbound::Scope::Loopback));
     state.inner.bridge.as_ref().unwrap().set_records(node.clone());
     let addr = serve(state.clone()).await;
 

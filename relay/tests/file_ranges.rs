@@ -28,7 +28,7 @@ fn fixture(bridged: bool) -> Fixture {
     let cid = seeded.manifest.cid_hex();
     let state = AppState::new(dir.path().to_path_buf(), "http://127.0.0.1:1".into());
     let state = if bridged {
-        let state = state.with_bridge(dir.path(), BridgeLimits::default());
+        let state = state.with_bridge(dir.path(), BridgeLimits::default(), relay::outbound::OutboundPolicy::new(relay::outbound::Scope::Loopback));
         state.inner.bridge.as_ref().unwrap().add_local(&path, &seeded.manifest).unwrap();
         state
     } else {

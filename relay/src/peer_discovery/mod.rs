@@ -18,6 +18,8 @@ use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 use tokio::sync::mpsc;
 
+use crate::outbound::OutboundPolicy;
+
 /// Trackers a page may name per torrent (each costs the relay a socket and a timer).
 pub const MAX_TRACKERS: usize = 8;
 const MIN_INTERVAL: Duration = Duration::from_secs(30);
@@ -53,6 +55,9 @@ pub struct DiscoveryConfig {
     pub dht_bootstrap: Vec<String>,
     /// A fixed DHT node id (random when none).
     pub dht_node_id: Option<[u8; 20]>,
+    /// Where trackers may be (the bridge's policy: trackers, like the peers they name, are
+    /// untrusted input). The DHT's socket is added to its own addresses once bound.
+    pub outbound: OutboundPolicy,
 }
 
 #[derive(Clone)]
@@ -80,7 +85,10 @@ impl Discovery {
                     ..Default::default()
                 };
                 match librqbit_dht::DhtBuilder::with_config(dht_config).await {
-                    Ok(dht) => Some(dht),
+                    Ok(dht) => {
+                        config.outbound.add_own(dht.listen_addr());
+                        Some(dht)
+                    }
                     Err(e) => {
                         tracing::warn!(%listen, "no mainline DHT: {e}");
                         None
@@ -170,7 +178,8 @@ impl Discovery {
     async fn udp_once(&self, tracker: &str, info_hash: [u8; 20], left: u64, started: bool) -> Result<udp_tracker::Peers, String> {
         let authority = tracker.trim_start_matches("udp://").split('/').next().unwrap_or_default();
         let addr = tokio::net::lookup_host(authority).await.map_err(|e| format!("cannot resolve {authority}: {e}"))?.next().ok_or("no address")?;
-        self.check_target(addr.ip())?;
+        // Trackers are untrusted input: the address checked is the one connected to.
+        self.inner.config.outbound.check(addr).map_err(|e| e.to_string())?;
         let bind: IpAddr = match (self.inner.config.bind_ip, addr.ip()) {
             (ip @ IpAddr::V4(_), IpAddr::V4(_)) | (ip @ IpAddr::V6(_), IpAddr::V6(_)) => ip,
             (_, IpAddr::V4(_)) => Ipv4Addr::UNSPECIFIED.into(),
@@ -194,26 +203,14 @@ impl Discovery {
         udp_tracker::announce(&socket, &announce, 3).await.map_err(|e| e.to_string())
     }
 
-    /// Trackers come from pages, so they are untrusted: a relay on a public or wildcard
-    /// address never sends tracker traffic to loopback, private, link-local or other
-    /// non-public addresses (no request forgery against its own machine or network). A relay
-    /// bound to loopback or a private address (development, a LAN) may.
-    fn check_target(&self, ip: IpAddr) -> Result<(), String> {
-        let bind = self.inner.config.bind_ip;
-        if bind.is_loopback() || (!is_public(bind) && !bind.is_unspecified()) || is_public(ip) {
-            Ok(())
-        } else {
-            Err(format!("refused: the tracker is at {ip}, not a public address"))
-        }
-    }
-
     async fn http_once(&self, url: &str) -> Result<http_announce::Reply, String> {
         let uri: hyper::Uri = url.parse().map_err(|e| format!("bad tracker URL: {e}"))?;
         let authority = uri.authority().ok_or("the tracker URL has no host")?.clone();
         let port = authority.port_u16().unwrap_or(80);
         let host = authority.host().trim_start_matches('[').trim_end_matches(']');
         let addr = tokio::net::lookup_host((host, port)).await.map_err(|e| format!("cannot resolve {host}: {e}"))?.next().ok_or("no address")?;
-        self.check_target(addr.ip())?;
+        // Trackers are untrusted input (pages name them): see [`crate::outbound`].
+        self.inner.config.outbound.check(addr).map_err(|e| e.to_string())?;
         // Connect to the address just checked (a second lookup could answer otherwise), and
         // name the host in the Host header.
         let path = uri.path_and_query().map_or("/", |p| p.as_str());
@@ -234,33 +231,6 @@ impl Discovery {
     }
 }
 
-/// A globally routable unicast address.
-pub fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            !(v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_documentation()
-                || v4.is_multicast()
-                || a == 0
-                || (a == 100 && (64..128).contains(&b)) // carrier-grade NAT
-                || (a == 198 && (18..20).contains(&b)) // benchmarking
-                || a >= 240)
-        }
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => is_public(v4.into()),
-            None => {
-                let first = v6.segments()[0];
-                !(v6.is_loopback() || v6.is_unspecified() || v6.is_multicast() || (first & 0xfe00) == 0xfc00 || (first & 0xffc0) == 0xfe80)
-            }
-        },
-    }
-}
-
 /// Sleeps for the tracker's interval (clamped); true when the receiver went away meanwhile.
 async fn wait_or_closed(tx: &mpsc::Sender<SocketAddr>, interval: Duration) -> bool {
     tokio::select! {
@@ -272,35 +242,32 @@ async fn wait_or_closed(tx: &mpsc::Sender<SocketAddr>, interval: Duration) -> bo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outbound::Scope;
 
-    fn discovery(bind: &str) -> Discovery {
-        let config = DiscoveryConfig { peer_id: [0; 20], announce_port: 6881, bind_ip: bind.parse().unwrap(), dht_listen: None, dht_bootstrap: Vec::new(), dht_node_id: None };
+    fn discovery(scope: Scope) -> Discovery {
+        let outbound = OutboundPolicy::new(scope);
+        outbound.add_own("127.0.0.1:8080".parse().unwrap());
+        let config = DiscoveryConfig { peer_id: [0; 20], announce_port: 6881, bind_ip: "0.0.0.0".parse().unwrap(), dht_listen: None, dht_bootstrap: Vec::new(), dht_node_id: None, outbound };
         let http = Client::builder(TokioExecutor::new()).build(HttpConnector::new());
         Discovery { inner: Arc::new(Inner { config, dht: None, http }) }
     }
 
-    #[test]
-    fn public_addresses() {
-        for ip in ["1.1.1.1", "8.8.8.8", "2606:4700::1111", "::ffff:8.8.8.8"] {
-            assert!(is_public(ip.parse().unwrap()), "{ip}");
-        }
-        for ip in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "255.255.255.255", "::1", "fd00::1", "fe80::1", "::ffff:127.0.0.1", "224.0.0.1"] {
-            assert!(!is_public(ip.parse().unwrap()), "{ip}");
-        }
-    }
-
     #[tokio::test]
     async fn a_public_relay_sends_no_tracker_traffic_inside() {
-        let public = discovery("0.0.0.0");
-        assert!(public.check_target("169.254.169.254".parse().unwrap()).is_err(), "cloud metadata");
-        assert!(public.check_target("127.0.0.1".parse().unwrap()).is_err());
-        assert!(public.check_target("93.184.216.34".parse().unwrap()).is_ok());
+        let public = discovery(Scope::Public);
         let err = public.http_once("http://127.0.0.1:9/announce?x=1").await.unwrap_err();
-        assert!(err.contains("not a public address"), "{err}");
+        assert!(err.contains("loopback address"), "{err}");
+        let err = public.http_once("http://169.254.169.254/latest/meta-data/").await.unwrap_err();
+        assert!(err.contains("link-local address"), "{err}");
+        let err = public.http_once("http://[::ffff:10.0.0.1]:80/announce").await.unwrap_err();
+        assert!(err.contains("private address"), "{err}");
         let err = public.udp_once("udp://10.0.0.1:6969/announce", [0; 20], 1, true).await.unwrap_err();
-        assert!(err.contains("not a public address"), "{err}");
-        // Bound to loopback (development, the tests) or a LAN address, anything goes.
-        assert!(discovery("127.0.0.1").check_target("127.0.0.1".parse().unwrap()).is_ok());
-        assert!(discovery("192.168.1.10").check_target("192.168.1.20".parse().unwrap()).is_ok());
+        assert!(err.contains("private address"), "{err}");
+        // Bound to loopback (development, the tests), loopback is fine, but never its own ports.
+        let dev = discovery(Scope::Loopback);
+        let err = dev.http_once("http://127.0.0.1:8080/announce").await.unwrap_err();
+        assert!(err.contains("own address"), "{err}");
+        let err = dev.http_once("http://127.0.0.1:9/announce").await.unwrap_err();
+        assert!(!err.contains("refused:"), "{err}");
     }
 }
