@@ -156,6 +156,12 @@ pub struct ServeArgs {
     /// for the development chain only).
     #[arg(long = "dev-faucet", env = "CHIRAL_DEV_FAUCET")]
     pub dev_faucet: bool,
+    /// A reverse proxy (TLS) in front of the relay, as a CIDR or an address (repeatable; env
+    /// CHIRAL_TRUSTED_PROXY, comma-separated). Only requests from these take the client's
+    /// address from `Forwarded: for=` or `X-Forwarded-For` (rate limits, per-client caps, the
+    /// HTTP tracker's peer list); from anyone else those headers are ignored.
+    #[arg(long = "trusted-proxy", env = "CHIRAL_TRUSTED_PROXY", value_delimiter = ',', value_parser = crate::client_addr::parse_cidr)]
+    pub trusted_proxy: Vec<ipnet::IpNet>,
 }
 
 fn parse_id20(s: &str) -> Result<[u8; 20], String> {
@@ -172,6 +178,10 @@ impl ServeArgs {
                 PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../www"))
             }
         })
+    }
+
+    pub fn trusted_proxies(&self) -> crate::client_addr::TrustedProxies {
+        crate::client_addr::TrustedProxies::new(self.trusted_proxy.clone())
     }
 
     pub fn bridge_limits(&self) -> crate::bridge::BridgeLimits {
@@ -298,6 +308,13 @@ mod tests {
         assert_eq!(serve(&["--listen", "127.0.0.1:8080", "--public-url", "https://relay.example.org"]).outbound_scope(), Scope::Public);
         assert_eq!(serve(&["--listen", "127.0.0.1:8080", "--public-url", "http://localhost:8080"]).outbound_scope(), Scope::Loopback);
         assert_eq!(serve(&["--listen", "127.0.0.1:8080", "--public-url", "http://[::1]:8080"]).outbound_scope(), Scope::Loopback);
+    }
+
+    #[test]
+    fn trusted_proxies_repeat_or_come_comma_separated() {
+        let args = serve(&["--trusted-proxy", "127.0.0.1", "--trusted-proxy", "10.0.0.0/8,fd00::/8"]);
+        assert_eq!(args.trusted_proxy.iter().map(ToString::to_string).collect::<Vec<_>>(), ["127.0.0.1/32", "10.0.0.0/8", "fd00::/8"]);
+        assert!(Cli::try_parse_from(["relay", "--trusted-proxy", "proxy.example"]).is_err());
     }
 
     #[test]

@@ -38,15 +38,17 @@ pub struct StateInner {
     pub http_swarms: std::sync::Mutex<crate::http_tracker::HttpSwarms>,
     /// Where TCP BitTorrent clients reach this relay (set once listening).
     pub bt_addr: std::sync::OnceLock<std::net::SocketAddr>,
+    /// Reverse proxies whose forwarding headers name the client (`--trusted-proxy`).
+    pub trusted_proxies: crate::client_addr::TrustedProxies,
 }
 
 impl AppState {
     pub fn new(www: PathBuf, public_url: String) -> Self {
-        Self { inner: Arc::new(StateInner { www, public_url, node: None, tracker: TrackerService::spawn(), rpc: None, files: Default::default(), bridge: None, http_swarms: Default::default(), bt_addr: Default::default() }) }
+        Self { inner: Arc::new(StateInner { www, public_url, node: None, tracker: TrackerService::spawn(), rpc: None, files: Default::default(), bridge: None, http_swarms: Default::default(), bt_addr: Default::default(), trusted_proxies: Default::default() }) }
     }
 
     pub fn with_node(www: PathBuf, public_url: String, node: NodeHandle) -> Self {
-        Self { inner: Arc::new(StateInner { www, public_url, node: Some(node), tracker: TrackerService::spawn(), rpc: None, files: Default::default(), bridge: None, http_swarms: Default::default(), bt_addr: Default::default() }) }
+        Self { inner: Arc::new(StateInner { www, public_url, node: Some(node), tracker: TrackerService::spawn(), rpc: None, files: Default::default(), bridge: None, http_swarms: Default::default(), bt_addr: Default::default(), trusted_proxies: Default::default() }) }
     }
 
     /// Serves these local files over HTTP (before the state is shared).
@@ -60,6 +62,12 @@ impl AppState {
     /// dialling only the peers `outbound` allows.
     pub fn with_bridge(mut self, data_dir: &std::path::Path, limits: crate::bridge::BridgeLimits, outbound: crate::outbound::OutboundPolicy) -> Self {
         Arc::get_mut(&mut self.inner).expect("with_bridge is called before the state is cloned").bridge = Some(crate::bridge::Bridge::new(data_dir, limits, outbound));
+        self
+    }
+
+    /// Believes these reverse proxies' `Forwarded`/`X-Forwarded-For` (before the state is shared).
+    pub fn with_trusted_proxies(mut self, proxies: crate::client_addr::TrustedProxies) -> Self {
+        Arc::get_mut(&mut self.inner).expect("with_trusted_proxies is called before the state is cloned").trusted_proxies = proxies;
         self
     }
 

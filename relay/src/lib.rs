@@ -8,6 +8,7 @@
 //! | [`byte_ranges`] | the `Range` grammar, satisfiable ranges, `multipart/byteranges` framing (pure) |
 //! | [`file_response`] | writes a `Decision` out, streaming from disk, memory or bridged pieces |
 //! | [`bt_tcp`] | TCP BitTorrent: clients connect here and join the bridge's swarm for their infohash |
+//! | [`client_addr`] | who a request comes from: `--trusted-proxy` and `Forwarded`/`X-Forwarded-For` (pure), the `ClientAddr` extractor |
 //! | [`http_tracker`] | BEP 3 HTTP announces at `/announce` (compact peers), pure |
 //! | [`config`] | flags and environment |
 //! | [`http`] | the axum router: static app, health |
@@ -27,6 +28,7 @@ pub mod config;
 pub mod file_http;
 pub mod file_response;
 pub mod bt_tcp;
+pub mod client_addr;
 pub mod http;
 pub mod http_tracker;
 pub mod manifest_cmd;

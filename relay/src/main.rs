@@ -83,7 +83,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let outbound = args.outbound_policy(local);
         tracing::info!(scope = %outbound.scope(), "outbound connections to trackers and peers");
         let mut state = AppState::with_node(www, public_url, node)
-            .with_bridge(&args.data_dir, args.bridge_limits(), outbound.clone());
+            .with_bridge(&args.data_dir, args.bridge_limits(), outbound.clone())
+            .with_trusted_proxies(args.trusted_proxies());
         if let (Some(bridge), Some(node)) = (&state.inner.bridge, &state.inner.node) {
             bridge.set_records(node.clone());
         }

@@ -5,12 +5,12 @@
 //! enabled and only on chain 98765.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, Full, Limited};
@@ -18,6 +18,7 @@ use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
 
+use crate::client_addr::ClientAddr;
 use crate::http::AppState;
 use crate::rpc_guard::{self, code, Bucket, Checked};
 
@@ -116,12 +117,9 @@ fn json_response(status: StatusCode, body: Value) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
 
-fn client_ip(connect: Option<&ConnectInfo<SocketAddr>>) -> IpAddr {
-    connect.map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip())
-}
-
-pub async fn rpc(State(state): State<AppState>, headers: HeaderMap, request: axum::extract::Request) -> Response {
-    let connect = request.extensions().get::<ConnectInfo<SocketAddr>>().cloned();
+/// `client`: the caller's address (behind a trusted proxy, the one it forwarded), whose
+/// rate bucket the calls are taken from.
+pub async fn rpc(State(state): State<AppState>, client: ClientAddr, headers: HeaderMap, request: axum::extract::Request) -> Response {
     let Some(proxy) = state.inner.rpc.as_ref() else {
         return json_response(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -145,7 +143,7 @@ pub async fn rpc(State(state): State<AppState>, headers: HeaderMap, request: axu
         Checked::Refuse(answer) => return json_response(StatusCode::OK, answer),
         Checked::Forward(calls) => calls,
     };
-    if !proxy.allow(client_ip(connect.as_ref()), calls.len()) {
+    if !proxy.allow(client.limit_key(), calls.len()) {
         return json_response(
             StatusCode::TOO_MANY_REQUESTS,
             rpc_guard::error(&Value::Null, code::LIMIT_EXCEEDED, format!("rate limit: at most {RATE} calls per second per client")),

@@ -134,10 +134,8 @@ fn http_announce(state: &AppState, request: axum::extract::Request) -> Response 
     let text = |status: axum::http::StatusCode, body: Vec<u8>| {
         axum::response::IntoResponse::into_response((status, [(axum::http::header::CONTENT_TYPE, "text/plain")], body))
     };
-    let from = request
-        .extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map_or(std::net::IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
+    // The peer others will dial: the client's address, as a trusted reverse proxy forwarded it.
+    let from = crate::client_addr::ClientAddr::of(request.extensions(), request.headers(), &state.inner.trusted_proxies).ip();
     let announce = match parse_query(request.uri().query().unwrap_or("")) {
         Ok(a) => a,
         Err(e) => return text(axum::http::StatusCode::OK, failure(&e.to_string())),

@@ -94,3 +94,35 @@ fn the_geth_genesis_matches_the_design() {
     assert_eq!(g["config"]["londonBlock"], 0, "EIP-1559 transactions from block 0");
     assert!(!g["alloc"].as_object().unwrap().is_empty(), "pre-funded addresses");
 }
+
+/// Behind a TLS reverse proxy every client arrives from the proxy's address: the HTTP
+/// tracker records the address the proxy forwarded, but only when the proxy is trusted
+/// (otherwise anyone could list any address as a peer).
+#[tokio::test]
+async fn the_http_tracker_records_the_forwarded_client_only_behind_a_trusted_proxy() {
+    use axum::extract::ConnectInfo;
+    let dir = www();
+    let proxy: std::net::SocketAddr = "127.0.0.1:40000".parse().unwrap();
+    let announce = |peer_id: u8, port: u16, xff: Option<&str>| {
+        let query = format!("info_hash={}&peer_id={}&port={port}&left=0&compact=1", "%07".repeat(20), format!("%{peer_id:02X}").repeat(20));
+        let mut req = Request::get(format!("/announce?{query}"));
+        if let Some(xff) = xff {
+            req = req.header("x-forwarded-for", xff);
+        }
+        let mut req = req.body(Body::empty()).unwrap();
+        req.extensions_mut().insert(ConnectInfo(proxy));
+        req
+    };
+    for (trusted, expected) in [(false, [127, 0, 0, 1]), (true, [203, 0, 113, 7])] {
+        let proxies = if trusted { vec![relay::client_addr::parse_cidr("127.0.0.1/32").unwrap()] } else { Vec::new() };
+        let state = AppState::new(dir.path().to_path_buf(), "http://127.0.0.1:8080".into()).with_trusted_proxies(relay::client_addr::TrustedProxies::new(proxies));
+        let router = app(state);
+        let first = router.clone().oneshot(announce(1, 6881, Some("198.51.100.1, 203.0.113.7"))).await.unwrap();
+        assert_eq!(first.status(), StatusCode::OK);
+        let second = router.oneshot(announce(2, 7000, None)).await.unwrap();
+        let body = second.into_body().collect().await.unwrap().to_bytes();
+        let at = body.windows(9).position(|w| w == b"5:peers6:").expect("one compact peer") + 9;
+        assert_eq!(body[at..at + 4], expected, "trusted: {trusted}");
+        assert_eq!(u16::from_be_bytes([body[at + 4], body[at + 5]]), 6881);
+    }
+}

@@ -86,3 +86,34 @@ async fn the_chain_node_receives_only_what_the_guard_checked() {
     assert_eq!(calls[0]["method"], "eth_blockNumber");
     assert_eq!(calls[1]["method"], "eth_chainId");
 }
+
+/// Behind a trusted reverse proxy, clients it forwards are rate-limited apart; from an
+/// untrusted peer, `X-Forwarded-For` is anyone's word and every request shares the peer's bucket.
+#[tokio::test]
+async fn forwarded_clients_get_their_own_rate_bucket_only_behind_a_trusted_proxy() {
+    use axum::extract::ConnectInfo;
+    let (url, _) = recording_upstream().await;
+    let batch: Vec<Value> = (0..20).map(|i| serde_json::json!({"jsonrpc":"2.0","id":i,"method":"eth_chainId"})).collect();
+    let batch = Value::Array(batch).to_string();
+    for trusted in [false, true] {
+        let www = tempfile::tempdir().unwrap();
+        let proxies = if trusted { vec![relay::client_addr::parse_cidr("127.0.0.1/32").unwrap()] } else { Vec::new() };
+        let state = AppState::new(www.path().to_path_buf(), "http://127.0.0.1:8080".into())
+            .with_rpc(RpcProxy::new(url.clone(), false).unwrap())
+            .with_trusted_proxies(relay::client_addr::TrustedProxies::new(proxies));
+        let router = app(state);
+        let post = |xff: &str| {
+            let mut request = Request::post("/rpc").header(header::CONTENT_TYPE, "application/json").header("x-forwarded-for", xff).body(Body::from(batch.clone())).unwrap();
+            request.extensions_mut().insert(ConnectInfo("127.0.0.1:40000".parse::<std::net::SocketAddr>().unwrap()));
+            router.clone().oneshot(request)
+        };
+        // One client spends its whole burst (60 calls) …
+        for _ in 0..3 {
+            assert_eq!(post("203.0.113.1").await.unwrap().status(), StatusCode::OK);
+        }
+        assert_eq!(post("203.0.113.1").await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
+        // … and another client behind the same proxy is limited with it only when the proxy is not trusted.
+        let other = post("203.0.113.2").await.unwrap().status();
+        assert_eq!(other, if trusted { StatusCode::OK } else { StatusCode::TOO_MANY_REQUESTS }, "trusted: {trusted}");
+    }
+}
