@@ -10,7 +10,9 @@
 //! checked against the CID the page named; a mismatch drops the file. Verified pieces stay
 //! servable for 10 minutes after the last page left, then are deleted.
 //! Bounded ([`BridgeLimits`]): files bridged, disk for them all, pages per file, frames
-//! queued per page, upload rate per connection.
+//! queued per page, upload rate per connection, files one client may make it open
+//! ([`crate::client_caps`]); a page or peer silent for 3 minutes (15 s before its first
+//! message) is disconnected.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -35,6 +37,9 @@ use crate::http::{ApiError, AppState};
 use crate::peer_discovery::{self, Discovery};
 
 const MAX_PAGES_PER_FILE: usize = 8;
+/// The relay pings each bridge WebSocket this often (at most a third of the idle timeout);
+/// browsers answer by themselves, so a throttled background tab stays connected.
+const PING_EVERY: Duration = Duration::from_secs(60);
 
 /// What a community relay gives the bridge (flags `--bridge-*`).
 #[derive(Debug, Clone, Copy)]
@@ -46,12 +51,26 @@ pub struct BridgeLimits {
     /// Disk for the pieces of bridged files, all together (a file bigger than what is left
     /// is refused with a clear error).
     pub disk_bytes: u64,
+    /// A page or TCP peer that sends nothing this long is dropped (3 minutes: honest peers
+    /// send BitTorrent keep-alives, every minute from our swarm core, every two from most
+    /// clients; browsers also answer the relay's WebSocket pings).
+    pub idle_timeout: Duration,
+    /// A page's first message (its handshake), or the first bytes of a peer the relay
+    /// dialled, must come this soon (15 s).
+    pub first_message_timeout: Duration,
 }
 
 impl Default for BridgeLimits {
     fn default() -> Self {
-        Self { rate: None, max_files: 64, disk_bytes: 16 << 30 }
+        Self { rate: None, max_files: 64, disk_bytes: 16 << 30, idle_timeout: Duration::from_secs(180), first_message_timeout: Duration::from_secs(15) }
     }
+}
+
+/// How long a bridge connection may stay silent (from [`BridgeLimits`]).
+#[derive(Debug, Clone, Copy)]
+struct Silence {
+    first: Duration,
+    idle: Duration,
 }
 
 /// The bridge's disk budget, shared by its files' tasks.
@@ -140,6 +159,9 @@ pub struct Bridge {
     records: Arc<std::sync::OnceLock<crate::p2p::NodeHandle>>,
     /// Where the bridge may connect: every peer it dials was named by someone else.
     outbound: crate::outbound::OutboundPolicy,
+    /// Files each client made the bridge open, counted until their tasks end.
+    creators: crate::client_caps::PerClient,
+    silence: Silence,
 }
 
 /// Paces one connection's outgoing bytes to `rate` bytes per second (token bucket, 1 s burst).
@@ -182,6 +204,8 @@ impl Bridge {
             discovery: Arc::default(),
             records: Arc::default(),
             outbound,
+            creators: crate::client_caps::PerClient::new("bridged files", crate::client_caps::BRIDGE_FILES_PER_CLIENT),
+            silence: Silence { first: limits.first_message_timeout, idle: limits.idle_timeout },
         }
     }
 
@@ -298,7 +322,7 @@ impl Bridge {
             files.get(&info_hash).filter(|b| !b.tx.is_closed()).map(|b| b.tx.clone())
         }
         .ok_or("no browser tab offers this torrent")?;
-        pump_tcp(tx, stream, Some(first), self.rate).await
+        pump_tcp(tx, stream, Some(first), self.rate, self.silence).await
     }
 
     /// Dials these addresses (BitTorrent clients our tracker knows, a magnet's `x.pe`).
@@ -317,6 +341,7 @@ impl Bridge {
     /// `MAX_DIALS_PER_FILE` at a time) until the file's task ends.
     fn dial(&self, tx: mpsc::Sender<Cmd>, mut found: mpsc::Receiver<SocketAddr>, own: Option<SocketAddr>) {
         let rate = self.rate;
+        let silence = self.silence;
         let outbound = self.outbound.clone();
         tokio::spawn(async move {
             let slots = Arc::new(tokio::sync::Semaphore::new(MAX_DIALS_PER_FILE));
@@ -348,7 +373,7 @@ impl Bridge {
                         Ok(Ok(stream)) => {
                             let _ = stream.set_nodelay(true);
                             tracing::debug!(%addr, "dialled a bittorrent peer");
-                            if let Err(e) = pump_tcp(tx, stream, None, rate).await {
+                            if let Err(e) = pump_tcp(tx, stream, None, rate, silence).await {
                                 tracing::debug!(%addr, "bittorrent peer: {e}");
                             }
                         }
@@ -476,8 +501,10 @@ impl Bridge {
 
     /// A page offers (or wants) `info_hash`, claimed to be `cid` when it seeds it: joins it
     /// to that file's swarm. `tcp_peers`: BitTorrent clients our own tracker knows for it;
-    /// `trackers`: the magnet's HTTP/UDP trackers, asked (with the DHT) for more.
-    async fn attach(&self, cid: Option<String>, info_hash: [u8; 20], socket: WebSocket, tcp_peers: Vec<SocketAddr>, trackers: Vec<String>, want: bool) {
+    /// `trackers`: the magnet's HTTP/UDP trackers, asked (with the DHT) for more. `client`:
+    /// who asks (a new file counts against its cap until the file's task ends).
+    #[allow(clippy::too_many_arguments)]
+    async fn attach(&self, client: crate::client_addr::ClientAddr, cid: Option<String>, info_hash: [u8; 20], socket: WebSocket, tcp_peers: Vec<SocketAddr>, trackers: Vec<String>, want: bool) {
         let (tx, pages, new_trackers, created) = {
             let mut files = self.files.lock().expect("bridge lock");
             files.retain(|_, b| !b.tx.is_closed());
@@ -493,24 +520,34 @@ impl Bridge {
                     b.trackers.extend(new.iter().cloned());
                     (b.tx.clone(), b.pages.clone(), new, false)
                 }
-                None if full => return,
-                None => {
-                    let (tx, rx) = mpsc::channel(256);
-                    let pages = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-                    let mut task = FileTask::new(cid.clone(), info_hash, self.peer_id, self.dir.clone());
-                    task.disk = Some(self.disk.clone());
-                    tokio::spawn(task.run(rx, tx.downgrade()));
-                    let trackers: Vec<String> = trackers.into_iter().take(peer_discovery::MAX_TRACKERS).collect();
-                    files.insert(info_hash, Bridged { cid: cid.clone(), trackers: trackers.clone(), tx: tx.clone(), pages: pages.clone(), vouched: false });
-                    (tx, pages, trackers, true)
+                None if full => {
+                    tokio::spawn(refuse(socket, format!("the relay bridges at most {} files at once; try again later", self.max_files)));
+                    return;
                 }
+                None => match self.creators.try_acquire(client.limit_key()) {
+                    Err(e) => {
+                        tokio::spawn(refuse(socket, e.to_string()));
+                        return;
+                    }
+                    Ok(creator) => {
+                        let (tx, rx) = mpsc::channel(256);
+                        let pages = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+                        let mut task = FileTask::new(cid.clone(), info_hash, self.peer_id, self.dir.clone());
+                        task.disk = Some(self.disk.clone());
+                        task.creator = Some(creator);
+                        tokio::spawn(task.run(rx, tx.downgrade()));
+                        let trackers: Vec<String> = trackers.into_iter().take(peer_discovery::MAX_TRACKERS).collect();
+                        files.insert(info_hash, Bridged { cid: cid.clone(), trackers: trackers.clone(), tx: tx.clone(), pages: pages.clone(), vouched: false });
+                        (tx, pages, trackers, true)
+                    }
+                },
             }
         };
         self.dial_list(tx.clone(), tcp_peers);
         // A new file is looked up in the DHT (and announced there); trackers once each.
         self.discover(tx.clone(), info_hash, &new_trackers, created, cid.is_some());
         if pages.load(std::sync::atomic::Ordering::Relaxed) >= MAX_PAGES_PER_FILE {
-            return;
+            return refuse(socket, format!("this file already has {MAX_PAGES_PER_FILE} pages on the bridge")).await;
         }
         let (outbox, mut outgoing) = mpsc::channel::<Vec<u8>>(OUTBOX_PER_PAGE);
         let (reply, key) = oneshot::channel();
@@ -521,22 +558,42 @@ impl Bridge {
         pages.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (mut sink, mut stream) = socket.split();
         let mut pacer = Pacer::new(self.rate);
+        // Until the page's first message (its handshake), then between any two frames
+        // (pongs count then, so a throttled background tab stays).
+        let idle = self.silence.idle;
+        let mut heard = false;
+        let silence = tokio::time::sleep(self.silence.first);
+        tokio::pin!(silence);
+        let ping_every = PING_EVERY.min(idle / 3).max(Duration::from_millis(10));
+        let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
         loop {
             tokio::select! {
                 incoming = stream.next() => match incoming {
                     Some(Ok(Message::Binary(bytes))) => {
+                        heard = true;
+                        silence.as_mut().reset(tokio::time::Instant::now() + idle);
                         if tx.send(Cmd::PageData { key, bytes: bytes.to_vec() }).await.is_err() {
                             break;
                         }
                     }
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                    Some(Ok(_)) if heard => silence.as_mut().reset(tokio::time::Instant::now() + idle),
                     Some(Ok(_)) => {}
                 },
+                _ = &mut silence => {
+                    tracing::debug!(info_hash = %hex::encode(info_hash), "bridge page silent too long; closing");
+                    break;
+                }
+                _ = ping.tick() => {
+                    if !send_within(&mut sink, Message::Ping(Default::default()), idle).await {
+                        break;
+                    }
+                }
                 out = outgoing.recv() => match out {
                     Some(bytes) => {
                         let n = bytes.len() as u64;
                         pacer.take(bytes.len()).await;
-                        if sink.send(Message::Binary(bytes.into())).await.is_err() {
+                        if !send_within(&mut sink, Message::Binary(bytes.into()), idle).await {
                             break;
                         }
                         if tx.send(Cmd::Flushed { key, bytes: n }).await.is_err() {
@@ -552,24 +609,41 @@ impl Bridge {
     }
 }
 
+/// Sends one frame unless the page has stopped reading for `limit` (a page that reads
+/// nothing must not hold its task, its slot and its socket forever).
+async fn send_within<S: futures::Sink<Message> + Unpin>(sink: &mut S, message: Message, limit: Duration) -> bool {
+    matches!(tokio::time::timeout(limit, sink.send(message)).await, Ok(Ok(())))
+}
+
+/// Writes all of `bytes` unless the peer has stopped reading for `limit`.
+async fn write_within(write: &mut tokio::net::tcp::OwnedWriteHalf, bytes: &[u8], limit: Duration) -> std::io::Result<()> {
+    tokio::time::timeout(limit, write.write_all(bytes)).await.unwrap_or_else(|_| Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "the peer stopped reading")))
+}
+
 /// One TCP BitTorrent connection in the file's swarm, until either side ends it.
 /// `first`: the handshake already read from an incoming connection (none when we dialled).
-async fn pump_tcp(tx: mpsc::Sender<Cmd>, stream: tokio::net::TcpStream, first: Option<Vec<u8>>, rate: Option<u64>) -> Result<(), String> {
+async fn pump_tcp(tx: mpsc::Sender<Cmd>, stream: tokio::net::TcpStream, first: Option<Vec<u8>>, rate: Option<u64>, silence: Silence) -> Result<(), String> {
     let mut pacer = Pacer::new(rate);
+    let dialled = first.is_none();
     let (outbox, mut outgoing) = mpsc::channel::<Vec<u8>>(OUTBOX_PER_PAGE);
     let (reply, key) = oneshot::channel();
-    tx.send(Cmd::PageOpen { outbox, demand: true, initiator: first.is_none(), reply }).await.map_err(|_| "bridge gone")?;
+    tx.send(Cmd::PageOpen { outbox, demand: true, initiator: dialled, reply }).await.map_err(|_| "bridge gone")?;
     let key = key.await.ok().flatten().ok_or("bridge full")?;
     if let Some(first) = first {
         tx.send(Cmd::PageData { key, bytes: first }).await.map_err(|_| "bridge gone")?;
     }
     let (mut read, mut write) = stream.into_split();
     let mut buf = vec![0u8; 64 * 1024];
+    // A peer we dialled must answer soon; after that, any silence ends at the idle timeout.
+    let Silence { first: first_timeout, idle } = silence;
+    let silence = tokio::time::sleep(if dialled { first_timeout } else { idle });
+    tokio::pin!(silence);
     let result = loop {
         tokio::select! {
             n = read.read(&mut buf) => match n {
                 Ok(0) => break Ok(()),
                 Ok(n) => {
+                    silence.as_mut().reset(tokio::time::Instant::now() + idle);
                     if tx.send(Cmd::PageData { key, bytes: buf[..n].to_vec() }).await.is_err() {
                         break Ok(());
                     }
@@ -579,7 +653,7 @@ async fn pump_tcp(tx: mpsc::Sender<Cmd>, stream: tokio::net::TcpStream, first: O
             out = outgoing.recv() => match out {
                 Some(bytes) => {
                     pacer.take(bytes.len()).await;
-                    if let Err(e) = write.write_all(&bytes).await {
+                    if let Err(e) = write_within(&mut write, &bytes, idle).await {
                         break Err(e.to_string());
                     }
                     if tx.send(Cmd::Flushed { key, bytes: bytes.len() as u64 }).await.is_err() {
@@ -588,6 +662,7 @@ async fn pump_tcp(tx: mpsc::Sender<Cmd>, stream: tokio::net::TcpStream, first: O
                 }
                 None => break Ok(()),
             },
+            _ = &mut silence => break Err("silent too long".to_string()),
         }
     };
     let _ = tx.send(Cmd::PageClosed { key }).await;
@@ -622,6 +697,8 @@ struct FileTask {
     held: Vec<oneshot::Sender<Result<Vec<u8>, String>>>,
     /// This task's own command queue (weak, so the task still ends when the bridge drops it).
     me: Option<mpsc::WeakSender<Cmd>>,
+    /// The slot of the client that made the bridge open this file, given back when the task ends.
+    creator: Option<crate::client_caps::ClientPermit>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -661,6 +738,7 @@ impl FileTask {
             cid_check: CidCheck::NotYet,
             held: Vec::new(),
             me: None,
+            creator: None,
         }
     }
 
@@ -1042,9 +1120,22 @@ impl BridgeQuery {
     }
 }
 
+/// Closes a bridge WebSocket with code 1013, "try again later" (RFC 6455 §7.4.2 registry),
+/// and why (a close reason holds at most 123 bytes).
+async fn refuse(mut socket: WebSocket, reason: String) {
+    tracing::debug!("bridge refused a page: {reason}");
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    let frame = axum::extract::ws::CloseFrame { code: axum::extract::ws::close_code::AGAIN, reason: reason[..end].into() };
+    let _ = socket.send(Message::Close(Some(frame))).await;
+}
+
 /// `GET /bridge/{infohash}?cid=…` (WebSocket): a page offers a file it seeds, or with
 /// `want=1` asks the relay to fetch it for the page (from TCP peers, its own copy, other tabs).
-pub async fn bridge_ws(State(state): State<AppState>, Path(info_hash): Path<String>, axum::extract::RawQuery(raw): axum::extract::RawQuery, ws: WebSocketUpgrade) -> Response {
+/// `client` (behind a trusted proxy, the address it forwarded) is counted per-client.
+pub async fn bridge_ws(State(state): State<AppState>, client: crate::client_addr::ClientAddr, Path(info_hash): Path<String>, axum::extract::RawQuery(raw): axum::extract::RawQuery, ws: WebSocketUpgrade) -> Response {
     let q = BridgeQuery::parse(raw.as_deref().unwrap_or(""));
     let Some(bridge) = state.inner.bridge.clone() else {
         return ApiError::new(StatusCode::NOT_FOUND, "this relay does not bridge".into()).into_response();
@@ -1065,7 +1156,7 @@ pub async fn bridge_ws(State(state): State<AppState>, Path(info_hash): Path<Stri
     let trackers: Vec<String> = q.tr.into_iter().filter(|t| t.len() <= 512 && peer_discovery::speaks(t)).take(peer_discovery::MAX_TRACKERS).collect();
     let want = q.want;
     ws.max_message_size(web_node::peer_wire::MAX_MESSAGE_BYTES + 1024)
-        .on_upgrade(move |socket| async move { bridge.attach(cid, info_hash, socket, tcp_peers, trackers, want).await })
+        .on_upgrade(move |socket| async move { bridge.attach(client, cid, info_hash, socket, tcp_peers, trackers, want).await })
 }
 
 #[cfg(test)]

@@ -185,7 +185,7 @@ impl ServeArgs {
     }
 
     pub fn bridge_limits(&self) -> crate::bridge::BridgeLimits {
-        crate::bridge::BridgeLimits { rate: self.bridge_rate, max_files: self.bridge_max_files, disk_bytes: self.bridge_disk_mib.saturating_mul(1 << 20) }
+        crate::bridge::BridgeLimits { rate: self.bridge_rate, max_files: self.bridge_max_files, disk_bytes: self.bridge_disk_mib.saturating_mul(1 << 20), ..Default::default() }
     }
 
     /// How far the relay may connect because of untrusted input ([`crate::outbound`]): the

@@ -9,6 +9,7 @@
 //! | [`file_response`] | writes a `Decision` out, streaming from disk, memory or bridged pieces |
 //! | [`bt_tcp`] | TCP BitTorrent: clients connect here and join the bridge's swarm for their infohash |
 //! | [`client_addr`] | who a request comes from: `--trusted-proxy` and `Forwarded`/`X-Forwarded-For` (pure), the `ClientAddr` extractor |
+//! | [`client_caps`] | what one client address may hold at once (bridge files, TCP peers) |
 //! | [`http_tracker`] | BEP 3 HTTP announces at `/announce` (compact peers), pure |
 //! | [`config`] | flags and environment |
 //! | [`http`] | the axum router: static app, health |
@@ -29,6 +30,7 @@ pub mod file_http;
 pub mod file_response;
 pub mod bt_tcp;
 pub mod client_addr;
+pub mod client_caps;
 pub mod http;
 pub mod http_tracker;
 pub mod manifest_cmd;
