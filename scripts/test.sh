@@ -4,6 +4,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
+# One-shot builds gain nothing from incremental artifacts, which would add ~9 GB to target/.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 LOG="$(mktemp)"
 trap 'rm -f "$LOG"' EXIT
 
