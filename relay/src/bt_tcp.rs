@@ -89,15 +89,26 @@ pub async fn serve(listener: TcpListener, bridge: Bridge) {
     }
 }
 
-async fn serve_one(mut stream: TcpStream, bridge: Bridge) -> Result<(), String> {
+/// Why an incoming BitTorrent connection ended.
+#[derive(Debug, thiserror::Error)]
+enum IncomingError {
+    #[error("no handshake within {HANDSHAKE_TIMEOUT:?}")]
+    NoHandshake,
+    #[error("reading the handshake: {0}")]
+    Read(#[from] std::io::Error),
+    #[error(transparent)]
+    Wire(#[from] web_node::peer_wire::WireError),
+    #[error(transparent)]
+    Bridge(#[from] crate::bridge::BridgeError),
+}
+
+async fn serve_one(mut stream: TcpStream, bridge: Bridge) -> Result<(), IncomingError> {
     let _ = stream.set_nodelay(true);
     let mut first = vec![0u8; HANDSHAKE_LEN];
-    tokio::time::timeout(HANDSHAKE_TIMEOUT, stream.read_exact(&mut first))
-        .await
-        .map_err(|_| "no handshake in time".to_string())?
-        .map_err(|e| e.to_string())?;
-    let (hs, _) = Handshake::parse(&first).map_err(|e| e.to_string())?.ok_or("short handshake")?;
-    bridge.attach_tcp(hs.info_hash, stream, first).await
+    tokio::time::timeout(HANDSHAKE_TIMEOUT, stream.read_exact(&mut first)).await.map_err(|_| IncomingError::NoHandshake)??;
+    // 68 bytes were read, so the parse is complete or an error.
+    let (hs, _) = Handshake::parse(&first)?.ok_or(IncomingError::NoHandshake)?;
+    Ok(bridge.attach_tcp(hs.info_hash, stream, first).await?)
 }
 
 #[cfg(test)]

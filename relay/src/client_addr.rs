@@ -22,7 +22,6 @@ use axum::http::request::Parts;
 use axum::http::Extensions;
 use ipnet::IpNet;
 
-use crate::http::AppState;
 
 /// Forwarding hops read per header, right-most first (the ones that matter).
 pub const MAX_HOPS: usize = 32;
@@ -224,7 +223,8 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) ->
     }
 }
 
-/// The client's address as the relay counts it (an axum extractor over [`AppState`]).
+/// The client's address as the relay counts it (an axum extractor over any state that holds
+/// the [`TrustedProxies`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ClientAddr(pub IpAddr);
 
@@ -258,11 +258,14 @@ pub fn limit_key(ip: IpAddr) -> IpAddr {
     }
 }
 
-impl FromRequestParts<AppState> for ClientAddr {
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr
+where
+    TrustedProxies: axum::extract::FromRef<S>,
+{
     type Rejection = Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        Ok(Self::of(&parts.extensions, &parts.headers, &state.inner.trusted_proxies))
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self::of(&parts.extensions, &parts.headers, &<TrustedProxies as axum::extract::FromRef<S>>::from_ref(state)))
     }
 }
 

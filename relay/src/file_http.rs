@@ -22,7 +22,8 @@ use web_node::CHUNK_SIZE;
 
 use crate::conditional::{decide, Validators};
 use crate::file_response::{disposition, read_exact_at, respond, Representation, Source};
-use crate::http::{ApiError, AppState};
+use crate::api_error::ApiError;
+use crate::state::BridgeState;
 
 /// A file on the relay's disk, with its manifest.
 pub struct LocalFile {
@@ -67,15 +68,15 @@ fn valid_cid(cid: &str) -> bool {
     cid.len() == 64 && cid.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-pub async fn whole_file(State(state): State<AppState>, Path(cid): Path<String>, method: Method, headers: HeaderMap) -> Response {
+pub async fn whole_file(State(files): State<LocalFiles>, State(bridge): State<BridgeState>, Path(cid): Path<String>, method: Method, headers: HeaderMap) -> Response {
     let cid = cid.to_ascii_lowercase();
     if !valid_cid(&cid) {
         return not_found(&cid).into_response();
     }
-    if let Some(file) = state.inner.files.get(&cid) {
+    if let Some(file) = files.get(&cid) {
         return serve_local(file, &cid, &method, &headers).await.unwrap_or_else(IntoResponse::into_response);
     }
-    if let Some(bridge) = state.inner.bridge.as_ref() {
+    if let Some(bridge) = bridge.0.as_ref() {
         if let Some(response) = bridge.serve_whole(&cid, &method, &headers).await {
             return response;
         }
@@ -109,17 +110,17 @@ fn not_after_now(t: SystemTime) -> SystemTime {
     t.min(SystemTime::now())
 }
 
-pub async fn chunk(State(state): State<AppState>, Path((cid, index)): Path<(String, u64)>, method: Method, headers: HeaderMap) -> Response {
+pub async fn chunk(State(files): State<LocalFiles>, State(bridge): State<BridgeState>, Path((cid, index)): Path<(String, u64)>, method: Method, headers: HeaderMap) -> Response {
     let cid = cid.to_ascii_lowercase();
     if !valid_cid(&cid) {
         return not_found(&cid).into_response();
     }
-    let (bytes, modified) = if let Some(file) = state.inner.files.get(&cid) {
+    let (bytes, modified) = if let Some(file) = files.get(&cid) {
         match read_local_chunk(file, index).await {
             Ok(read) => read,
             Err(e) => return e.into_response(),
         }
-    } else if let Some(bridge) = state.inner.bridge.as_ref().filter(|b| b.has(&cid)) {
+    } else if let Some(bridge) = bridge.0.as_ref().filter(|b| b.has(&cid)) {
         match bridge.piece(&cid, index).await {
             Ok(b) => (b, None),
             Err(e) => return e.into_response(),

@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use crate::bridge::Bridge;
 use crate::byte_ranges::{ByteRange, Multipart, Segment};
 use crate::conditional::{Decision, Validators};
-use crate::http::ApiError;
+use crate::api_error::ApiError;
 
 /// Bytes read from disk per step of a streamed body: large reads, one buffer per connection.
 pub const READ_SIZE: usize = 256 * 1024;

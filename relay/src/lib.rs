@@ -22,6 +22,7 @@
 //! | [`rpc_proxy`] | `POST /rpc` to the chain node, `POST /api/faucet` on the dev chain |
 //! | [`tracker_ws`] | `/announce`: WebTorrent's WebSocket tracker over `web_node::tracker` |
 
+pub mod api_error;
 pub mod bridge;
 pub mod byte_ranges;
 pub mod conditional;
@@ -40,4 +41,5 @@ pub mod peer_discovery;
 pub mod rpc_guard;
 pub mod rpc_proxy;
 pub mod seeding;
+pub mod state;
 pub mod tracker_ws;

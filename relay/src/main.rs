@@ -85,10 +85,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let mut state = AppState::with_node(www, public_url, node)
             .with_bridge(&args.data_dir, args.bridge_limits(), outbound.clone())
             .with_trusted_proxies(args.trusted_proxies());
-        if let (Some(bridge), Some(node)) = (&state.inner.bridge, &state.inner.node) {
+        if let (Some(bridge), Some(node)) = (&state.bridge.0, &state.node.0) {
             bridge.set_records(node.clone());
         }
-        if let Some(bridge) = &state.inner.bridge {
+        if let Some(bridge) = &state.bridge.0 {
             for f in &local_files {
                 bridge.add_local(&f.path, &f.manifest)?;
             }
@@ -102,13 +102,13 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             }
             state = state.with_rpc(proxy);
         }
-        if let Some(bridge) = state.inner.bridge.clone() {
+        if let Some(bridge) = state.bridge.0.clone() {
             let bt = args.bt_listen.unwrap_or_else(|| std::net::SocketAddr::new(args.listen.ip(), 6881));
             match tokio::net::TcpListener::bind(bt).await {
                 Ok(l) => {
                     let addr = l.local_addr()?;
                     outbound.add_own(addr);
-                    let _ = state.inner.bt_addr.set(addr);
+                    let _ = state.bt.addr.set(addr);
                     println!("bittorrent listening on {addr}");
                     tokio::spawn(relay::bt_tcp::serve(l, bridge.clone()));
                     let discovery = relay::peer_discovery::Discovery::start(discovery_config(&args, bridge.peer_id(), addr.port(), outbound.clone())).await;

@@ -19,7 +19,7 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
 
 use crate::client_addr::ClientAddr;
-use crate::http::AppState;
+use crate::state::RpcState;
 use crate::rpc_guard::{self, code, Bucket, Checked};
 
 /// Calls per second per client address, and the burst allowed.
@@ -119,8 +119,8 @@ fn json_response(status: StatusCode, body: Value) -> Response {
 
 /// `client`: the caller's address (behind a trusted proxy, the one it forwarded), whose
 /// rate bucket the calls are taken from.
-pub async fn rpc(State(state): State<AppState>, client: ClientAddr, headers: HeaderMap, request: axum::extract::Request) -> Response {
-    let Some(proxy) = state.inner.rpc.as_ref() else {
+pub async fn rpc(State(rpc): State<RpcState>, client: ClientAddr, headers: HeaderMap, request: axum::extract::Request) -> Response {
+    let Some(proxy) = rpc.0.as_deref() else {
         return json_response(
             StatusCode::SERVICE_UNAVAILABLE,
             rpc_guard::error(&Value::Null, code::UPSTREAM_DOWN, "this relay has no chain node configured (--eth-rpc)"),
@@ -166,9 +166,9 @@ fn valid_address(s: &str) -> bool {
 }
 
 /// `POST /api/faucet {"address":"0x…"}`: 10 ETH from the dev chain's first account.
-pub async fn faucet(State(state): State<AppState>, body: Bytes) -> Response {
+pub async fn faucet(State(rpc): State<RpcState>, body: Bytes) -> Response {
     let refuse = |status: StatusCode, message: String| json_response(status, json!({ "error": message }));
-    let Some(proxy) = state.inner.rpc.as_ref() else {
+    let Some(proxy) = rpc.0.as_deref() else {
         return refuse(StatusCode::NOT_FOUND, "this relay has no chain node".into());
     };
     let Some(given) = proxy.faucet.as_ref() else {

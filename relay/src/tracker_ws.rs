@@ -14,7 +14,8 @@ use futures::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::mpsc;
 use web_node::tracker::{ConnId, Tracker, MAX_MESSAGE_BYTES};
 
-use crate::http::AppState;
+use crate::client_addr::TrustedProxies;
+use crate::state::{BridgeState, BtTracker};
 
 const INBOX: usize = 1024;
 const OUTBOX_PER_SOCKET: usize = 64;
@@ -117,33 +118,33 @@ impl TrackerService {
 }
 
 /// `/announce`: a WebSocket upgrade is WebTorrent's tracker; a plain GET is a BEP 3 announce.
-pub async fn announce(State(state): State<AppState>, request: axum::extract::Request) -> Response {
+pub async fn announce(State(tracker): State<TrackerService>, State(bt): State<Arc<BtTracker>>, State(bridge): State<BridgeState>, State(proxies): State<TrustedProxies>, request: axum::extract::Request) -> Response {
     use axum::extract::FromRequest;
     let upgrade = request.headers().get(axum::http::header::UPGRADE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
     if !upgrade {
-        return http_announce(&state, request);
+        return http_announce(&bt, &bridge, &proxies, request);
     }
-    match WebSocketUpgrade::from_request(request, &state).await {
-        Ok(ws) => announce_ws(state, ws),
+    match WebSocketUpgrade::from_request(request, &()).await {
+        Ok(ws) => announce_ws(tracker, ws),
         Err(rejection) => axum::response::IntoResponse::into_response(rejection),
     }
 }
 
-fn http_announce(state: &AppState, request: axum::extract::Request) -> Response {
+fn http_announce(bt: &BtTracker, bridge: &BridgeState, proxies: &TrustedProxies, request: axum::extract::Request) -> Response {
     use crate::http_tracker::{failure, parse_query, response};
     let text = |status: axum::http::StatusCode, body: Vec<u8>| {
         axum::response::IntoResponse::into_response((status, [(axum::http::header::CONTENT_TYPE, "text/plain")], body))
     };
     // The peer others will dial: the client's address, as a trusted reverse proxy forwarded it.
-    let from = crate::client_addr::ClientAddr::of(request.extensions(), request.headers(), &state.inner.trusted_proxies).ip();
+    let from = crate::client_addr::ClientAddr::of(request.extensions(), request.headers(), proxies).ip();
     let announce = match parse_query(request.uri().query().unwrap_or("")) {
         Ok(a) => a,
         Err(e) => return text(axum::http::StatusCode::OK, failure(&e.to_string())),
     };
-    let mut peers = state.inner.http_swarms.lock().expect("tracker lock").announce(&announce, from, crate::p2p::now_secs());
-    let (mut complete, incomplete) = state.inner.http_swarms.lock().expect("tracker lock").counts(&announce.info_hash);
+    let mut peers = bt.swarms.lock().expect("tracker lock").announce(&announce, from, crate::p2p::now_secs());
+    let (mut complete, incomplete) = bt.swarms.lock().expect("tracker lock").counts(&announce.info_hash);
     // The relay itself is a peer of every file a browser tab offers it (the bridge).
-    if let (Some(addr), Some(bridge)) = (state.inner.bt_addr.get(), state.inner.bridge.as_ref()) {
+    if let (Some(addr), Some(bridge)) = (bt.addr.get(), bridge.0.as_ref()) {
         if bridge.has_info_hash(&announce.info_hash) && !announce.stopped {
             peers.insert(0, *addr);
             complete += 1;
@@ -152,8 +153,7 @@ fn http_announce(state: &AppState, request: axum::extract::Request) -> Response 
     text(axum::http::StatusCode::OK, response(&peers, complete, incomplete))
 }
 
-fn announce_ws(state: AppState, ws: WebSocketUpgrade) -> Response {
-    let tracker = state.inner.tracker.clone();
+fn announce_ws(tracker: TrackerService, ws: WebSocketUpgrade) -> Response {
     ws.max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
         .on_upgrade(move |socket: WebSocket| async move { tracker.serve(socket).await })

@@ -95,7 +95,7 @@ async fn get(state: &AppState, uri: &str) -> (StatusCode, Result<Bytes, String>)
 /// Waits until the bridge has the tab's file.
 async fn offered(state: &AppState, cid: &str) {
     for _ in 0..100 {
-        if state.inner.bridge.as_ref().unwrap().has(cid) {
+        if state.bridge.0.as_ref().unwrap().has(cid) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -145,7 +145,7 @@ async fn a_tab_is_believed_only_when_a_signed_record_names_its_torrent() {
     .unwrap();
     let state = AppState::with_node(dir.path().to_path_buf(), "http://127.0.0.1:1".into(), node.clone())
         .with_bridge(&dir.path().join("relay"), BridgeLimits::default(), relay::outbound::OutboundPolicy::new(relay::outbound::Scope::Loopback));
-    state.inner.bridge.as_ref().unwrap().set_records(node.clone());
+    state.bridge.0.as_ref().unwrap().set_records(node.clone());
     let addr = serve(state.clone()).await;
 
     // A liar offers B as A's CID, and no record exists yet: not believed.

@@ -29,7 +29,7 @@ fn fixture(bridged: bool) -> Fixture {
     let state = AppState::new(dir.path().to_path_buf(), "http://127.0.0.1:1".into());
     let state = if bridged {
         let state = state.with_bridge(dir.path(), BridgeLimits::default(), relay::outbound::OutboundPolicy::new(relay::outbound::Scope::Loopback));
-        state.inner.bridge.as_ref().unwrap().add_local(&path, &seeded.manifest).unwrap();
+        state.bridge.0.as_ref().unwrap().add_local(&path, &seeded.manifest).unwrap();
         state
     } else {
         state.with_files(vec![LocalFile::new(path, seeded.manifest)])

@@ -15,7 +15,7 @@ use web_node::peer_wire::extension::TorrentInfo;
 use web_node::swarm::{Event, Output, PeerKey, Swarm, SwarmConfig};
 
 use super::limits::DiskBudget;
-use super::{Cmd, CACHE_TTL, PRICED_ONLY, SEND_WINDOW};
+use super::{BridgeError, Cmd, CACHE_TTL, SEND_WINDOW};
 
 pub(super) struct FileTask {
     pub(super) cid: Option<String>,
@@ -23,17 +23,17 @@ pub(super) struct FileTask {
     pub(super) path: PathBuf,
     pub(super) file: Option<tokio::fs::File>,
     pub(super) outboxes: HashMap<PeerKey, mpsc::Sender<Vec<u8>>>,
-    pub(super) waiting: BTreeMap<u32, Vec<oneshot::Sender<Result<Vec<u8>, String>>>>,
+    pub(super) waiting: BTreeMap<u32, Vec<oneshot::Sender<Result<Vec<u8>, BridgeError>>>>,
     pub(super) info_waiting: Vec<oneshot::Sender<Option<TorrentInfo>>>,
     pub(super) next_key: u64,
     pub(super) epoch: Instant,
     pub(super) last_page: Instant,
-    pub(super) failed: Option<String>,
+    pub(super) failed: Option<BridgeError>,
     /// The relay's own file (read-only, never deleted, never expires).
     pub(super) local: bool,
     /// `relay fetch`: the file is the command's output (kept, never expires); told when
     /// complete or failed, and progress goes to stderr.
-    pub(super) fetch: Option<oneshot::Sender<Result<(), String>>>,
+    pub(super) fetch: Option<oneshot::Sender<Result<(), BridgeError>>>,
     pub(super) fetching: bool,
     /// The bridge's disk budget (files from pages; none for the relay's own and `fetch`),
     /// and what this file holds of it.
@@ -42,19 +42,19 @@ pub(super) struct FileTask {
     /// The whole file against the CID: the last piece leaves only once this passed.
     pub(super) cid_check: CidCheck,
     /// Clients waiting for the last piece until the check has passed.
-    pub(super) held: Vec<oneshot::Sender<Result<Vec<u8>, String>>>,
+    pub(super) held: Vec<oneshot::Sender<Result<Vec<u8>, BridgeError>>>,
     /// This task's own command queue (weak, so the task still ends when the bridge drops it).
     pub(super) me: Option<mpsc::WeakSender<Cmd>>,
     /// The slot of the client that made the bridge open this file, given back when the task ends.
     pub(super) creator: Option<crate::client_caps::ClientPermit>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(super) enum CidCheck {
     NotYet,
     Running,
     Passed,
-    Failed(String),
+    Failed(BridgeError),
 }
 
 impl FileTask {
@@ -127,7 +127,7 @@ impl FileTask {
                 // is verified stays servable until the cache expires.
                 for (_, waiters) in std::mem::take(&mut self.waiting) {
                     for w in waiters {
-                        let _ = w.send(Err("the browser seeder went away".into()));
+                        let _ = w.send(Err(BridgeError::SeederGone));
                     }
                 }
                 if !self.local && !self.fetching && self.last_page.elapsed() > CACHE_TTL {
@@ -139,7 +139,7 @@ impl FileTask {
                     // Learnt since they asked: only priced tabs have it.
                     for (_, waiters) in std::mem::take(&mut self.waiting) {
                         for w in waiters {
-                            let _ = w.send(Err(PRICED_ONLY.into()));
+                            let _ = w.send(Err(BridgeError::PricedOnly));
                         }
                     }
                 }
@@ -187,7 +187,7 @@ impl FileTask {
                 }
                 if let Some(info) = self.swarm.info() {
                     if index >= info.pieces() {
-                        let _ = reply.send(Err(format!("no chunk {index}: the file has {} chunks", info.pieces())));
+                        let _ = reply.send(Err(BridgeError::NoSuchChunk { index, pieces: info.pieces() }));
                         return;
                     }
                     if self.holds_back(index) {
@@ -207,7 +207,7 @@ impl FileTask {
                     }
                 }
                 if self.swarm.only_priced_sources() {
-                    let _ = reply.send(Err(PRICED_ONLY.to_string()));
+                    let _ = reply.send(Err(BridgeError::PricedOnly));
                     return;
                 }
                 self.waiting.entry(index).or_default().push(reply);
@@ -290,13 +290,14 @@ impl FileTask {
                 }
                 Output::Event(Event::Unsupported { reason }) => {
                     // Final: `relay fetch` says why at once instead of waiting out its timeout.
-                    self.failed = Some(reason.clone());
+                    let e = BridgeError::Unsupported(reason);
+                    self.failed = Some(e.clone());
                     if let Some(done) = self.fetch.take() {
-                        let _ = done.send(Err(reason.clone()));
+                        let _ = done.send(Err(e.clone()));
                     }
                     for (_, ws) in std::mem::take(&mut self.waiting) {
                         for w in ws {
-                            let _ = w.send(Err(reason.clone()));
+                            let _ = w.send(Err(e.clone()));
                         }
                     }
                 }
@@ -329,12 +330,12 @@ impl FileTask {
         );
     }
 
-    async fn open_file(&mut self, length: u64) -> Result<(), String> {
+    async fn open_file(&mut self, length: u64) -> Result<(), BridgeError> {
         if let Some(dir) = self.path.parent() {
-            tokio::fs::create_dir_all(dir).await.map_err(|e| e.to_string())?;
+            tokio::fs::create_dir_all(dir).await.map_err(BridgeError::storage)?;
         }
-        let file = tokio::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&self.path).await.map_err(|e| e.to_string())?;
-        file.set_len(length).await.map_err(|e| e.to_string())?;
+        let file = tokio::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&self.path).await.map_err(BridgeError::storage)?;
+        file.set_len(length).await.map_err(BridgeError::storage)?;
         self.file = Some(file);
         Ok(())
     }
@@ -343,37 +344,37 @@ impl FileTask {
         u64::from(index) * u64::from(self.swarm.info().map_or(0, |i| i.piece_length))
     }
 
-    async fn read(&mut self, index: u32) -> Result<Vec<u8>, String> {
-        let len = self.swarm.info().map(|i| i.piece_len(index)).ok_or("no metadata yet")? as usize;
+    async fn read(&mut self, index: u32) -> Result<Vec<u8>, BridgeError> {
+        let len = self.swarm.info().map(|i| i.piece_len(index)).ok_or(BridgeError::NoMetadata)? as usize;
         let offset = self.offset(index);
-        let file = self.file.as_mut().ok_or("no storage")?;
-        file.seek(std::io::SeekFrom::Start(offset)).await.map_err(|e| e.to_string())?;
+        let file = self.file.as_mut().ok_or(BridgeError::NoMetadata)?;
+        file.seek(std::io::SeekFrom::Start(offset)).await.map_err(BridgeError::storage)?;
         let mut buf = vec![0u8; len];
-        file.read_exact(&mut buf).await.map_err(|e| e.to_string())?;
+        file.read_exact(&mut buf).await.map_err(BridgeError::storage)?;
         Ok(buf)
     }
 
-    async fn write(&mut self, index: u32, data: &[u8]) -> Result<(), String> {
+    async fn write(&mut self, index: u32, data: &[u8]) -> Result<(), BridgeError> {
         if self.local {
-            return Err("the relay's own files are read-only".into());
+            return Err(BridgeError::ReadOnly);
         }
         let offset = self.offset(index);
-        let file = self.file.as_mut().ok_or("no storage")?;
-        file.seek(std::io::SeekFrom::Start(offset)).await.map_err(|e| e.to_string())?;
-        file.write_all(data).await.map_err(|e| e.to_string())
+        let file = self.file.as_mut().ok_or(BridgeError::NoMetadata)?;
+        file.seek(std::io::SeekFrom::Start(offset)).await.map_err(BridgeError::storage)?;
+        file.write_all(data).await.map_err(BridgeError::storage)
     }
 
     /// Whether piece `index` must wait for the whole-file check: the last piece of a file
     /// named by a CID, until the file has hashed to it. So a client never receives a
     /// complete file that is not the CID it asked for.
     fn holds_back(&self, index: u32) -> bool {
-        self.cid.is_some() && self.cid_check != CidCheck::Passed && self.swarm.info().is_some_and(|i| index + 1 == i.pieces())
+        self.cid.is_some() && !matches!(self.cid_check, CidCheck::Passed) && self.swarm.info().is_some_and(|i| index + 1 == i.pieces())
     }
 
     /// Every piece is here: hash the whole file against the CID the page named, in a task
     /// of its own (a multi-GiB file takes a while; the file's other requests go on).
     fn start_cid_check(&mut self) {
-        if self.cid_check != CidCheck::NotYet || !self.swarm.is_complete() {
+        if !matches!(self.cid_check, CidCheck::NotYet) || !self.swarm.is_complete() {
             return;
         }
         let (Some(cid), Some(me)) = (self.cid.clone(), self.me.as_ref().and_then(mpsc::WeakSender::upgrade)) else { return };
@@ -382,14 +383,14 @@ impl FileTask {
         tokio::spawn(async move {
             let result = match hash_file(&path).await {
                 Ok(digest) if digest == cid => Ok(()),
-                Ok(_) => Err(format!("the bridged file does not match its content ID {cid}")),
-                Err(e) => Err(format!("cannot read the bridged file to check it: {e}")),
+                Ok(_) => Err(BridgeError::NotTheCid { cid }),
+                Err(e) => Err(BridgeError::storage(e)),
             };
             let _ = me.send(Cmd::CidChecked { result }).await;
         });
     }
 
-    async fn cid_checked(&mut self, result: Result<(), String>) {
+    async fn cid_checked(&mut self, result: Result<(), BridgeError>) {
         let held = std::mem::take(&mut self.held);
         match result {
             Ok(()) => {

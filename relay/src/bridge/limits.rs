@@ -43,12 +43,12 @@ pub(super) struct DiskBudget {
 }
 
 impl DiskBudget {
-    pub fn try_reserve(&self, bytes: u64) -> Result<(), String> {
+    pub fn try_reserve(&self, bytes: u64) -> Result<(), super::BridgeError> {
         use std::sync::atomic::Ordering;
         self.used
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |used| used.checked_add(bytes).filter(|total| *total <= self.limit))
             .map(|_| ())
-            .map_err(|used| format!("the relay's bridge has {} of its {} bytes of disk free; this file needs {bytes}", self.limit.saturating_sub(used), self.limit))
+            .map_err(|used| super::BridgeError::NoDiskRoom { free: self.limit.saturating_sub(used), limit: self.limit, needed: bytes })
     }
 
     pub fn release(&self, bytes: u64) {
@@ -87,7 +87,7 @@ mod tests {
     fn the_disk_budget_refuses_what_does_not_fit_and_frees_on_release() {
         let disk = DiskBudget { limit: 100, used: Default::default() };
         assert!(disk.try_reserve(60).is_ok());
-        let e = disk.try_reserve(50).unwrap_err();
+        let e = disk.try_reserve(50).unwrap_err().to_string();
         assert!(e.contains("40 of its 100 bytes"), "{e}");
         disk.release(60);
         assert!(disk.try_reserve(100).is_ok());

@@ -36,7 +36,7 @@ use web_node::swarm::{PeerKey, Swarm, SwarmConfig};
 
 use crate::conditional::{self, Validators};
 use crate::file_response::{self, Pieces, Representation, Source};
-use crate::http::ApiError;
+use crate::api_error::ApiError;
 use crate::peer_discovery::{self, Discovery};
 
 const MAX_PAGES_PER_FILE: usize = 8;
@@ -44,12 +44,14 @@ const MAX_PAGES_PER_FILE: usize = 8;
 /// browsers answer by themselves, so a throttled background tab stays connected.
 const PING_EVERY: Duration = Duration::from_secs(60);
 
+mod error;
 mod file_task;
 mod limits;
 mod pump;
 mod ws;
 
 use file_task::{CidCheck, FileTask};
+pub use error::BridgeError;
 pub use limits::BridgeLimits;
 use limits::{DiskBudget, Silence};
 use pump::pump_tcp;
@@ -73,8 +75,6 @@ const PIECE_WAIT: Duration = Duration::from_secs(30);
 const LAST_PIECE_WAIT: Duration = Duration::from_secs(300);
 /// How long the relay waits for a tab's signed DHT record to appear.
 const RECORD_WAIT: Duration = Duration::from_secs(10);
-/// Why a bridged chunk is refused when only priced tabs have it: the relay pays no one.
-const PRICED_ONLY: &str = "every seeder of this file asks a price per MB, and the relay pays no one: download it in the Chiral app, which pays the seeders";
 /// Verified pieces stay on disk this long after the last page left, then are deleted.
 const CACHE_TTL: Duration = Duration::from_secs(600);
 
@@ -90,8 +90,8 @@ enum Cmd {
     /// chunk SHA-256 list it anchors too.
     Anchor { root: [u8; 32] },
     /// The whole-file check against the CID finished.
-    CidChecked { result: Result<(), String> },
-    Want { index: u32, reply: oneshot::Sender<Result<Vec<u8>, String>> },
+    CidChecked { result: Result<(), BridgeError> },
+    Want { index: u32, reply: oneshot::Sender<Result<Vec<u8>, BridgeError>> },
     Info { reply: oneshot::Sender<Option<TorrentInfo>> },
 }
 
@@ -218,7 +218,7 @@ impl Bridge {
     /// `cid` is given, checks the whole file's SHA-256. Returns the torrent's info.
     /// `peers`: addresses to dial directly (a magnet's `x.pe`), under the same rules as
     /// every other address the bridge dials.
-    pub async fn fetch(&self, info_hash: [u8; 20], trackers: &[String], peers: Vec<SocketAddr>, out: PathBuf, cid: Option<String>) -> Result<TorrentInfo, String> {
+    pub async fn fetch(&self, info_hash: [u8; 20], trackers: &[String], peers: Vec<SocketAddr>, out: PathBuf, cid: Option<String>) -> Result<TorrentInfo, BridgeError> {
         let (tx, rx) = mpsc::channel(256);
         let mut task = FileTask::new(cid.clone(), info_hash, self.peer_id, self.dir.clone());
         task.path = out;
@@ -233,10 +233,10 @@ impl Bridge {
         );
         self.discover(tx.clone(), info_hash, trackers, true, false);
         self.dial_list(tx.clone(), peers);
-        finished.await.map_err(|_| "the download stopped".to_string())??;
+        finished.await.map_err(|_| BridgeError::Stopped)??;
         let (reply, info) = oneshot::channel();
-        tx.send(Cmd::Info { reply }).await.map_err(|_| "the download stopped")?;
-        info.await.ok().flatten().ok_or_else(|| "no metadata".to_string())
+        tx.send(Cmd::Info { reply }).await.map_err(|_| BridgeError::Stopped)?;
+        info.await.ok().flatten().ok_or(BridgeError::NoMetadata)
     }
 
     /// Some page offers the file with this infohash.
@@ -255,12 +255,12 @@ impl Bridge {
     }
 
     /// A TCP BitTorrent client for `info_hash`; `first` is its handshake, already read.
-    pub async fn attach_tcp(&self, info_hash: [u8; 20], stream: tokio::net::TcpStream, first: Vec<u8>) -> Result<(), String> {
+    pub async fn attach_tcp(&self, info_hash: [u8; 20], stream: tokio::net::TcpStream, first: Vec<u8>) -> Result<(), BridgeError> {
         let tx = {
             let files = self.files.lock().expect("bridge lock");
             files.get(&info_hash).filter(|b| !b.tx.is_closed()).map(|b| b.tx.clone())
         }
-        .ok_or("no browser tab offers this torrent")?;
+        .ok_or(BridgeError::NotOffered)?;
         pump_tcp(tx, stream, Some(first), self.rate, self.silence).await
     }
 
@@ -407,9 +407,7 @@ impl Bridge {
         let wait = if last { LAST_PIECE_WAIT } else { PIECE_WAIT };
         match tokio::time::timeout(wait, rx).await {
             Ok(Ok(Ok(bytes))) => Ok(bytes),
-            Ok(Ok(Err(e))) if e.starts_with("no chunk") => Err(ApiError::new(StatusCode::RANGE_NOT_SATISFIABLE, e)),
-            Ok(Ok(Err(e))) if e == PRICED_ONLY => Err(ApiError::new(StatusCode::PAYMENT_REQUIRED, e)),
-            Ok(Ok(Err(e))) => Err(ApiError::new(StatusCode::BAD_GATEWAY, e)),
+            Ok(Ok(Err(e))) => Err(e.into()),
             Ok(Err(_)) => Err(gone()),
             Err(_) => Err(ApiError::new(StatusCode::GATEWAY_TIMEOUT, format!("the browser seeder did not deliver chunk {index} within {wait:?}"))),
         }

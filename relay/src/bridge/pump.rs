@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 use web_node::swarm::PeerKey;
 
 use super::limits::{Pacer, Silence};
-use super::{Cmd, OUTBOX_PER_PAGE, PING_EVERY};
+use super::{BridgeError, Cmd, OUTBOX_PER_PAGE, PING_EVERY};
 
 /// One page's bridge WebSocket in the file's swarm, until either side ends it: frames in
 /// become swarm input, the swarm's bytes go out paced and bounded in time, and each frame
@@ -88,15 +88,15 @@ async fn write_within<W: AsyncWrite + Unpin>(write: &mut W, bytes: &[u8], limit:
 
 /// One TCP BitTorrent connection in the file's swarm, until either side ends it.
 /// `first`: the handshake already read from an incoming connection (none when we dialled).
-pub(super) async fn pump_tcp<T: AsyncRead + AsyncWrite + Send + 'static>(tx: mpsc::Sender<Cmd>, stream: T, first: Option<Vec<u8>>, rate: Option<u64>, silence: Silence) -> Result<(), String> {
+pub(super) async fn pump_tcp<T: AsyncRead + AsyncWrite + Send + 'static>(tx: mpsc::Sender<Cmd>, stream: T, first: Option<Vec<u8>>, rate: Option<u64>, silence: Silence) -> Result<(), BridgeError> {
     let mut pacer = Pacer::new(rate);
     let dialled = first.is_none();
     let (outbox, mut outgoing) = mpsc::channel::<Vec<u8>>(OUTBOX_PER_PAGE);
     let (reply, key) = oneshot::channel();
-    tx.send(Cmd::PageOpen { outbox, demand: true, initiator: dialled, reply }).await.map_err(|_| "bridge gone")?;
-    let key = key.await.ok().flatten().ok_or("bridge full")?;
+    tx.send(Cmd::PageOpen { outbox, demand: true, initiator: dialled, reply }).await.map_err(|_| BridgeError::Stopped)?;
+    let key = key.await.ok().flatten().ok_or(BridgeError::Stopped)?;
     if let Some(first) = first {
-        tx.send(Cmd::PageData { key, bytes: first }).await.map_err(|_| "bridge gone")?;
+        tx.send(Cmd::PageData { key, bytes: first }).await.map_err(|_| BridgeError::Stopped)?;
     }
     let (mut read, mut write) = tokio::io::split(stream);
     let mut buf = vec![0u8; 64 * 1024];
@@ -114,13 +114,13 @@ pub(super) async fn pump_tcp<T: AsyncRead + AsyncWrite + Send + 'static>(tx: mps
                         break Ok(());
                     }
                 }
-                Err(e) => break Err(e.to_string()),
+                Err(e) => break Err(BridgeError::Connection(e.into())),
             },
             out = outgoing.recv() => match out {
                 Some(bytes) => {
                     pacer.take(bytes.len()).await;
                     if let Err(e) = write_within(&mut write, &bytes, idle).await {
-                        break Err(e.to_string());
+                        break Err(BridgeError::Connection(e.into()));
                     }
                     if tx.send(Cmd::Flushed { key, bytes: bytes.len() as u64 }).await.is_err() {
                         break Ok(());
@@ -128,7 +128,7 @@ pub(super) async fn pump_tcp<T: AsyncRead + AsyncWrite + Send + 'static>(tx: mps
                 }
                 None => break Ok(()),
             },
-            _ = &mut silence => break Err("silent too long".to_string()),
+            _ = &mut silence => break Err(BridgeError::Silent),
         }
     };
     let _ = tx.send(Cmd::PageClosed { key }).await;

@@ -10,7 +10,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use crate::http::{ApiError, AppState};
+use crate::api_error::ApiError;
+use crate::state::{BridgeState, BtTracker};
 use crate::peer_discovery;
 
 /// Resolves `HOST:PORT` peers (a magnet's `x.pe`): at most 5 s in all, the first address
@@ -66,9 +67,9 @@ pub(super) async fn refuse(mut socket: WebSocket, reason: String) {
 /// `GET /bridge/{infohash}?cid=…` (WebSocket): a page offers a file it seeds, or with
 /// `want=1` asks the relay to fetch it for the page (from TCP peers, its own copy, other tabs).
 /// `client` (behind a trusted proxy, the address it forwarded) is counted per-client.
-pub async fn bridge_ws(State(state): State<AppState>, client: crate::client_addr::ClientAddr, Path(info_hash): Path<String>, axum::extract::RawQuery(raw): axum::extract::RawQuery, ws: WebSocketUpgrade) -> Response {
+pub async fn bridge_ws(State(bridge): State<BridgeState>, State(bt): State<std::sync::Arc<BtTracker>>, client: crate::client_addr::ClientAddr, Path(info_hash): Path<String>, axum::extract::RawQuery(raw): axum::extract::RawQuery, ws: WebSocketUpgrade) -> Response {
     let q = BridgeQuery::parse(raw.as_deref().unwrap_or(""));
-    let Some(bridge) = state.inner.bridge.clone() else {
+    let Some(bridge) = bridge.0 else {
         return ApiError::new(StatusCode::NOT_FOUND, "this relay does not bridge".into()).into_response();
     };
     let cid = q.cid.map(|c| c.to_ascii_lowercase());
@@ -78,9 +79,9 @@ pub async fn bridge_ws(State(state): State<AppState>, client: crate::client_addr
         return ApiError::new(StatusCode::BAD_REQUEST, "a 40-hex infohash (and optionally a 64-hex cid) are needed".into()).into_response();
     };
     // TCP BitTorrent clients that announced this torrent: the relay fetches from them too.
-    let own = state.inner.bt_addr.get().copied();
+    let own = bt.addr.get().copied();
     let probe = crate::http_tracker::HttpAnnounce { info_hash, peer_id: [0; 20], port: 1, left: None, stopped: false, numwant: 8 };
-    let mut tcp_peers: Vec<_> = state.inner.http_swarms.lock().expect("tracker lock").peers(&probe).into_iter().filter(|a| Some(*a) != own).collect();
+    let mut tcp_peers: Vec<_> = bt.swarms.lock().expect("tracker lock").peers(&probe).into_iter().filter(|a| Some(*a) != own).collect();
     // The magnet's `x.pe` peers, resolved (bounded in count and time).
     tcp_peers.extend(resolve_peers(&q.pe).await);
     // The magnet's other trackers (the page speaks WebSocket ones itself).
