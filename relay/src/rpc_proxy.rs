@@ -40,6 +40,16 @@ pub struct RpcProxy {
     faucet: Option<Mutex<HashMap<String, Instant>>>,
 }
 
+/// Why one of the relay's own calls failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
+    /// The chain node answered with a JSON-RPC error (its message, shortened).
+    #[error("the chain node refused: {0}")]
+    Refused(String),
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
     #[error("the chain node at {0} is unreachable: {1}")]
@@ -102,12 +112,13 @@ impl RpcProxy {
     }
 
     /// One call, answered with its `result` (for the relay's own use: faucet, status).
-    pub async fn call(&self, method: &str, params: Value) -> Result<Value, String> {
+    pub async fn call(&self, method: &str, params: Value) -> Result<Value, CallError> {
         let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params }).to_string();
-        let (_, answer) = self.forward(Bytes::from(body)).await.map_err(|e| e.to_string())?;
-        let v: Value = serde_json::from_slice(&answer).map_err(|_| "unreadable answer".to_string())?;
+        let (_, answer) = self.forward(Bytes::from(body)).await?;
+        let v: Value = serde_json::from_slice(&answer).map_err(|_| CallError::Upstream(UpstreamError::BadAnswer))?;
         if let Some(e) = v.get("error") {
-            return Err(e["message"].as_str().unwrap_or("error").to_string());
+            let message: String = e["message"].as_str().unwrap_or("error").chars().take(200).collect();
+            return Err(CallError::Refused(message));
         }
         Ok(v["result"].clone())
     }
@@ -181,7 +192,7 @@ pub async fn faucet(State(rpc): State<RpcState>, body: Bytes) -> Response {
     match proxy.call("eth_chainId", json!([])).await {
         Ok(id) if id.as_str().and_then(|h| u64::from_str_radix(h.trim_start_matches("0x"), 16).ok()) == Some(CHAIN_ID) => {}
         Ok(id) => return refuse(StatusCode::FORBIDDEN, format!("the faucet runs on chain {CHAIN_ID} only, not {id}")),
-        Err(e) => return refuse(StatusCode::BAD_GATEWAY, e),
+        Err(e) => return refuse(StatusCode::BAD_GATEWAY, e.to_string()),
     }
     {
         let mut given = given.lock().expect("faucet lock");
@@ -193,7 +204,7 @@ pub async fn faucet(State(rpc): State<RpcState>, body: Bytes) -> Response {
     }
     let from = match proxy.call("eth_accounts", json!([])).await {
         Ok(accounts) => accounts[0].as_str().map(String::from),
-        Err(e) => return refuse(StatusCode::BAD_GATEWAY, e),
+        Err(e) => return refuse(StatusCode::BAD_GATEWAY, e.to_string()),
     };
     let Some(from) = from else {
         return refuse(StatusCode::SERVICE_UNAVAILABLE, "the dev chain has no funded account".into());
@@ -201,6 +212,6 @@ pub async fn faucet(State(rpc): State<RpcState>, body: Bytes) -> Response {
     let tx = json!([{ "from": from, "to": address, "value": format!("{FAUCET_WEI:#x}") }]);
     match proxy.call("eth_sendTransaction", tx).await {
         Ok(hash) => json_response(StatusCode::OK, json!({ "tx": hash, "wei": FAUCET_WEI.to_string() })),
-        Err(e) => refuse(StatusCode::BAD_GATEWAY, e),
+        Err(e) => refuse(StatusCode::BAD_GATEWAY, e.to_string()),
     }
 }

@@ -18,7 +18,29 @@ use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 use tokio::sync::mpsc;
 
-use crate::outbound::OutboundPolicy;
+use crate::outbound::{OutboundPolicy, Refused};
+
+/// Why one announce to one tracker failed (the loop retries later).
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum AnnounceError {
+    #[error("bad tracker URL: {0}")]
+    BadUrl(String),
+    #[error("cannot resolve {host}: {reason}")]
+    Resolve { host: String, reason: String },
+    #[error(transparent)]
+    Refused(#[from] Refused),
+    #[error("network: {0}")]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Udp(#[from] udp_tracker::UdpTrackerError),
+    #[error("no answer within {TRACKER_TIMEOUT:?}")]
+    Timeout,
+    #[error("HTTP: {0}")]
+    Http(String),
+    #[error(transparent)]
+    Reply(#[from] http_announce::HttpAnnounceError),
+}
 
 /// Trackers a page may name per torrent (each costs the relay a socket and a timer).
 pub const MAX_TRACKERS: usize = 8;
@@ -175,18 +197,18 @@ impl Discovery {
         }
     }
 
-    async fn udp_once(&self, tracker: &str, info_hash: [u8; 20], left: u64, started: bool) -> Result<udp_tracker::Peers, String> {
+    async fn udp_once(&self, tracker: &str, info_hash: [u8; 20], left: u64, started: bool) -> Result<udp_tracker::Peers, AnnounceError> {
         let authority = tracker.trim_start_matches("udp://").split('/').next().unwrap_or_default();
-        let addr = tokio::net::lookup_host(authority).await.map_err(|e| format!("cannot resolve {authority}: {e}"))?.next().ok_or("no address")?;
+        let addr = resolve(authority, tokio::net::lookup_host(authority).await)?;
         // Trackers are untrusted input: the address checked is the one connected to.
-        self.inner.config.outbound.check(addr).map_err(|e| e.to_string())?;
+        self.inner.config.outbound.check(addr)?;
         let bind: IpAddr = match (self.inner.config.bind_ip, addr.ip()) {
             (ip @ IpAddr::V4(_), IpAddr::V4(_)) | (ip @ IpAddr::V6(_), IpAddr::V6(_)) => ip,
             (_, IpAddr::V4(_)) => Ipv4Addr::UNSPECIFIED.into(),
             (_, IpAddr::V6(_)) => std::net::Ipv6Addr::UNSPECIFIED.into(),
         };
-        let socket = tokio::net::UdpSocket::bind((bind, 0)).await.map_err(|e| e.to_string())?;
-        socket.connect(addr).await.map_err(|e| e.to_string())?;
+        let socket = tokio::net::UdpSocket::bind((bind, 0)).await?;
+        socket.connect(addr).await?;
         let mut key = [0u8; 4];
         let _ = getrandom::fill(&mut key);
         let announce = udp_tracker::Announce {
@@ -200,35 +222,42 @@ impl Discovery {
             numwant: NUMWANT,
             port: self.inner.config.announce_port,
         };
-        udp_tracker::announce(&socket, &announce, 3).await.map_err(|e| e.to_string())
+        Ok(udp_tracker::announce(&socket, &announce, 3).await?)
     }
 
-    async fn http_once(&self, url: &str) -> Result<http_announce::Reply, String> {
-        let uri: hyper::Uri = url.parse().map_err(|e| format!("bad tracker URL: {e}"))?;
-        let authority = uri.authority().ok_or("the tracker URL has no host")?.clone();
+    async fn http_once(&self, url: &str) -> Result<http_announce::Reply, AnnounceError> {
+        let uri: hyper::Uri = url.parse().map_err(|e: hyper::http::uri::InvalidUri| AnnounceError::BadUrl(e.to_string()))?;
+        let authority = uri.authority().ok_or_else(|| AnnounceError::BadUrl("no host".into()))?.clone();
         let port = authority.port_u16().unwrap_or(80);
         let host = authority.host().trim_start_matches('[').trim_end_matches(']');
-        let addr = tokio::net::lookup_host((host, port)).await.map_err(|e| format!("cannot resolve {host}: {e}"))?.next().ok_or("no address")?;
+        let addr = resolve(host, tokio::net::lookup_host((host, port)).await)?;
         // Trackers are untrusted input (pages name them): see [`crate::outbound`].
-        self.inner.config.outbound.check(addr).map_err(|e| e.to_string())?;
+        self.inner.config.outbound.check(addr)?;
         // Connect to the address just checked (a second lookup could answer otherwise), and
         // name the host in the Host header.
         let path = uri.path_and_query().map_or("/", |p| p.as_str());
         let request = hyper::Request::get(format!("http://{addr}{path}"))
             .header(hyper::header::HOST, authority.as_str())
             .body(Empty::new())
-            .map_err(|e| format!("bad tracker URL: {e}"))?;
-        let response = tokio::time::timeout(TRACKER_TIMEOUT, self.inner.http.request(request)).await.map_err(|_| "no answer in time".to_string())?.map_err(|e| e.to_string())?;
+            .map_err(|e| AnnounceError::BadUrl(e.to_string()))?;
+        let response =
+            tokio::time::timeout(TRACKER_TIMEOUT, self.inner.http.request(request)).await.map_err(|_| AnnounceError::Timeout)?.map_err(|e| AnnounceError::Http(e.to_string()))?;
         if !response.status().is_success() {
-            return Err(format!("HTTP {}", response.status()));
+            return Err(AnnounceError::Http(response.status().to_string()));
         }
         let body = tokio::time::timeout(TRACKER_TIMEOUT, Limited::new(response.into_body(), http_announce::MAX_REPLY_BYTES).collect())
             .await
-            .map_err(|_| "reply too slow".to_string())?
-            .map_err(|e| format!("reply: {e}"))?
+            .map_err(|_| AnnounceError::Timeout)?
+            .map_err(|e| AnnounceError::Http(e.to_string()))?
             .to_bytes();
-        http_announce::parse_reply(&body).map_err(|e| e.to_string())
+        Ok(http_announce::parse_reply(&body)?)
     }
+}
+
+/// The first address a lookup gave.
+fn resolve(host: &str, lookup: std::io::Result<impl Iterator<Item = SocketAddr>>) -> Result<SocketAddr, AnnounceError> {
+    let unresolved = |reason: String| AnnounceError::Resolve { host: host.to_string(), reason };
+    lookup.map_err(|e| unresolved(e.to_string()))?.next().ok_or_else(|| unresolved("no address".into()))
 }
 
 /// Sleeps for the tracker's interval (clamped); true when the receiver went away meanwhile.
@@ -255,19 +284,19 @@ mod tests {
     #[tokio::test]
     async fn a_public_relay_sends_no_tracker_traffic_inside() {
         let public = discovery(Scope::Public);
-        let err = public.http_once("http://127.0.0.1:9/announce?x=1").await.unwrap_err();
+        let err = public.http_once("http://127.0.0.1:9/announce?x=1").await.unwrap_err().to_string();
         assert!(err.contains("loopback address"), "{err}");
-        let err = public.http_once("http://169.254.169.254/latest/meta-data/").await.unwrap_err();
+        let err = public.http_once("http://169.254.169.254/latest/meta-data/").await.unwrap_err().to_string();
         assert!(err.contains("link-local address"), "{err}");
-        let err = public.http_once("http://[::ffff:10.0.0.1]:80/announce").await.unwrap_err();
+        let err = public.http_once("http://[::ffff:10.0.0.1]:80/announce").await.unwrap_err().to_string();
         assert!(err.contains("private address"), "{err}");
-        let err = public.udp_once("udp://10.0.0.1:6969/announce", [0; 20], 1, true).await.unwrap_err();
+        let err = public.udp_once("udp://10.0.0.1:6969/announce", [0; 20], 1, true).await.unwrap_err().to_string();
         assert!(err.contains("private address"), "{err}");
         // Bound to loopback (development, the tests), loopback is fine, but never its own ports.
         let dev = discovery(Scope::Loopback);
-        let err = dev.http_once("http://127.0.0.1:8080/announce").await.unwrap_err();
+        let err = dev.http_once("http://127.0.0.1:8080/announce").await.unwrap_err().to_string();
         assert!(err.contains("own address"), "{err}");
-        let err = dev.http_once("http://127.0.0.1:9/announce").await.unwrap_err();
+        let err = dev.http_once("http://127.0.0.1:9/announce").await.unwrap_err().to_string();
         assert!(!err.contains("refused:"), "{err}");
     }
 }
