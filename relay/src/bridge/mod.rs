@@ -254,8 +254,13 @@ impl Bridge {
         true
     }
 
-    /// A TCP BitTorrent client for `info_hash`; `first` is its handshake, already read.
-    pub async fn attach_tcp(&self, info_hash: [u8; 20], stream: tokio::net::TcpStream, first: Vec<u8>) -> Result<(), BridgeError> {
+    /// A BitTorrent client for `info_hash` on any byte stream (TCP from [`crate::bt_tcp`],
+    /// an in-memory pipe in tests); `first` is its handshake, already read. Returns when
+    /// the connection ends.
+    pub async fn attach_tcp<T>(&self, info_hash: [u8; 20], stream: T, first: Vec<u8>) -> Result<(), BridgeError>
+    where
+        T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + 'static,
+    {
         let tx = {
             let files = self.files.lock().expect("bridge lock");
             files.get(&info_hash).filter(|b| !b.tx.is_closed()).map(|b| b.tx.clone())
