@@ -3,7 +3,8 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use web_node::file_record::{FileView, Seeder};
+use web_node::file_record::{merge, FileView, Seeder};
+use web_node::root_candidates::{Candidate, RootCandidates};
 
 use crate::network::Network;
 use crate::transfers::{own_tracker, Sources, TransferList, Transfers};
@@ -14,7 +15,8 @@ use crate::units;
 enum Lookup {
     Idle,
     Searching(String),
-    Found(FileView),
+    /// The merged view, and every claim (Merkle root) the records made, for the download.
+    Found(FileView, RootCandidates),
     NotFound(String),
     Failed(String),
 }
@@ -24,7 +26,7 @@ impl Lookup {
         match self {
             Lookup::Idle => "idle",
             Lookup::Searching(_) => "searching",
-            Lookup::Found(_) => "found",
+            Lookup::Found(..) => "found",
             Lookup::NotFound(_) => "not-found",
             Lookup::Failed(_) => "error",
         }
@@ -49,9 +51,11 @@ pub fn DownloadView() -> impl IntoView {
         set_lookup.set(Lookup::Searching(wanted.clone()));
         spawn_local(async move {
             let now = web_node::browser::now_secs();
-            set_lookup.set(match node.lookup(&wanted, now).await {
-                Ok(Some(view)) => Lookup::Found(view),
-                Ok(None) => Lookup::NotFound(wanted),
+            set_lookup.set(match node.lookup_records(&wanted, now).await {
+                Ok(records) => match merge(&records) {
+                    Some(view) => Lookup::Found(view, RootCandidates::new(&wanted, &records)),
+                    None => Lookup::NotFound(wanted),
+                },
                 Err(e) => Lookup::Failed(e.to_string()),
             });
         });
@@ -90,14 +94,14 @@ pub fn DownloadView() -> impl IntoView {
                 Lookup::Searching(c) => view! { <div class="card searching"><span class="spinner"></span>" Asking the DHT about " <code>{c}</code> "…"</div> }.into_any(),
                 Lookup::NotFound(c) => view! { <div class="card error" id="lookup-error">"Nobody in the DHT has " <code>{c}</code> " right now."</div> }.into_any(),
                 Lookup::Failed(e) => view! { <div class="card error" id="lookup-error">{e}</div> }.into_any(),
-                Lookup::Found(v) => view! { <FileCard view=v /> }.into_any(),
+                Lookup::Found(v, candidates) => view! { <FileCard view=v candidates /> }.into_any(),
             }}
         </section>
     }
 }
 
 #[component]
-fn FileCard(view: FileView) -> impl IntoView {
+fn FileCard(view: FileView, candidates: RootCandidates) -> impl IntoView {
     let f = view.file.clone();
     let chunks = f.chunks;
     let seeders = view.seeders.clone();
@@ -114,8 +118,7 @@ fn FileCard(view: FileView) -> impl IntoView {
                 <div class="warn">{view.conflicting_records} " record(s) disagreed about this file and were left out."</div>
             })}
             <button id="download-found" on:click={
-                let view = view.clone();
-                move |_| with_owner(&owner, || start_from_view(&view))
+                move |_| with_owner(&owner, || start_cid(candidates.clone()))
             }>"Download"</button>
             <h3>{format!("{} seeder{}", seeders.len(), if seeders.len() == 1 { "" } else { "s" })}</h3>
             <table class="seeders" id="seeders">
@@ -160,31 +163,36 @@ fn SeederRow(seeder: Seeder, chunks: u64) -> impl IntoView {
 
 /// Runs `f` under `owner` so that it sees the app's contexts (event handlers and tasks do
 /// not run under one by themselves).
-fn with_owner(owner: &Option<Owner>, f: impl FnOnce()) {
+fn with_owner<T>(owner: &Option<Owner>, f: impl FnOnce() -> T) -> T {
     match owner {
         Some(o) => o.with(f),
         None => f(),
     }
 }
 
-/// Starts a download of a file the DHT described: its infohash, its WebTorrent seeders'
-/// trackers (and this relay's), and its CID, which the finished file must hash to.
-fn start_from_view(view: &FileView) {
+/// Starts a download of a CID by the claims its DHT records made (Merkle root and
+/// infohash), best first; a claim whose whole file is not the CID is dropped and the next
+/// one tried. The finished file must hash to the CID.
+fn start_cid(candidates: RootCandidates) {
     let transfers = expect_context::<Transfers>();
-    let Some(info_hash) = hex::decode(&view.file.infohash).ok().and_then(|v| <[u8; 20]>::try_from(v).ok()) else {
-        transfers.error.set(Some("The DHT record has a malformed infohash.".into()));
+    if candidates.next().is_none() {
+        transfers.error.set(Some("No DHT record for this file names a usable infohash and Merkle root.".into()));
         return;
-    };
+    }
+    // The options are made later, outside this owner: read the settings now.
+    let owner = Owner::current();
+    transfers.download_cid(candidates, move |c| with_owner(&owner, || options_for(&transfers, c)))
+}
+
+/// A claim's torrent options: its WebTorrent seeders' trackers (and this relay's).
+fn options_for(transfers: &Transfers, c: &Candidate) -> web_node::browser::torrent::TorrentOptions {
     let mut trackers: Vec<String> = own_tracker().into_iter().collect();
-    for s in view.seeders.iter().filter(|s| s.protocol == Protocol::WebTorrent) {
+    for s in c.view.seeders.iter().filter(|s| s.protocol == Protocol::WebTorrent) {
         if (s.endpoint.starts_with("ws://") || s.endpoint.starts_with("wss://")) && !trackers.contains(&s.endpoint) {
             trackers.push(s.endpoint.clone());
         }
     }
-    let mut options = transfers.options(info_hash, Some(view.file.name.clone()), trackers, Some(view.file.cid.clone()));
-    // The signed record's Merkle root: every chunk is then checked against its SHA-256 too.
-    options.merkle_root = hex::decode(&view.file.merkle_root).ok().and_then(|r| r.try_into().ok());
-    transfers.download(options);
+    transfers.options(c.info_hash, Some(c.view.file.name.clone()), trackers, Some(c.view.file.cid.clone()))
 }
 
 /// One box for a magnet link or a content ID.
@@ -224,13 +232,13 @@ fn StartDownload() -> impl IntoView {
         };
         set_status.set(Some(format!("Looking up {cid} in the DHT…")));
         spawn_local(async move {
-            match node.lookup(&cid, web_node::browser::now_secs()).await {
-                Ok(Some(view)) => {
+            match node.lookup_records(&cid, web_node::browser::now_secs()).await {
+                Ok(records) if !records.is_empty() => {
                     set_status.set(None);
                     set_text.set(String::new());
-                    with_owner(&owner, || start_from_view(&view));
+                    with_owner(&owner, || start_cid(RootCandidates::new(&cid, &records)));
                 }
-                Ok(None) => set_status.set(Some(format!("Nobody in the DHT has {cid} right now."))),
+                Ok(_) => set_status.set(Some(format!("Nobody in the DHT has {cid} right now."))),
                 Err(e) => set_status.set(Some(e.to_string())),
             }
         });

@@ -5,6 +5,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
 use web_node::browser::torrent::{Snapshot, Torrent, TorrentOptions, TransferState};
+use web_node::file_check::Verdict;
+use web_node::root_candidates::{Candidate, RootCandidates};
 
 use crate::units;
 use crate::wallet::{PaymentBox, Wallet};
@@ -101,6 +103,8 @@ impl Transfers {
             pay_to: use_context::<Wallet>().and_then(|w| w.pay_to()),
             bridge,
             merkle_root: None,
+            excluded_wallets: Default::default(),
+            keep_from: None,
         }
     }
 
@@ -144,6 +148,32 @@ impl Transfers {
         spawn_local(async move {
             match Torrent::download(options, self.on_update()).await {
                 Ok(t) => self.torrents.update_value(|ts| ts.push(t)),
+                Err(e) => self.error.set(Some(format!("The download could not start: {e}"))),
+            }
+        });
+    }
+
+    /// Downloads a CID by the claims the DHT made about it, best first: when the whole file
+    /// under one Merkle root is not the CID, that root is dropped and the next is tried
+    /// (`web_node::browser::cid_download`). `options_for` makes a claim's options.
+    pub fn download_cid(self, candidates: RootCandidates, options_for: impl Fn(&Candidate) -> TorrentOptions + 'static) {
+        if candidates.next().is_some_and(|c| self.has(&c.info_hash)) {
+            return;
+        }
+        spawn_local(async move {
+            let result = web_node::browser::cid_download::download_cid(
+                candidates,
+                options_for,
+                move |h| self.has(h),
+                move |t| self.torrents.update_value(|ts| ts.push(t)),
+                self.on_update(),
+            )
+            .await;
+            match result {
+                Ok(web_node::browser::cid_download::CidOutcome::NoGoodRoot { rejected }) => self.error.set(Some(format!(
+                    "No copy the DHT offered is the file asked for ({rejected} claim(s) failed the content-ID check); nothing was saved or paid."
+                ))),
+                Ok(_) => {}
                 Err(e) => self.error.set(Some(format!("The download could not start: {e}"))),
             }
         });
@@ -246,6 +276,12 @@ fn TransferCard(info_hash: String) -> impl IntoView {
             data-downloaded=attr(|s| s.downloaded.to_string())
             data-uploaded=attr(|s| s.uploaded.to_string())
             data-error=attr(|s| s.error.clone().unwrap_or_default())
+            data-verdict=attr(|s| match &s.verdict {
+                Some(Verdict::Verified { .. }) => "verified".to_string(),
+                Some(Verdict::Failed { .. }) => "failed".to_string(),
+                None => String::new(),
+            })
+            data-kept-pieces=attr(|s| s.kept_pieces.to_string())
         >
             {move || get().map(|s| {
                 let fraction = if s.pieces == 0 { 0.0 } else { f64::from(s.have) / f64::from(s.pieces) };
@@ -282,6 +318,7 @@ fn TransferCard(info_hash: String) -> impl IntoView {
                         <span>{s.peers.len()} {if s.peers.len() == 1 { " peer" } else { " peers" }}</span>
                         {(s.banned > 0).then(|| view! { <span class="warn">{s.banned} " dropped for corrupt data"</span> })}
                         {verified.map(|v| view! { <span class="verified">{v}</span> })}
+                        {(s.kept_pieces > 0).then(|| view! { <span class="kept" title="Pieces kept from a copy whose whole file failed the content ID, each re-checked against this root">{s.kept_pieces} " pieces kept from a rejected copy"</span> })}
                         <span class="check" title="How every piece is verified before it is kept">{match s.piece_check {
                             "sha1+sha256" => "pieces: SHA-1 + SHA-256",
                             "awaiting-chunk-hashes" => "waiting for chunk hashes…",
@@ -308,9 +345,16 @@ fn TransferCard(info_hash: String) -> impl IntoView {
                     })}
                 }
             })}
-            {move || get().filter(|s| !s.plan.is_empty() && s.sha256.is_some()).map(|s| view! { <PaymentBox file=s.file_key.clone() plan=s.plan.clone() /> })}
+            {move || get().filter(|s| !s.plan.is_empty() && s.verdict.as_ref().is_some_and(Verdict::is_verified)).map(|s| view! { <PaymentBox file=s.file_key.clone() plan=s.plan.clone() /> })}
+            {move || get().and_then(|s| s.verdict.and_then(|v| v.failure())).map(|reason| view! {
+                <div class="payment-box refused" data-paid="refused">
+                    <h3>"Payment"</h3>
+                    <p class="error">"Nobody is paid for this copy: " {reason} ". It is not saved or seeded, and the records that named it are dropped."</p>
+                    <button class="pay primary" disabled=true>"Pay"</button>
+                </div>
+            })}
             <div class="actions">
-                <button class="save" disabled=move || get().is_none_or(|s| s.sha256.is_none())
+                <button class="save" disabled=move || !get().is_some_and(|s| s.verdict.as_ref().is_some_and(Verdict::is_verified))
                     on:click=move |_| transfers.save(save_hash.clone())>"Save file"</button>
                 <button class="remove" on:click=move |_| transfers.remove(remove_hash.clone())>"Remove"</button>
             </div>

@@ -18,17 +18,21 @@
 //! | [`bencode`] | canonical, bounded bencode |
 //! | [`dht`] | DHT commands, handle and query bookkeeping shared by relay and page |
 //! | [`file_record`] | signed DHT records: a file and its seeders by protocol; merge |
+//! | [`root_candidates`] | the roots a CID's records claim, tried in order; a failed root is dropped with its records |
+//! | [`file_check`] | the whole-file verdict: the finished file's SHA-256 against the CID asked for |
 //! | `browser` | wasm32: ingest a `File` through `Blob.slice`, cooperatively |
 
 pub mod bencode;
 pub mod dht;
 pub mod ed2k;
 pub mod encryption;
+pub mod file_check;
 pub mod file_record;
 pub mod ingest;
 pub mod manifest;
 pub mod merkle;
 pub mod peer_wire;
+pub mod root_candidates;
 pub mod settlement;
 pub mod swarm;
 pub mod torrent;

@@ -1,7 +1,10 @@
 //! Settlement (Style 1), pure: who delivered which verified chunks of a file, what that
 //! costs at each seeder's price per MB, the payment plan, and the ledger that makes paying
 //! idempotent. Transfer protocols never appear here; the only input is "seeder S delivered
-//! verified chunk C (of N bytes) of file F".
+//! verified chunk C (of N bytes) of file F", and the whole-file [`Verdict`]: a plan exists
+//! only for a file whose SHA-256 is the CID asked for, and never pays a wallet excluded for
+//! that file (the publishers of records that vouched for a root that failed, see
+//! [`crate::root_candidates`]).
 //!
 //! A payment moves through the ledger one way:
 //! `Planned → Signed{raw, hash} → Confirmed{block, gas}` (built-in wallet: the signed bytes
@@ -11,6 +14,8 @@
 //! transaction went out and is looked for on chain; it is never sent again).
 
 use std::collections::{BTreeMap, BTreeSet};
+
+use crate::file_check::Verdict;
 
 /// 1 MB = 10^6 bytes, as prices are quoted.
 pub const BYTES_PER_MB: u128 = 1_000_000;
@@ -92,11 +97,26 @@ pub fn ranges(chunks: &BTreeSet<u32>) -> Vec<(u32, u32)> {
     out
 }
 
-/// The plan: one line per seeder that is owed something.
-pub fn plan(deliveries: &Deliveries) -> Vec<PlanLine> {
+/// Why there is no plan.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    /// The whole file did not hash to the CID asked for: nobody is paid for it.
+    #[error("nothing is paid for this file: {0}")]
+    FailedCheck(String),
+}
+
+/// The plan: one line per seeder that is owed something, for a file the whole-file check
+/// `verdict` passed (a failed file has no plan: [`PlanError::FailedCheck`]; a file not yet
+/// checked has no verdict, so no plan can be asked for). Wallets in `excluded` are not paid
+/// for this file at all, whatever they delivered.
+pub fn plan(deliveries: &Deliveries, verdict: &Verdict, excluded: &BTreeSet<[u8; 20]>) -> Result<Vec<PlanLine>, PlanError> {
+    if let Some(reason) = verdict.failure() {
+        return Err(PlanError::FailedCheck(reason));
+    }
     let mut lines: BTreeMap<[u8; 20], (u128, u64, BTreeSet<u32>)> = BTreeMap::new();
     for (pay, chunks) in deliveries.by_seeder.values() {
-        if pay.price_per_mb_wei == 0 {
+        if pay.price_per_mb_wei == 0 || excluded.contains(&pay.wallet) {
             continue;
         }
         let bytes: u64 = chunks.values().map(|b| u64::from(*b)).sum();
@@ -106,14 +126,14 @@ pub fn plan(deliveries: &Deliveries) -> Vec<PlanLine> {
         entry.2.extend(chunks.keys());
         // Mixed prices for one wallet are summed line by line; the line shows the last.
     }
-    lines
+    Ok(lines
         .into_iter()
         .filter(|(_, (amount, _, _))| *amount > 0)
         .map(|(to, (amount, bytes, chunks))| {
             let price = deliveries.by_seeder.values().filter(|(p, _)| p.wallet == to).map(|(p, _)| p.price_per_mb_wei).max().unwrap_or(0);
             PlanLine { to, price_per_mb_wei: price, bytes, amount_wei: amount, chunks: ranges(&chunks) }
         })
-        .collect()
+        .collect())
 }
 
 /// The transaction's data field: names the file and the chunks paid for.
@@ -249,6 +269,15 @@ mod tests {
     const A: [u8; 20] = [0xaa; 20];
     const B: [u8; 20] = [0xbb; 20];
 
+    fn verified() -> Verdict {
+        Verdict::Verified { cid: "ab12".into() }
+    }
+
+    /// The plan for a verified file, nobody excluded.
+    fn plan(d: &Deliveries) -> Vec<PlanLine> {
+        super::plan(d, &verified(), &BTreeSet::new()).expect("a verified file has a plan")
+    }
+
     #[test]
     fn plan_pays_verified_bytes_at_each_price() {
         let mut d = Deliveries::default();
@@ -310,5 +339,30 @@ mod tests {
         let back = Ledger::from_json(&l.to_json());
         assert_eq!(back, l);
         assert!(back.open_for("f").is_empty());
+    }
+
+    #[test]
+    fn a_file_that_failed_its_cid_check_has_no_plan() {
+        let mut d = Deliveries::default();
+        d.record(0, 1_000_000, &[PayTo { wallet: A, price_per_mb_wei: 5 }], 1);
+        let failed = Verdict::Failed { asked: "aa".repeat(32), got: "bb".repeat(32) };
+        let e = super::plan(&d, &failed, &BTreeSet::new()).unwrap_err();
+        assert!(matches!(&e, PlanError::FailedCheck(m) if m.contains(&"bb".repeat(32))), "{e}");
+        assert_eq!(plan(&d).len(), 1, "the same deliveries of a verified file are paid");
+    }
+
+    #[test]
+    fn excluded_wallets_are_not_paid_for_the_file() {
+        let mut d = Deliveries::default();
+        let a = PayTo { wallet: A, price_per_mb_wei: 5 };
+        let b = PayTo { wallet: B, price_per_mb_wei: 5 };
+        d.record(0, 1_000_000, &[a], 1);
+        d.record(1, 1_000_000, &[b], 1);
+        d.record(2, 1_000_000, &[a, b], 2);
+        let excluded = BTreeSet::from([A]);
+        let lines = super::plan(&d, &verified(), &excluded).unwrap();
+        assert_eq!(lines.iter().map(|l| l.to).collect::<Vec<_>>(), vec![B]);
+        assert_eq!(lines[0].bytes, 1_500_000, "B keeps its own share of the shared chunk, no more");
+        assert!(super::plan(&d, &verified(), &BTreeSet::from([A, B])).unwrap().is_empty());
     }
 }

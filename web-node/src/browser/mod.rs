@@ -5,6 +5,7 @@
 //! | [`ingest`] | `Blob.slice` reads → `ingest::Ingest` (+ Web Crypto chunk digests) |
 //! | [`p2p`] | the page's libp2p node: Kademlia client over WebSocket to its relay |
 //! | [`torrent`] | one torrent: tracker WebSockets + RTCDataChannels → `swarm::Swarm`, OPFS storage |
+//! | [`cid_download`] | a CID by its DHT claims, root after root: a root whose whole file fails the CID is dropped |
 //! | [`rtc`] | RTCPeerConnection offers/answers with complete SDPs (WebTorrent signaling) |
 //! | [`chain`] | JSON-RPC to the relay's `/rpc`; an injected EIP-1193 wallet |
 //! | [`settle`] | paying seeders: the ledger in localStorage, driven to confirmation |
@@ -13,6 +14,7 @@
 pub mod ingest;
 pub mod p2p;
 pub mod chain;
+pub mod cid_download;
 pub mod piece_store;
 pub mod rtc;
 pub mod settle;

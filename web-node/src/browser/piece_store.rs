@@ -66,6 +66,13 @@ pub async fn stored_torrents() -> Result<Vec<String>, String> {
     Ok(entry_names(&dir).await?.into_iter().filter(|n| n.len() == 40 && n.bytes().all(|b| b.is_ascii_hexdigit())).collect())
 }
 
+/// Deletes a torrent's directory (its pieces, info dict and metadata) from this origin.
+pub async fn delete_torrent(info_hash_hex: &str) -> Result<(), String> {
+    OpfsTorrent::open(info_hash_hex).await?.remove_all().await?;
+    JsFuture::from(torrents_dir().await?.remove_entry(info_hash_hex)).await.map_err(|e| js_error(&e))?;
+    Ok(())
+}
+
 impl OpfsTorrent {
     pub async fn open(info_hash_hex: &str) -> Result<Self, String> {
         Ok(Self { dir: subdir(&torrents_dir().await?, info_hash_hex).await? })

@@ -4,7 +4,7 @@
 //! out what the swarm asks: send these bytes, read or store this piece, drop that peer.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -15,7 +15,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{MessageEvent, RtcDataChannel, RtcDataChannelEvent, RtcDataChannelState, RtcDataChannelType, RtcPeerConnection, WebSocket};
 
-use super::piece_store::{OpfsTorrent, PieceStore};
+use super::piece_store::{delete_torrent, OpfsTorrent, PieceStore};
+use crate::file_check::Verdict;
 use super::rtc;
 use crate::peer_wire::Bitfield;
 use crate::swarm::{Event, Output, PeerKey, Swarm, SwarmConfig};
@@ -28,6 +29,8 @@ const MAX_PEERS: usize = 24;
 const OFFER_TIMEOUT_MS: f64 = 50_000.0;
 /// Announce at least this often while downloading, to meet newcomers.
 const LEECH_ANNOUNCE_SECS: u64 = 30;
+/// Written beside the pieces of a download whose whole file failed its CID.
+const FAILED_MARK: &str = "failed";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransferState {
@@ -88,11 +91,16 @@ pub struct Snapshot {
     pub sha256: Option<String>,
     /// Whether that hash is the CID the download was asked for (when it was).
     pub cid_matches: Option<bool>,
+    /// The whole-file check, once done: only a verified file is saved, paid for or seeded.
+    pub verdict: Option<Verdict>,
+    /// Pieces taken over from a download of the same CID under a root that failed.
+    pub kept_pieces: u32,
     pub error: Option<String>,
     pub trackers_connected: usize,
     /// Bytes hashed so far by the whole-file check (state `Verifying`).
     pub verified_bytes: u64,
-    /// What this download owes its paid seeders for verified chunks.
+    /// What this download owes its paid seeders for verified chunks: empty until the whole
+    /// file is verified, and for good when it failed.
     pub plan: Vec<crate::settlement::PlanLine>,
     /// The file's name in payments (CID when known).
     pub file_key: String,
@@ -122,6 +130,12 @@ pub struct TorrentOptions {
     /// The file's Merkle root from its signed DHT record: the chunk SHA-256 list is fetched
     /// from peers, checked against it, and every piece is then checked against its SHA-256.
     pub merkle_root: Option<[u8; 32]>,
+    /// Wallets not paid for this file (publishers of records behind a root that failed).
+    pub excluded_wallets: BTreeSet<[u8; 20]>,
+    /// A download of the same CID whose whole file failed: its stored pieces are offered to
+    /// this one once the chunk hash list is in (each kept only if it matches), then deleted.
+    /// No piece is requested from peers before that.
+    pub keep_from: Option<Id20>,
 }
 
 /// How bytes reach a peer: a WebRTC data channel (browsers, WebTorrent) or the WebSocket
@@ -215,6 +229,10 @@ struct Inner {
     deliveries_dirty: bool,
     chunk_map: Vec<u8>,
     sources: Vec<(String, u32)>,
+    verdict: Option<Verdict>,
+    /// Who waits for the verdict ([`Torrent::verdict`]); told `None` if the torrent stops first.
+    verdict_waiters: Vec<futures::channel::oneshot::Sender<Option<Verdict>>>,
+    kept_pieces: u32,
 }
 
 /// A running torrent; clones share it.
@@ -257,9 +275,23 @@ impl Torrent {
         let mut swarm = Swarm::with_info(config, info_bytes, Some(Bitfield::full(info.pieces()))).map_err(|e| e.to_string())?;
         swarm.set_chunk_hashes(chunk_hashes);
         let bridge = bridge_url(&info_hash, cid.as_deref(), &[]);
-        let options = TorrentOptions { info_hash, name: Some(info.name.clone()), trackers, cid, auto_seed: true, pay_to, bridge, merkle_root: None };
+        // Our own file: its CID was computed from it.
+        let verdict = cid.clone().map(|cid| Verdict::Verified { cid });
+        let options = TorrentOptions {
+            info_hash,
+            name: Some(info.name.clone()),
+            trackers,
+            cid,
+            auto_seed: true,
+            pay_to,
+            bridge,
+            merkle_root: None,
+            excluded_wallets: BTreeSet::new(),
+            keep_from: None,
+        };
         let store = PieceStore::UserFile { file, piece_length: info.piece_length };
         let t = Self::new(swarm, Some(store), options, peer_id, TransferState::Seeding, Rc::new(on_update));
+        t.0.borrow_mut().verdict = verdict;
         t.start();
         Ok(t)
     }
@@ -268,7 +300,8 @@ impl Torrent {
     pub async fn download(options: TorrentOptions, on_update: impl Fn(Snapshot) + 'static) -> Result<Self, String> {
         let hex_hash = hex::encode(options.info_hash);
         let opfs = OpfsTorrent::open(&hex_hash).await?;
-        let meta = serde_json::json!({ "name": options.name, "trackers": options.trackers, "cid": options.cid, "auto_seed": options.auto_seed, "relay": options.bridge.is_some(), "merkle_root": options.merkle_root.map(hex::encode) });
+        let excluded: Vec<String> = options.excluded_wallets.iter().map(|w| format!("0x{}", hex::encode(w))).collect();
+        let meta = serde_json::json!({ "name": options.name, "trackers": options.trackers, "cid": options.cid, "auto_seed": options.auto_seed, "relay": options.bridge.is_some(), "merkle_root": options.merkle_root.map(hex::encode), "excluded_wallets": excluded });
         opfs.write("meta.json", meta.to_string().as_bytes()).await?;
         let deliveries = match opfs.read("deliveries.json").await {
             Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
@@ -277,6 +310,9 @@ impl Torrent {
         let peer_id = our_peer_id();
         let mut config = SwarmConfig::new(options.info_hash, peer_id);
         config.pay_to = options.pay_to;
+        // Pieces kept from a failed root go first: nothing is asked of peers until then.
+        let keeping = options.keep_from.is_some() && options.merkle_root.is_some();
+        config.download = !keeping;
         let (swarm, state) = match opfs.read("info").await {
             Ok(info_bytes) => {
                 let info = crate::peer_wire::extension::TorrentInfo::parse(&info_bytes).map_err(|e| e.to_string())?;
@@ -304,6 +340,9 @@ impl Torrent {
         if state == TransferState::Verifying {
             t.finish();
         }
+        if keeping {
+            t.keep_checked_pieces();
+        }
         t.start();
         Ok(t)
     }
@@ -314,6 +353,11 @@ impl Torrent {
         for hex_hash in super::piece_store::stored_torrents().await.unwrap_or_default() {
             let result = async {
                 let opfs = OpfsTorrent::open(&hex_hash).await?;
+                if opfs.read(FAILED_MARK).await.is_ok() {
+                    // A file that failed its CID is never resumed (nor seeded): its pieces go.
+                    delete_torrent(&hex_hash).await?;
+                    return Err(format!("{hex_hash} failed its content check earlier; its pieces were deleted"));
+                }
                 let meta: serde_json::Value = serde_json::from_slice(&opfs.read("meta.json").await?).map_err(|e| e.to_string())?;
                 let info_hash: Id20 = hex::decode(&hex_hash).ok().and_then(|v| v.try_into().ok()).ok_or("bad stored infohash")?;
                 let strings = |v: &serde_json::Value| v.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect()).unwrap_or_default();
@@ -326,6 +370,11 @@ impl Torrent {
                     pay_to,
                     bridge: (meta["relay"].as_bool() != Some(false)).then(|| bridge_url(&info_hash, None, &strings(&meta["trackers"]))).flatten(),
                     merkle_root: meta["merkle_root"].as_str().and_then(|r| hex::decode(r).ok()).and_then(|r| r.try_into().ok()),
+                    excluded_wallets: strings(&meta["excluded_wallets"])
+                        .iter()
+                        .filter_map(|w: &String| hex::decode(w.trim_start_matches("0x")).ok()?.try_into().ok())
+                        .collect(),
+                    keep_from: None,
                 };
                 Self::download(options, on_update.clone()).await
             }
@@ -370,6 +419,9 @@ impl Torrent {
             deliveries_dirty: false,
             chunk_map: Vec::new(),
             sources: Vec::new(),
+            verdict: None,
+            verdict_waiters: Vec::new(),
+            kept_pieces: 0,
         })))
     }
 
@@ -421,6 +473,24 @@ impl Torrent {
         for (_, offer) in inner.offers.drain() {
             offer.pc.close();
         }
+        let verdict = inner.verdict.clone();
+        for waiter in inner.verdict_waiters.drain(..) {
+            let _ = waiter.send(verdict.clone());
+        }
+    }
+
+    /// The whole-file verdict, once the check is done; `None` if the torrent stops first.
+    pub async fn verdict(&self) -> Option<Verdict> {
+        let rx = {
+            let mut inner = self.0.borrow_mut();
+            if inner.verdict.is_some() || inner.stopped {
+                return inner.verdict.clone();
+            }
+            let (tx, rx) = futures::channel::oneshot::channel();
+            inner.verdict_waiters.push(tx);
+            rx
+        };
+        rx.await.ok().flatten()
     }
 
     /// Stops and deletes the stored pieces.
@@ -433,10 +503,16 @@ impl Torrent {
         Ok(())
     }
 
-    /// The whole file as a Blob backed by storage, for saving.
+    /// The whole file as a Blob backed by storage, for saving: only once the whole-file
+    /// check passed (a file that is not the CID asked for is never handed out).
     pub async fn blob(&self) -> Result<web_sys::Blob, String> {
         let (store, pieces) = {
             let inner = self.0.borrow();
+            match &inner.verdict {
+                Some(v) if v.is_verified() => {}
+                Some(v) => return Err(v.failure().unwrap_or_default()),
+                None => return Err("the whole file has not been checked yet".into()),
+            }
             (inner.store.clone(), inner.swarm.info().map_or(0, |i| i.pieces()))
         };
         store.ok_or("no storage")?.blob(pieces).await
@@ -534,6 +610,8 @@ impl Torrent {
                         }
                     }
                 });
+                // The chunk hash list may have come first.
+                self.keep_checked_pieces();
             }
             Event::ChunkHashesReady { hashes } => {
                 let store = self.0.borrow().store.clone();
@@ -544,6 +622,7 @@ impl Torrent {
                         }
                     }
                 });
+                self.keep_checked_pieces();
             }
             Event::PieceFailed { .. } => self.0.borrow_mut().failed_pieces += 1,
             Event::Disconnect { peer, reason } => {
@@ -564,8 +643,12 @@ impl Torrent {
         }
     }
 
-    /// Every piece is stored: hash the whole file once more (the CID check when the
-    /// download came from a CID), tell the trackers, and keep or stop seeding.
+    /// Every piece is stored: hash the whole file once more and ask
+    /// [`crate::file_check::check`] for the verdict. Verified: tell the trackers, keep or
+    /// stop seeding. Failed (not the CID asked for): no "completed" announce, every peer,
+    /// tracker and the bridge closed (nothing is seeded, nothing published), no plan, no
+    /// Blob; the pieces are marked failed in storage (never resumed) and kept only for the
+    /// next root to check ([`TorrentOptions::keep_from`]), which deletes them.
     fn finish(&self) {
         {
             let mut inner = self.0.borrow_mut();
@@ -596,20 +679,33 @@ impl Torrent {
                     }
                 }
             }
-            let digest = hex::encode(hasher.finalize());
+            let digest: [u8; 32] = hasher.finalize().into();
             let mut inner = this.0.borrow_mut();
             if let Some(e) = failure {
                 inner.state = TransferState::Error;
                 inner.error = Some(e);
                 return;
             }
-            if let Some(cid) = inner.options.cid.clone() {
-                if !cid.eq_ignore_ascii_case(&digest) {
-                    inner.state = TransferState::Error;
-                    inner.error = Some(format!("the file's SHA-256 is {digest}, not the CID {cid}"));
+            let verdict = crate::file_check::check(inner.options.cid.as_deref(), &digest);
+            inner.sha256 = Some(hex::encode(digest));
+            inner.verdict = Some(verdict.clone());
+            if let Some(reason) = verdict.failure() {
+                inner.state = TransferState::Error;
+                inner.error = Some(reason);
+                drop(inner);
+                if let PieceStore::Opfs(t) = &store {
+                    if let Err(e) = t.write(FAILED_MARK, b"the whole file is not the CID asked for").await {
+                        tracing::warn!("cannot mark the failed download: {e}");
+                    }
                 }
+                this.stop();
+                this.publish();
+                return;
             }
-            inner.sha256 = Some(digest);
+            let waiters: Vec<_> = inner.verdict_waiters.drain(..).collect();
+            for waiter in waiters {
+                let _ = waiter.send(Some(verdict.clone()));
+            }
             if inner.state == TransferState::Verifying {
                 inner.state = if inner.options.auto_seed { TransferState::Seeding } else { TransferState::Complete };
             }
@@ -633,6 +729,54 @@ impl Torrent {
                 this.stop();
             }
             this.save_deliveries();
+            this.publish();
+        });
+    }
+
+    /// Offers the pieces a failed root's download left behind ([`TorrentOptions::keep_from`])
+    /// to the swarm, once it knows the info dict and the chunk hash list: it keeps those
+    /// that match both. Then the failed download's storage is deleted and pieces are asked
+    /// of peers. Runs once.
+    fn keep_checked_pieces(&self) {
+        let (from, pieces) = {
+            let mut inner = self.0.borrow_mut();
+            let ready = inner.swarm.chunk_hashes().is_some() && inner.swarm.info().is_some();
+            if !ready {
+                return;
+            }
+            let Some(from) = inner.options.keep_from.take() else { return };
+            let pieces: Vec<(u32, u32)> = inner.swarm.info().map(|i| (0..i.pieces()).map(|p| (p, i.piece_len(p))).collect()).unwrap_or_default();
+            (from, pieces)
+        };
+        let this = self.clone();
+        spawn_local(async move {
+            let old_hex = hex::encode(from);
+            match OpfsTorrent::open(&old_hex).await {
+                Ok(old) => {
+                    for (index, len) in pieces {
+                        if this.0.borrow().stopped {
+                            break;
+                        }
+                        let Ok(data) = old.read(&format!("p{index}")).await else { continue };
+                        if data.len() as u64 != u64::from(len) {
+                            continue;
+                        }
+                        let kept = this.0.borrow_mut().swarm.offer_kept_piece(index, data, now_ms() as u64);
+                        if kept {
+                            this.0.borrow_mut().kept_pieces += 1;
+                            this.pump();
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!("cannot open the failed download's pieces: {e}"),
+            }
+            if let Err(e) = delete_torrent(&old_hex).await {
+                tracing::warn!("cannot delete the failed download's pieces: {e}");
+            }
+            let kept = this.0.borrow().kept_pieces;
+            tracing::info!("kept {kept} pieces from the failed root's download");
+            this.0.borrow_mut().swarm.set_download(true, now_ms() as u64);
+            this.pump();
             this.publish();
         });
     }
@@ -1031,10 +1175,16 @@ impl Torrent {
             failed_pieces: inner.failed_pieces,
             sha256: inner.sha256.clone(),
             cid_matches: inner.options.cid.as_ref().zip(inner.sha256.as_ref()).map(|(c, s)| c.eq_ignore_ascii_case(s)),
+            verdict: inner.verdict.clone(),
+            kept_pieces: inner.kept_pieces,
             error: inner.error.clone(),
             trackers_connected: inner.trackers.iter().filter(|t| t.open).count(),
             verified_bytes: inner.verified_bytes,
-            plan: crate::settlement::plan(&inner.deliveries),
+            plan: inner
+                .verdict
+                .as_ref()
+                .and_then(|v| crate::settlement::plan(&inner.deliveries, v, &inner.options.excluded_wallets).ok())
+                .unwrap_or_default(),
             file_key: inner.options.cid.clone().or_else(|| inner.sha256.clone()).unwrap_or_else(|| hex::encode(inner.options.info_hash)),
             chunk_map: inner.chunk_map.clone(),
             sources: inner.sources.clone(),

@@ -97,6 +97,12 @@ impl Handle {
 
     /// Every seeder of `cid` the DHT knows, verified and merged; `None` when nobody has it.
     pub async fn lookup(&self, cid: &str, now: u64) -> Result<Option<FileView>, DhtError> {
+        Ok(merge(&self.lookup_records(cid, now).await?))
+    }
+
+    /// Every provider's newest valid record for `cid`, unmerged: records that disagree
+    /// (several Merkle roots) are all here, for [`crate::root_candidates::RootCandidates`].
+    pub async fn lookup_records(&self, cid: &str, now: u64) -> Result<Vec<VerifiedRecord>, DhtError> {
         let providers = self.ask(|reply| Command::GetProviders { key: file_record::provider_key(cid), reply }).await?;
         let lookups = providers.into_iter().take(MAX_PROVIDERS_ASKED).map(|peer| async move {
             let key = file_record::record_key(cid, &peer);
@@ -120,6 +126,6 @@ impl Handle {
             .into_iter()
             .flatten()
             .collect();
-        Ok(merge(&found))
+        Ok(found)
     }
 }

@@ -144,6 +144,26 @@ impl Swarm {
         self.fill_requests(peer, now);
     }
 
+    /// A piece from elsewhere, not from a peer: what an earlier download of the same CID
+    /// under a root that failed left in storage. Kept only once the info dict and a chunk
+    /// hash list are known, and only when it matches both the piece's SHA-1 and its chunk
+    /// SHA-256, exactly as a peer's piece would; then it is `PieceVerified` with no sender
+    /// (nobody is paid for it). Not for a piece we have or one in progress. Returns whether
+    /// it was kept.
+    pub fn offer_kept_piece(&mut self, index: u32, data: Vec<u8>, now: u64) -> bool {
+        let (Some(k), Some(hashes)) = (self.known.as_ref(), self.chunk_hashes.as_ref()) else { return false };
+        if index >= k.info.pieces() || k.have.get(index) || k.picker.partials.contains_key(&index) || data.len() as u64 != u64::from(k.info.piece_len(index)) {
+            return false;
+        }
+        let sha1_ok = <[u8; 20]>::from(Sha1::digest(&data)) == k.info.piece_hashes[index as usize];
+        let sha256_ok = hashes.get(index as usize).is_some_and(|h| <[u8; 32]>::from(Sha256::digest(&data)) == *h);
+        if !(sha1_ok && sha256_ok) {
+            return false;
+        }
+        self.verify_piece(index, data, now);
+        true
+    }
+
     fn verify_piece(&mut self, index: u32, data: Vec<u8>, now: u64) {
         let from: Vec<PeerKey> = self.contributors.remove(&index).unwrap_or_default().into_iter().collect();
         let k = self.known.as_mut().expect("pieces arrive only once the info is known");

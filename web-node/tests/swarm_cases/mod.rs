@@ -289,6 +289,35 @@ fn manifest_sha256_is_checked_too() {
 }
 
 #[test]
+fn pieces_kept_from_a_failed_root_are_taken_only_where_both_hashes_match() {
+    // The wanted file and an impostor sharing its first two chunks.
+    let bytes = file_bytes(4 * 262_144 + 9, 6);
+    let mut other = bytes.clone();
+    for b in &mut other[2 * 262_144..] {
+        *b ^= 0x5a;
+    }
+    let m = manifest(&bytes);
+    let net = Net::new();
+    let mut swarm = Swarm::with_info(net.config(&m, 0), m.info_dict_bytes(), None).unwrap();
+    let chunk = |data: &[u8], i: usize| data[i * 262_144..((i + 1) * 262_144).min(data.len())].to_vec();
+    assert!(!swarm.offer_kept_piece(0, chunk(&other, 0), 0), "nothing is kept before a chunk hash list is known");
+    swarm.set_chunk_hashes(m.chunk_hashes.clone());
+    let kept: Vec<bool> = (0..5).map(|i| swarm.offer_kept_piece(i as u32, chunk(&other, i), 0)).collect();
+    assert_eq!(kept, [true, true, false, false, false]);
+    assert!(!swarm.offer_kept_piece(0, chunk(&other, 0), 0), "a piece we have is not taken twice");
+    assert!(!swarm.offer_kept_piece(9, vec![0; 262_144], 0), "an index past the end is refused");
+    let verified: Vec<(u32, usize, usize)> = drain(&mut swarm)
+        .into_iter()
+        .filter_map(|o| match o {
+            Output::Event(Event::PieceVerified { index, from, sellers, .. }) => Some((index, from.len(), sellers.len())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(verified, [(0, 0, 0), (1, 0, 0)], "kept pieces name no sender and pay nobody");
+    assert_eq!(swarm.have().unwrap().count(), 2);
+}
+
+#[test]
 fn verified_pieces_name_the_sellers_terms() {
     let bytes = file_bytes(3 * 262_144, 9);
     let m = manifest(&bytes);
