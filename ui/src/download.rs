@@ -181,7 +181,7 @@ fn start_from_view(view: &FileView) {
             trackers.push(s.endpoint.clone());
         }
     }
-    let mut options = transfers.options(info_hash, Some(view.file.name.clone()), trackers, Some(view.file.cid.clone()));
+    let mut options = transfers.options(info_hash, Some(view.file.name.clone()), trackers, Vec::new(), Some(view.file.cid.clone()));
     // The signed record's Merkle root: every chunk is then checked against its SHA-256 too.
     options.merkle_root = hex::decode(&view.file.merkle_root).ok().and_then(|r| r.try_into().ok());
     transfers.download(options);
@@ -206,7 +206,7 @@ fn StartDownload() -> impl IntoView {
                     if trackers.iter().all(|t| !t.starts_with("ws")) {
                         trackers.extend(own_tracker());
                     }
-                    with_owner(&owner, || transfers.download(transfers.options(m.info_hash, m.name, trackers, None)));
+                    with_owner(&owner, || transfers.download(transfers.options(m.info_hash, m.name, trackers, m.peers, None)));
                     set_text.set(String::new());
                 }
                 Err(e) => set_status.set(Some(e.to_string())),

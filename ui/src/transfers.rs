@@ -87,9 +87,10 @@ impl Transfers {
     }
 
     /// A download's options under the user's settings (sources, auto-seed, wallet).
-    pub fn options(&self, info_hash: [u8; 20], name: Option<String>, trackers: Vec<String>, cid: Option<String>) -> TorrentOptions {
+    /// `peers`: a magnet's `x.pe` peers, which the relay bridge dials.
+    pub fn options(&self, info_hash: [u8; 20], name: Option<String>, trackers: Vec<String>, peers: Vec<String>, cid: Option<String>) -> TorrentOptions {
         let sources = self.sources.get_untracked();
-        let bridge = (sources != Sources::WebRtc).then(|| web_node::browser::torrent::bridge_url(&info_hash, None, &trackers)).flatten();
+        let bridge = (sources != Sources::WebRtc).then(|| web_node::browser::torrent::bridge_url(&info_hash, None, &trackers, &peers)).flatten();
         // Without WebRTC the page joins no WebTorrent swarm: its trackers are left out.
         let trackers = if sources == Sources::Relay { trackers.into_iter().filter(|t| !t.starts_with("ws")).collect() } else { trackers };
         TorrentOptions {
@@ -101,6 +102,7 @@ impl Transfers {
             pay_to: use_context::<Wallet>().and_then(|w| w.pay_to()),
             bridge,
             merkle_root: None,
+            peers,
         }
     }
 
