@@ -192,7 +192,7 @@ fn options_for(transfers: &Transfers, c: &Candidate) -> web_node::browser::torre
             trackers.push(s.endpoint.clone());
         }
     }
-    transfers.options(c.info_hash, Some(c.view.file.name.clone()), trackers, Some(c.view.file.cid.clone()))
+    transfers.options(c.info_hash, Some(c.view.file.name.clone()), trackers, Vec::new(), Some(c.view.file.cid.clone()))
 }
 
 /// One box for a magnet link or a content ID.
@@ -214,7 +214,7 @@ fn StartDownload() -> impl IntoView {
                     if trackers.iter().all(|t| !t.starts_with("ws")) {
                         trackers.extend(own_tracker());
                     }
-                    with_owner(&owner, || transfers.download(transfers.options(m.info_hash, m.name, trackers, None)));
+                    with_owner(&owner, || transfers.download(transfers.options(m.info_hash, m.name, trackers, m.peers, None)));
                     set_text.set(String::new());
                 }
                 Err(e) => set_status.set(Some(e.to_string())),

@@ -89,9 +89,10 @@ impl Transfers {
     }
 
     /// A download's options under the user's settings (sources, auto-seed, wallet).
-    pub fn options(&self, info_hash: [u8; 20], name: Option<String>, trackers: Vec<String>, cid: Option<String>) -> TorrentOptions {
+    /// `peers`: a magnet's `x.pe` peers, which the relay bridge dials.
+    pub fn options(&self, info_hash: [u8; 20], name: Option<String>, trackers: Vec<String>, peers: Vec<String>, cid: Option<String>) -> TorrentOptions {
         let sources = self.sources.get_untracked();
-        let bridge = (sources != Sources::WebRtc).then(|| web_node::browser::torrent::bridge_url(&info_hash, None, &trackers)).flatten();
+        let bridge = (sources != Sources::WebRtc).then(|| web_node::browser::torrent::bridge_url(&info_hash, None, &trackers, &peers)).flatten();
         // Without WebRTC the page joins no WebTorrent swarm: its trackers are left out.
         let trackers = if sources == Sources::Relay { trackers.into_iter().filter(|t| !t.starts_with("ws")).collect() } else { trackers };
         TorrentOptions {
@@ -105,6 +106,7 @@ impl Transfers {
             merkle_root: None,
             excluded_wallets: Default::default(),
             keep_from: None,
+            peers,
         }
     }
 

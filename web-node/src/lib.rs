@@ -11,6 +11,7 @@
 //! | [`swarm`] | one torrent's peers, sans-IO: piece picking, choking, verification, metadata exchange |
 //! | [`tracker`] | WebTorrent WebSocket tracker protocol, server side (sans-IO) |
 //! | [`tracker_client`] | the same protocol, client side: announces with offers, answers, responses; magnet links |
+//! | [`signaling`] | one torrent's tracker signaling, sans-IO: connects, backoff, announce cadence, offers and their lifetimes |
 //! | [`settlement`] | who delivered which verified chunks, the payment plan, the idempotent ledger |
 //! | [`wallet`] | the built-in wallet: encrypted keystore, EIP-1559 payments signed with alloy |
 //! | [`ed2k`] | ed2k hash and link |
@@ -34,6 +35,7 @@ pub mod merkle;
 pub mod peer_wire;
 pub mod root_candidates;
 pub mod settlement;
+pub mod signaling;
 pub mod swarm;
 pub mod torrent;
 pub mod tracker;

@@ -75,3 +75,29 @@ async fn a_blob_of_the_wrong_size_is_an_error() {
     let ingest = Ingest::new(IngestOptions::new("x", 10)).unwrap();
     assert!(ingest_blob(&blob(b"short"), ingest, |_, _| {}).await.is_err());
 }
+
+/// Stopping a torrent closes and unhooks everything it held: tracker sockets (here two that
+/// refuse connections and are retried with backoff), the relay bridge socket (the test
+/// server has none: it fails and is retried), pending offers, peer links and the 1 s tick.
+#[wasm_bindgen_test]
+async fn a_stopped_torrent_holds_no_socket_connection_listener_or_timer() {
+    use web_node::browser::torrent::Torrent;
+    let bytes = vector_bytes();
+    let ingest = Ingest::new(IngestOptions::new(VECTOR_NAME, bytes.len() as u64)).unwrap();
+    let m = ingest_blob(&blob(&bytes), ingest, |_, _| {}).await.unwrap();
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(&bytes[..]));
+    let file = web_sys::File::new_with_u8_array_sequence(&parts, VECTOR_NAME).expect("File");
+    let trackers = vec!["ws://127.0.0.1:9/announce".to_string(), "ws://127.0.0.1:9/again".to_string(), "http://ignored/announce".to_string()];
+    let t = Torrent::seed(file, m.info_dict_bytes(), m.chunk_hashes.clone(), trackers, None, Some(m.cid_hex()), |_| {}).unwrap();
+    // The tick and two tracker sockets (the bridge socket comes with the first tick).
+    assert_eq!(t.held_resources(), 3);
+    // Let the sockets fail and the backoff run for a while.
+    futures_timer::Delay::new(std::time::Duration::from_millis(2_500)).await;
+    assert!(t.held_resources() >= 1);
+    t.stop();
+    assert_eq!(t.held_resources(), 0);
+    // Nothing fires into the stopped torrent afterwards (a listener left behind would
+    // reconnect or panic on a borrowed state).
+    futures_timer::Delay::new(std::time::Duration::from_millis(2_500)).await;
+    assert_eq!(t.held_resources(), 0);
+}

@@ -4,7 +4,7 @@
 //! | --- | --- |
 //! | [`ingest`] | `Blob.slice` reads → `ingest::Ingest` (+ Web Crypto chunk digests) |
 //! | [`p2p`] | the page's libp2p node: Kademlia client over WebSocket to its relay |
-//! | [`torrent`] | one torrent: tracker WebSockets + RTCDataChannels → `swarm::Swarm`, OPFS storage |
+//! | [`torrent`] | one torrent: tracker WebSockets → `signaling::Session`, RTCDataChannels and the relay bridge → `swarm::Swarm`, OPFS storage |
 //! | [`cid_download`] | a CID by its DHT claims, root after root: a root whose whole file fails the CID is dropped |
 //! | [`rtc`] | RTCPeerConnection offers/answers with complete SDPs (WebTorrent signaling) |
 //! | [`chain`] | JSON-RPC to the relay's `/rpc`; an injected EIP-1193 wallet |

@@ -1,34 +1,36 @@
-//! One torrent in the page: the thin driver around [`crate::swarm::Swarm`]. It owns the
-//! tracker WebSockets (signaling), the RTCPeerConnections and data channels (one peer
-//! each), the piece store and a 1 s tick; it feeds the swarm bytes and time and carries
-//! out what the swarm asks: send these bytes, read or store this piece, drop that peer.
+//! One torrent in the page: the thin driver around [`crate::swarm::Swarm`] and
+//! [`crate::signaling::Session`]. It owns the tracker WebSockets ([`signaling`]), the
+//! RTCPeerConnections and data channels, one peer each ([`links`]), the relay bridge
+//! ([`bridge`]), the piece store and a 1 s tick; it feeds the cores bytes and time and
+//! carries out what they ask: send these bytes, read or store this piece, drop that peer,
+//! connect that tracker, make offers. Every socket, channel, listener and the timer is
+//! owned by this torrent's state and listeners hold it weakly: stopping (or dropping the
+//! last handle) closes and unhooks all of it.
+
+mod bridge;
+mod links;
+mod signaling;
+mod snapshot;
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
-use std::rc::Rc;
-use std::time::Duration;
+use std::rc::{Rc, Weak};
 
-use js_sys::{ArrayBuffer, Uint8Array};
+use gloo_timers::callback::Interval;
 use sha2::{Digest, Sha256};
-use wasm_bindgen::closure::Closure;
-use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::spawn_local;
-use web_sys::{MessageEvent, RtcDataChannel, RtcDataChannelEvent, RtcDataChannelState, RtcDataChannelType, RtcPeerConnection, WebSocket};
 
 use super::piece_store::{delete_torrent, OpfsTorrent, PieceStore};
 use crate::file_check::Verdict;
-use super::rtc;
 use crate::peer_wire::Bitfield;
+use crate::signaling::{Session, SessionConfig};
 use crate::swarm::{Event, Output, PeerKey, Swarm, SwarmConfig};
 use crate::tracker::Id20;
-use crate::tracker_client::{answer_json, parse_response, AnnounceRequest, TrackerEvent, OFFERS_PER_ANNOUNCE};
+pub use bridge::bridge_url;
+use links::PeerLink;
 
 /// Connections per torrent; offers beyond this are not answered.
 const MAX_PEERS: usize = 24;
-/// An offer nobody answered is withdrawn after this long (bittorrent-tracker: 50 s).
-const OFFER_TIMEOUT_MS: f64 = 50_000.0;
-/// Announce at least this often while downloading, to meet newcomers.
-const LEECH_ANNOUNCE_SECS: u64 = 30;
 /// Written beside the pieces of a download whose whole file failed its CID.
 const FAILED_MARK: &str = "failed";
 
@@ -136,77 +138,19 @@ pub struct TorrentOptions {
     /// this one once the chunk hash list is in (each kept only if it matches), then deleted.
     /// No piece is requested from peers before that.
     pub keep_from: Option<Id20>,
-}
-
-/// How bytes reach a peer: a WebRTC data channel (browsers, WebTorrent) or the WebSocket
-/// to this page's relay (the bridge, which serves the file to HTTP clients).
-enum Channel {
-    Rtc { pc: RtcPeerConnection, dc: RtcDataChannel },
-    Bridge(WebSocket),
-}
-
-struct PeerLink {
-    channel: Channel,
-    _closures: Vec<Closure<dyn FnMut(JsValueEvent)>>,
-    last: (u64, u64),
-    rates: (f64, f64),
-}
-
-type JsValueEvent = wasm_bindgen::JsValue;
-
-struct PendingOffer {
-    pc: RtcPeerConnection,
-    dc: RtcDataChannel,
-    made_ms: f64,
-}
-
-struct TrackerLink {
-    url: String,
-    socket: Option<WebSocket>,
-    open: bool,
-    next_announce_ms: f64,
-    interval_secs: u64,
-    failures: u32,
-    _closures: Vec<Closure<dyn FnMut(JsValueEvent)>>,
-}
-
-impl Inner {
-    /// Records which peer delivered piece `index`, for the chunk map.
-    fn note_source(&mut self, index: u32, from: Option<PeerKey>) {
-        let pieces = self.swarm.info().map_or(0, |i| i.pieces()) as usize;
-        if self.chunk_map.len() != pieces {
-            self.chunk_map = vec![255; pieces];
-        }
-        let Some(key) = from else { return };
-        let protocol = match self.peers.get(&key).map(|l| &l.channel) {
-            Some(Channel::Bridge(_)) => "relay bridge",
-            _ => "WebTorrent",
-        };
-        let id = self.swarm.peer_stats().into_iter().find(|p| p.peer == key).and_then(|p| p.peer_id).map(|id| short_peer_id(&id)).unwrap_or_default();
-        let label = if protocol == "relay bridge" { protocol.to_string() } else { format!("{protocol} {id}") };
-        let slot = match self.sources.iter().position(|(l, _)| *l == label) {
-            Some(i) => i,
-            None if self.sources.len() < 254 => {
-                self.sources.push((label, 0));
-                self.sources.len() - 1
-            }
-            None => return,
-        };
-        self.sources[slot].1 += 1;
-        if let Some(c) = self.chunk_map.get_mut(index as usize) {
-            *c = slot as u8;
-        }
-    }
+    /// The magnet's `x.pe` peers (`HOST:PORT`), passed to the relay bridge to dial.
+    pub peers: Vec<String>,
 }
 
 struct Inner {
     swarm: Swarm,
     store: Option<PieceStore>,
     options: TorrentOptions,
-    peer_id: Id20,
     peers: HashMap<PeerKey, PeerLink>,
-    offers: HashMap<Id20, PendingOffer>,
-    trackers: Vec<TrackerLink>,
+    /// The trackers: the signaling session, their sockets, offers being negotiated.
+    signal: signaling::Signal,
+    /// The 1 s tick; dropped (cancelled) on stop.
+    tick: Option<Interval>,
     next_key: u64,
     state: TransferState,
     error: Option<String>,
@@ -217,7 +161,6 @@ struct Inner {
     samples: Vec<(f64, u64, u64)>,
     on_update: Rc<dyn Fn(Snapshot)>,
     stopped: bool,
-    started_event_sent: bool,
     /// The whole-file check is running or done.
     finishing: bool,
     /// The bridge link's peer key, and when to try it again after it closed.
@@ -238,6 +181,16 @@ struct Inner {
 /// A running torrent; clones share it.
 #[derive(Clone)]
 pub struct Torrent(Rc<RefCell<Inner>>);
+
+/// What listeners and timers hold: they never keep a removed torrent alive.
+#[derive(Clone)]
+struct WeakTorrent(Weak<RefCell<Inner>>);
+
+impl WeakTorrent {
+    fn upgrade(&self) -> Option<Torrent> {
+        self.0.upgrade().map(Torrent)
+    }
+}
 
 /// Monotonic milliseconds (`performance.now()`): timeouts and rates never jump with the
 /// wall clock.
@@ -274,7 +227,7 @@ impl Torrent {
         config.pay_to = pay_to;
         let mut swarm = Swarm::with_info(config, info_bytes, Some(Bitfield::full(info.pieces()))).map_err(|e| e.to_string())?;
         swarm.set_chunk_hashes(chunk_hashes);
-        let bridge = bridge_url(&info_hash, cid.as_deref(), &[]);
+        let bridge = bridge_url(&info_hash, cid.as_deref(), &[], &[]);
         // Our own file: its CID was computed from it.
         let verdict = cid.clone().map(|cid| Verdict::Verified { cid });
         let options = TorrentOptions {
@@ -288,6 +241,7 @@ impl Torrent {
             merkle_root: None,
             excluded_wallets: BTreeSet::new(),
             keep_from: None,
+            peers: Vec::new(),
         };
         let store = PieceStore::UserFile { file, piece_length: info.piece_length };
         let t = Self::new(swarm, Some(store), options, peer_id, TransferState::Seeding, Rc::new(on_update));
@@ -301,7 +255,7 @@ impl Torrent {
         let hex_hash = hex::encode(options.info_hash);
         let opfs = OpfsTorrent::open(&hex_hash).await?;
         let excluded: Vec<String> = options.excluded_wallets.iter().map(|w| format!("0x{}", hex::encode(w))).collect();
-        let meta = serde_json::json!({ "name": options.name, "trackers": options.trackers, "cid": options.cid, "auto_seed": options.auto_seed, "relay": options.bridge.is_some(), "merkle_root": options.merkle_root.map(hex::encode), "excluded_wallets": excluded });
+        let meta = serde_json::json!({ "name": options.name, "trackers": options.trackers, "cid": options.cid, "auto_seed": options.auto_seed, "relay": options.bridge.is_some(), "merkle_root": options.merkle_root.map(hex::encode), "excluded_wallets": excluded, "peers": options.peers });
         opfs.write("meta.json", meta.to_string().as_bytes()).await?;
         let deliveries = match opfs.read("deliveries.json").await {
             Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
@@ -368,13 +322,14 @@ impl Torrent {
                     cid: meta["cid"].as_str().map(String::from),
                     auto_seed: meta["auto_seed"].as_bool().unwrap_or(true),
                     pay_to,
-                    bridge: (meta["relay"].as_bool() != Some(false)).then(|| bridge_url(&info_hash, None, &strings(&meta["trackers"]))).flatten(),
+                    bridge: (meta["relay"].as_bool() != Some(false)).then(|| bridge_url(&info_hash, None, &strings(&meta["trackers"]), &strings(&meta["peers"]))).flatten(),
                     merkle_root: meta["merkle_root"].as_str().and_then(|r| hex::decode(r).ok()).and_then(|r| r.try_into().ok()),
                     excluded_wallets: strings(&meta["excluded_wallets"])
                         .iter()
                         .filter_map(|w: &String| hex::decode(w.trim_start_matches("0x")).ok()?.try_into().ok())
                         .collect(),
                     keep_from: None,
+                    peers: strings(&meta["peers"]),
                 };
                 Self::download(options, on_update.clone()).await
             }
@@ -385,21 +340,14 @@ impl Torrent {
     }
 
     fn new(swarm: Swarm, store: Option<PieceStore>, options: TorrentOptions, peer_id: Id20, state: TransferState, on_update: Rc<dyn Fn(Snapshot)>) -> Self {
-        let trackers = options
-            .trackers
-            .iter()
-            .filter(|u| u.starts_with("ws://") || u.starts_with("wss://"))
-            .take(4)
-            .map(|url| TrackerLink { url: url.clone(), socket: None, open: false, next_announce_ms: 0.0, interval_secs: 120, failures: 0, _closures: Vec::new() })
-            .collect();
+        let session = Session::new(SessionConfig::new(options.info_hash, peer_id), &options.trackers, now_ms() as u64);
         Self(Rc::new(RefCell::new(Inner {
             swarm,
             store,
             options,
-            peer_id,
             peers: HashMap::new(),
-            offers: HashMap::new(),
-            trackers,
+            signal: signaling::Signal::new(session),
+            tick: None,
             next_key: 1,
             state,
             error: None,
@@ -409,7 +357,6 @@ impl Torrent {
             samples: Vec::new(),
             on_update,
             stopped: false,
-            started_event_sent: false,
             finishing: false,
             bridge_key: None,
             bridge_retry_ms: 0.0,
@@ -429,52 +376,50 @@ impl Torrent {
         self.0.borrow().options.info_hash
     }
 
+    fn downgrade(&self) -> WeakTorrent {
+        WeakTorrent(Rc::downgrade(&self.0))
+    }
+
     fn start(&self) {
-        let count = self.0.borrow().trackers.len();
-        for i in 0..count {
-            self.connect_tracker(i);
-        }
-        let this = self.clone();
+        // The session asked for its trackers when it was made.
+        self.drain_signal();
+        let weak = self.downgrade();
+        let tick = Interval::new(1_000, move || {
+            if let Some(t) = weak.upgrade() {
+                t.tick();
+            }
+        });
+        self.0.borrow_mut().tick = Some(tick);
+        // The first tick at once, but not inside the caller (it publishes a snapshot).
+        let weak = self.downgrade();
         spawn_local(async move {
-            while !this.0.borrow().stopped {
-                this.tick();
-                futures_timer::Delay::new(Duration::from_secs(1)).await;
+            if let Some(t) = weak.upgrade().filter(|t| !t.0.borrow().stopped) {
+                t.tick();
             }
         });
     }
 
-    /// Stops sharing: closes every connection and tells the trackers.
+    /// Stops sharing: tells the trackers, then closes every socket, channel and pending
+    /// connection, removes their listeners and cancels the tick.
     pub fn stop(&self) {
-        let mut inner = self.0.borrow_mut();
-        if inner.stopped {
+        if self.0.borrow().stopped {
             return;
         }
-        inner.stopped = true;
-        let stopped = AnnounceRequest {
-            info_hash: inner.options.info_hash,
-            peer_id: inner.peer_id,
-            event: Some("stopped"),
-            left: None,
-            uploaded: inner.swarm.uploaded_bytes,
-            downloaded: inner.swarm.downloaded_bytes,
-            offers: Vec::new(),
+        let stats = self.announce_stats();
+        self.0.borrow_mut().stopped = true;
+        // `stopped` to the trackers, then their sockets and our pending offers are dropped.
+        self.signal(|s, _| s.stop(stats));
+        let (peers, tick) = {
+            let mut inner = self.0.borrow_mut();
+            inner.signal.clear();
+            inner.bridge_key = None;
+            (std::mem::take(&mut inner.peers), inner.tick.take())
         };
-        for t in &mut inner.trackers {
-            if let Some(ws) = t.socket.take() {
-                let _ = ws.send_with_str(&stopped.to_json());
-                ws.set_onclose(None);
-                ws.set_onmessage(None);
-                let _ = ws.close();
-            }
-        }
-        for (_, link) in inner.peers.drain() {
-            close_link(&link);
-        }
-        for (_, offer) in inner.offers.drain() {
-            offer.pc.close();
-        }
-        let verdict = inner.verdict.clone();
-        for waiter in inner.verdict_waiters.drain(..) {
+        drop(peers);
+        drop(tick);
+        let verdict = self.0.borrow().verdict.clone();
+        let waiters: Vec<_> = self.0.borrow_mut().verdict_waiters.drain(..).collect();
+        for waiter in waiters {
             let _ = waiter.send(verdict.clone());
         }
     }
@@ -491,6 +436,13 @@ impl Torrent {
             rx
         };
         rx.await.ok().flatten()
+    }
+
+    /// Sockets, channels, pending connections and timers this torrent holds (all 0 once
+    /// stopped): for tests.
+    pub fn held_resources(&self) -> usize {
+        let inner = self.0.borrow();
+        inner.peers.len() + inner.signal.held() + usize::from(inner.tick.is_some())
     }
 
     /// Stops and deletes the stored pieces.
@@ -532,13 +484,7 @@ impl Torrent {
             let Some(out) = out else { break };
             match out {
                 Output::Transmit { peer, data } => {
-                    let failed = {
-                        let inner = self.0.borrow();
-                        inner.peers.get(&peer).is_some_and(|l| match &l.channel {
-                            Channel::Rtc { dc, .. } => dc.ready_state() == RtcDataChannelState::Open && dc.send_with_u8_array(&data).is_err(),
-                            Channel::Bridge(ws) => ws.ready_state() == WebSocket::OPEN && ws.send_with_u8_array(&data).is_err(),
-                        })
-                    };
+                    let failed = self.0.borrow().peers.get(&peer).is_some_and(|l| l.send(&data).is_err());
                     if failed {
                         self.drop_peer(peer);
                     }
@@ -628,9 +574,7 @@ impl Torrent {
             Event::Disconnect { peer, reason } => {
                 tracing::info!("dropping peer {}: {reason}", peer.0);
                 let link = self.0.borrow_mut().peers.remove(&peer);
-                if let Some(link) = link {
-                    close_link(&link);
-                }
+                drop(link);
             }
             Event::Complete => {
                 let ready = self.0.borrow().writes_pending == 0;
@@ -709,22 +653,10 @@ impl Torrent {
             if inner.state == TransferState::Verifying {
                 inner.state = if inner.options.auto_seed { TransferState::Seeding } else { TransferState::Complete };
             }
-            let completed = AnnounceRequest {
-                info_hash: inner.options.info_hash,
-                peer_id: inner.peer_id,
-                event: Some("completed"),
-                left: Some(0),
-                uploaded: inner.swarm.uploaded_bytes,
-                downloaded: inner.swarm.downloaded_bytes,
-                offers: Vec::new(),
-            };
-            for t in inner.trackers.iter().filter(|t| t.open) {
-                if let Some(ws) = &t.socket {
-                    let _ = ws.send_with_str(&completed.to_json());
-                }
-            }
             let stop = inner.state == TransferState::Complete;
             drop(inner);
+            let stats = this.announce_stats();
+            this.signal(|s, now| s.handle_completed(stats, now));
             if stop {
                 this.stop();
             }
@@ -781,283 +713,6 @@ impl Torrent {
         });
     }
 
-    // ---- peers -----------------------------------------------------------------------------
-
-    fn drop_peer(&self, peer: PeerKey) {
-        let link = self.0.borrow_mut().peers.remove(&peer);
-        if let Some(link) = link {
-            close_link(&link);
-            self.0.borrow_mut().swarm.handle_disconnected(peer, now_ms() as u64);
-            self.pump();
-        }
-    }
-
-    /// `onmessage` for any peer channel: binary messages are bytes for the swarm.
-    fn bytes_handler(&self, key: PeerKey) -> Closure<dyn FnMut(JsValueEvent)> {
-        let this = self.clone();
-        Closure::<dyn FnMut(JsValueEvent)>::new(move |ev: JsValueEvent| {
-            let Ok(ev) = ev.dyn_into::<MessageEvent>() else { return };
-            let Ok(buffer) = ev.data().dyn_into::<ArrayBuffer>() else { return };
-            let bytes = Uint8Array::new(&buffer).to_vec();
-            this.0.borrow_mut().swarm.handle_data(key, &bytes, now_ms() as u64);
-            this.pump();
-        })
-    }
-
-    /// Wires a data channel to the swarm under a new key.
-    fn attach(&self, pc: RtcPeerConnection, dc: RtcDataChannel, initiator: bool) {
-        let key = {
-            let mut inner = self.0.borrow_mut();
-            let key = PeerKey(inner.next_key);
-            inner.next_key += 1;
-            key
-        };
-        dc.set_binary_type(RtcDataChannelType::Arraybuffer);
-        let this = self.clone();
-        let on_open = Closure::<dyn FnMut(JsValueEvent)>::new(move |_| {
-            this.0.borrow_mut().swarm.handle_connected(key, initiator, now_ms() as u64);
-            this.pump();
-        });
-        let on_message = self.bytes_handler(key);
-        let this = self.clone();
-        let on_close = Closure::<dyn FnMut(JsValueEvent)>::new(move |_| this.drop_peer(key));
-        dc.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        dc.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        dc.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        dc.set_onerror(Some(on_close.as_ref().unchecked_ref()));
-        let this = self.clone();
-        let pc_for_state = pc.clone();
-        let on_state = Closure::<dyn FnMut(JsValueEvent)>::new(move |_| {
-            use web_sys::RtcPeerConnectionState as S;
-            if matches!(pc_for_state.connection_state(), S::Failed | S::Closed) {
-                this.drop_peer(key);
-            }
-        });
-        pc.set_onconnectionstatechange(Some(on_state.as_ref().unchecked_ref()));
-        let already_open = dc.ready_state() == RtcDataChannelState::Open;
-        self.0.borrow_mut().peers.insert(key, PeerLink { channel: Channel::Rtc { pc, dc }, _closures: vec![on_open, on_message, on_close, on_state], last: (0, 0), rates: (0.0, 0.0) });
-        if already_open {
-            self.0.borrow_mut().swarm.handle_connected(key, initiator, now_ms() as u64);
-            self.pump();
-        }
-    }
-
-    fn has_room(&self) -> bool {
-        let inner = self.0.borrow();
-        !inner.stopped && inner.peers.len() < MAX_PEERS
-    }
-
-    /// Another peer's offer: answer it through the tracker it came from.
-    fn on_offer(&self, tracker: usize, from: Id20, offer_id: Id20, sdp: String) {
-        if !self.has_room() {
-            return;
-        }
-        let this = self.clone();
-        spawn_local(async move {
-            let (pc, answer) = match rtc::answer_offer(&sdp).await {
-                Ok(x) => x,
-                Err(e) => {
-                    tracing::warn!("cannot answer an offer: {e}");
-                    return;
-                }
-            };
-            let weak = this.clone();
-            let pc_for_channel = pc.clone();
-            let on_channel = Closure::<dyn FnMut(RtcDataChannelEvent)>::new(move |ev: RtcDataChannelEvent| {
-                weak.attach(pc_for_channel.clone(), ev.channel(), false);
-            });
-            pc.set_ondatachannel(Some(on_channel.as_ref().unchecked_ref()));
-            // The channel event fires once; the closure lives as long as the page.
-            on_channel.forget();
-            let inner = this.0.borrow();
-            let message = answer_json(&inner.options.info_hash, &inner.peer_id, &from, &offer_id, &answer);
-            if let Some(ws) = inner.trackers.get(tracker).and_then(|t| t.socket.as_ref()) {
-                let _ = ws.send_with_str(&message);
-            }
-        });
-    }
-
-    fn on_answer(&self, offer_id: Id20, sdp: String) {
-        let Some(offer) = self.0.borrow_mut().offers.remove(&offer_id) else { return };
-        let this = self.clone();
-        spawn_local(async move {
-            if let Err(e) = rtc::accept_answer(&offer.pc, &sdp).await {
-                tracing::warn!("cannot accept an answer: {e}");
-                offer.pc.close();
-                return;
-            }
-            this.attach(offer.pc, offer.dc, true);
-        });
-    }
-
-    // ---- trackers --------------------------------------------------------------------------
-
-    fn connect_tracker(&self, index: usize) {
-        let url = self.0.borrow().trackers[index].url.clone();
-        let Ok(ws) = WebSocket::new(&url) else {
-            self.0.borrow_mut().trackers[index].failures += 1;
-            return;
-        };
-        let this = self.clone();
-        let on_open = Closure::<dyn FnMut(JsValueEvent)>::new(move |_| {
-            {
-                let mut inner = this.0.borrow_mut();
-                let t = &mut inner.trackers[index];
-                t.open = true;
-                t.failures = 0;
-                t.next_announce_ms = 0.0;
-            }
-            this.announce(index);
-        });
-        let this = self.clone();
-        let on_message = Closure::<dyn FnMut(JsValueEvent)>::new(move |ev: JsValueEvent| {
-            let Some(text) = ev.dyn_into::<MessageEvent>().ok().and_then(|e| e.data().as_string()) else { return };
-            this.on_tracker_message(index, &text);
-        });
-        let this = self.clone();
-        let on_close = Closure::<dyn FnMut(JsValueEvent)>::new(move |_| {
-            let mut inner = this.0.borrow_mut();
-            let t = &mut inner.trackers[index];
-            t.open = false;
-            t.socket = None;
-            t.failures += 1;
-            // Reconnect with backoff: 2 s, 4 s, … 60 s (the tick does it).
-            t.next_announce_ms = now_ms() + f64::from(2u32.saturating_pow(t.failures.min(5)) * 1000).min(60_000.0);
-        });
-        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        let mut inner = self.0.borrow_mut();
-        let t = &mut inner.trackers[index];
-        t.socket = Some(ws);
-        t._closures = vec![on_open, on_message, on_close];
-    }
-
-    fn on_tracker_message(&self, tracker: usize, text: &str) {
-        let our_hash = self.0.borrow().options.info_hash;
-        match parse_response(text) {
-            Ok(TrackerEvent::Offer { info_hash, peer_id, offer_id, sdp }) if info_hash == our_hash => {
-                if peer_id != self.0.borrow().peer_id {
-                    self.on_offer(tracker, peer_id, offer_id, sdp);
-                }
-            }
-            Ok(TrackerEvent::Answer { info_hash, offer_id, sdp, .. }) if info_hash == our_hash => self.on_answer(offer_id, sdp),
-            Ok(TrackerEvent::Announced { info_hash, interval_secs, .. }) if info_hash == our_hash => {
-                let mut inner = self.0.borrow_mut();
-                if let Some(secs) = interval_secs {
-                    inner.trackers[tracker].interval_secs = secs.clamp(10, 3600);
-                }
-            }
-            Ok(TrackerEvent::Failure { reason, .. }) => tracing::warn!("tracker refused an announce: {reason}"),
-            Ok(TrackerEvent::Warning { message, .. }) => tracing::info!("tracker warning: {message}"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!("unreadable tracker message: {e}"),
-        }
-    }
-
-    /// Makes fresh offers and announces them.
-    fn announce(&self, tracker: usize) {
-        let wants_peers = self.has_room();
-        {
-            let mut inner = self.0.borrow_mut();
-            let leeching = !inner.swarm.is_complete();
-            let t = &mut inner.trackers[tracker];
-            let every = if leeching { t.interval_secs.min(LEECH_ANNOUNCE_SECS) } else { t.interval_secs };
-            t.next_announce_ms = now_ms() + every as f64 * 1000.0;
-        }
-        let this = self.clone();
-        spawn_local(async move {
-            let mut offers = Vec::new();
-            if wants_peers {
-                for _ in 0..OFFERS_PER_ANNOUNCE {
-                    match rtc::create_offer().await {
-                        Ok((pc, dc, sdp)) => {
-                            let offer_id = random_id(b"");
-                            this.0.borrow_mut().offers.insert(offer_id, PendingOffer { pc, dc, made_ms: now_ms() });
-                            offers.push((offer_id, sdp));
-                        }
-                        Err(e) => tracing::warn!("cannot make a WebRTC offer: {e}"),
-                    }
-                }
-            }
-            let mut inner = this.0.borrow_mut();
-            let event = if inner.started_event_sent { None } else { Some("started") };
-            inner.started_event_sent = true;
-            let left = inner.swarm.info().map(|i| {
-                let have = inner.swarm.have().map_or(0, |h| h.ones().map(|p| u64::from(i.piece_len(p))).sum::<u64>());
-                i.length - have
-            });
-            let request = AnnounceRequest {
-                info_hash: inner.options.info_hash,
-                peer_id: inner.peer_id,
-                event,
-                left,
-                uploaded: inner.swarm.uploaded_bytes,
-                downloaded: inner.swarm.downloaded_bytes,
-                offers,
-            };
-            if let Some(ws) = inner.trackers.get(tracker).filter(|t| t.open).and_then(|t| t.socket.as_ref()) {
-                let _ = ws.send_with_str(&request.to_json());
-            }
-        });
-    }
-
-    // ---- the relay bridge --------------------------------------------------------------------
-
-    /// Keep one WebSocket to the relay's bridge open (with backoff): seeding, it offers the
-    /// file to HTTP and BitTorrent clients; downloading (`want=1`), the relay fetches for us
-    /// from whoever it reaches: TCP BitTorrent peers, its own copy, tabs that offer the file.
-    fn maintain_bridge(&self, now: f64) {
-        let url = {
-            let inner = self.0.borrow();
-            match (&inner.options.bridge, inner.bridge_key) {
-                (Some(url), None) if !inner.stopped && now >= inner.bridge_retry_ms => {
-                    let complete = inner.swarm.have().is_some_and(Bitfield::is_full);
-                    if complete {
-                        url.clone()
-                    } else {
-                        format!("{url}{}want=1", if url.contains('?') { '&' } else { '?' })
-                    }
-                }
-                _ => return,
-            }
-        };
-        let Ok(ws) = WebSocket::new(&url) else { return };
-        ws.set_binary_type(web_sys::BinaryType::Arraybuffer);
-        let key = {
-            let mut inner = self.0.borrow_mut();
-            let key = PeerKey(inner.next_key);
-            inner.next_key += 1;
-            inner.bridge_key = Some(key);
-            key
-        };
-        let this = self.clone();
-        let on_open = Closure::<dyn FnMut(JsValueEvent)>::new(move |_| {
-            this.0.borrow_mut().bridge_failures = 0;
-            this.0.borrow_mut().swarm.handle_connected(key, true, now_ms() as u64);
-            this.pump();
-        });
-        let on_message = self.bytes_handler(key);
-        let this = self.clone();
-        let on_close = Closure::<dyn FnMut(JsValueEvent)>::new(move |_| {
-            {
-                let mut inner = this.0.borrow_mut();
-                inner.bridge_key = None;
-                inner.bridge_failures += 1;
-                let wait = f64::from(2u32.saturating_pow(inner.bridge_failures.min(5))) * 1000.0;
-                inner.bridge_retry_ms = now_ms() + wait.min(60_000.0);
-            }
-            this.drop_peer(key);
-        });
-        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        self.0.borrow_mut().peers.insert(
-            key,
-            PeerLink { channel: Channel::Bridge(ws), _closures: vec![on_open, on_message, on_close], last: (0, 0), rates: (0.0, 0.0) },
-        );
-    }
-
     // ---- time ------------------------------------------------------------------------------
 
     fn tick(&self) {
@@ -1065,29 +720,8 @@ impl Torrent {
         self.maintain_bridge(now);
         self.0.borrow_mut().swarm.handle_timeout(now as u64);
         self.pump();
-        // Withdraw unanswered offers.
-        {
-            let mut inner = self.0.borrow_mut();
-            inner.offers.retain(|_, o| {
-                let keep = now - o.made_ms < OFFER_TIMEOUT_MS;
-                if !keep {
-                    o.dc.close();
-                    o.pc.close();
-                }
-                keep
-            });
-        }
-        let due: Vec<(usize, bool)> = {
-            let inner = self.0.borrow();
-            inner.trackers.iter().enumerate().filter(|(_, t)| now >= t.next_announce_ms).map(|(i, t)| (i, t.open)).collect()
-        };
-        for (i, open) in due {
-            if open {
-                self.announce(i);
-            } else if self.0.borrow().trackers[i].socket.is_none() {
-                self.connect_tracker(i);
-            }
-        }
+        // Announces, reconnects and offer expiry (the tick is finer than any of them needs).
+        self.signal(|s, now| s.handle_timeout(now));
         self.save_deliveries();
         self.publish();
     }
@@ -1117,133 +751,9 @@ impl Torrent {
         inner.options.cid.clone().or_else(|| inner.sha256.clone()).unwrap_or_else(|| hex::encode(inner.options.info_hash))
     }
 
-    fn snapshot(&self) -> Snapshot {
-        let mut inner = self.0.borrow_mut();
-        let now = now_ms();
-        let (down, up) = (inner.swarm.downloaded_bytes, inner.swarm.uploaded_bytes);
-        inner.samples.push((now, down, up));
-        inner.samples.retain(|s| now - s.0 <= 5_000.0);
-        let (t0, d0, u0) = inner.samples[0];
-        let span = ((now - t0) / 1000.0).max(1e-3);
-        let (down_rate, up_rate) = if inner.samples.len() > 1 { ((down - d0) as f64 / span, (up - u0) as f64 / span) } else { (0.0, 0.0) };
-        let stats = inner.swarm.peer_stats();
-        let mut peers = Vec::new();
-        for s in stats {
-            let Some(link) = inner.peers.get_mut(&s.peer) else { continue };
-            let (ld, lu) = link.last;
-            // Per-peer rates from the 1 s tick, smoothed.
-            link.rates = (link.rates.0 * 0.5 + (s.downloaded - ld) as f64 * 0.5, link.rates.1 * 0.5 + (s.uploaded - lu) as f64 * 0.5);
-            link.last = (s.downloaded, s.uploaded);
-            peers.push(PeerRow {
-                id: s.peer_id.map(|id| short_peer_id(&id)).unwrap_or_else(|| "connecting".into()),
-                client: s.client.unwrap_or_default(),
-                protocol: match link.channel {
-                    Channel::Rtc { .. } => "WebTorrent",
-                    Channel::Bridge(_) => "relay bridge",
-                },
-                down_rate: link.rates.0,
-                up_rate: link.rates.1,
-                downloaded: s.downloaded,
-                uploaded: s.uploaded,
-                pieces: s.pieces,
-            });
-        }
-        let info = inner.swarm.info();
-        let pieces = info.map_or(0, |i| i.pieces());
-        let have = inner.swarm.have().map_or(0, Bitfield::count);
-        let size = info.map(|i| i.length);
-        let left = info.map(|i| {
-            let have_bytes: u64 = inner.swarm.have().map_or(0, |h| h.ones().map(|p| u64::from(i.piece_len(p))).sum());
-            i.length - have_bytes
-        });
-        let eta_secs = left.filter(|l| *l > 0 && down_rate > 0.0).map(|l| l as f64 / down_rate);
-        let name = info.map(|i| i.name.clone()).or_else(|| inner.options.name.clone()).unwrap_or_else(|| hex::encode(inner.options.info_hash));
-        Snapshot {
-            info_hash: hex::encode(inner.options.info_hash),
-            name,
-            size,
-            pieces,
-            have,
-            state: inner.state,
-            down_rate,
-            up_rate,
-            downloaded: down,
-            uploaded: up,
-            eta_secs,
-            peers,
-            banned: inner.swarm.banned().len(),
-            failed_pieces: inner.failed_pieces,
-            sha256: inner.sha256.clone(),
-            cid_matches: inner.options.cid.as_ref().zip(inner.sha256.as_ref()).map(|(c, s)| c.eq_ignore_ascii_case(s)),
-            verdict: inner.verdict.clone(),
-            kept_pieces: inner.kept_pieces,
-            error: inner.error.clone(),
-            trackers_connected: inner.trackers.iter().filter(|t| t.open).count(),
-            verified_bytes: inner.verified_bytes,
-            plan: inner
-                .verdict
-                .as_ref()
-                .and_then(|v| crate::settlement::plan(&inner.deliveries, v, &inner.options.excluded_wallets).ok())
-                .unwrap_or_default(),
-            file_key: inner.options.cid.clone().or_else(|| inner.sha256.clone()).unwrap_or_else(|| hex::encode(inner.options.info_hash)),
-            chunk_map: inner.chunk_map.clone(),
-            sources: inner.sources.clone(),
-            piece_check: match (inner.swarm.chunk_hashes().is_some(), inner.options.merkle_root.is_some()) {
-                (true, _) => "sha1+sha256",
-                (false, true) => "awaiting-chunk-hashes",
-                (false, false) => "sha1",
-            },
-        }
-    }
-
     fn publish(&self) {
         let snapshot = self.snapshot();
         let on_update = self.0.borrow().on_update.clone();
         on_update(snapshot);
     }
-}
-
-fn close_link(link: &PeerLink) {
-    match &link.channel {
-        Channel::Rtc { pc, dc } => {
-            dc.set_onopen(None);
-            dc.set_onmessage(None);
-            dc.set_onclose(None);
-            dc.set_onerror(None);
-            pc.set_onconnectionstatechange(None);
-            dc.close();
-            pc.close();
-        }
-        Channel::Bridge(ws) => {
-            ws.set_onopen(None);
-            ws.set_onmessage(None);
-            ws.set_onclose(None);
-            ws.set_onerror(None);
-            let _ = ws.close();
-        }
-    }
-}
-
-/// `-WW0300-…a1b2c3` for Azureus-style ids (client tag + a distinguishing tail), else hex.
-fn short_peer_id(id: &Id20) -> String {
-    let tail = hex::encode(&id[17..]);
-    match std::str::from_utf8(&id[..8]) {
-        Ok(tag) if tag.starts_with('-') && tag.ends_with('-') => format!("{tag}…{tail}"),
-        _ => format!("{}…{tail}", hex::encode(&id[..3])),
-    }
-}
-
-/// `ws(s)://<this page's relay>/bridge/<infohash>[?cid=<cid>][&tr=…]`: the CID when we seed
-/// it; the magnet's HTTP and UDP trackers, which the relay asks for BitTorrent peers (a page
-/// cannot speak to them; this relay's own tracker it knows already).
-pub fn bridge_url(info_hash: &Id20, cid: Option<&str>, trackers: &[String]) -> Option<String> {
-    let origin = web_sys::window()?.location().origin().ok()?;
-    let ws = origin.replacen("https://", "wss://", 1).replacen("http://", "ws://", 1);
-    let mut query: Vec<String> = cid.map(|c| format!("cid={c}")).into_iter().collect();
-    let enc = |t: &str| percent_encoding::utf8_percent_encode(t, percent_encoding::NON_ALPHANUMERIC).to_string();
-    for t in trackers.iter().filter(|t| (t.starts_with("http://") || t.starts_with("udp://")) && !t.starts_with(&origin)) {
-        query.push(format!("tr={}", enc(t)));
-    }
-    let query = if query.is_empty() { String::new() } else { format!("?{}", query.join("&")) };
-    Some(format!("{ws}/bridge/{}{query}", hex::encode(info_hash)))
 }
