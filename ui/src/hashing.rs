@@ -56,7 +56,7 @@ pub async fn hash_file(
     let ingest = match passphrase {
         None => web_node::browser::plain_ingest(options),
         Some(p) => {
-            let cipher = FileCipher::create(&p, DEFAULT_ITERATIONS, random()?, random()?, size).map_err(|e| e.to_string())?;
+            let cipher = FileCipher::create(&p, DEFAULT_ITERATIONS, random().map_err(|e| e.to_string())?, random().map_err(|e| e.to_string())?, size).map_err(|e| e.to_string())?;
             Ingest::encrypted(options, cipher)
         }
     }

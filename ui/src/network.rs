@@ -46,10 +46,10 @@ pub fn start(network: Network) {
                 .find(|a| a.contains("/ws/"))
                 .ok_or("the relay offers no WebSocket address for pages")?;
             let addr: p2p::RelayAddr = ws.parse().map_err(|e| format!("bad relay address {ws}: {e}"))?;
-            let keypair = p2p::load_or_create_identity()?;
+            let keypair = p2p::load_or_create_identity().map_err(|e| e.to_string())?;
             network.keypair.set_value(Some(keypair.clone()));
             let status = network.status;
-            p2p::start(keypair, addr, move |s| status.set(Some(s)))
+            p2p::start(keypair, addr, move |s| status.set(Some(s))).map_err(|e| e.to_string())
         }
         .await;
         match result {

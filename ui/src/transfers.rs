@@ -185,7 +185,7 @@ impl Transfers {
     pub fn seed(self, file: web_sys::File, info_bytes: Vec<u8>, chunk_hashes: Vec<[u8; 32]>, cid: String) -> Result<(), String> {
         let trackers = own_tracker().into_iter().collect();
         let pay_to = use_context::<Wallet>().and_then(|w| w.pay_to());
-        let t = Torrent::seed(file, info_bytes, chunk_hashes, trackers, pay_to, Some(cid), self.on_update())?;
+        let t = Torrent::seed(file, info_bytes, chunk_hashes, trackers, pay_to, Some(cid), self.on_update()).map_err(|e| e.to_string())?;
         if self.has(&t.info_hash()) {
             t.stop();
             return Ok(());

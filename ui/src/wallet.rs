@@ -144,8 +144,8 @@ impl Wallet {
             // Let the status paint before the key derivation holds the thread.
             futures_timer_delay(50).await;
             let result = (|| {
-                let salt = web_node::browser::random_bytes::<16>()?;
-                let nonce = web_node::browser::random_bytes::<12>()?;
+                let salt = web_node::browser::random_bytes::<16>().map_err(|e| e.to_string())?;
+                let nonce = web_node::browser::random_bytes::<12>().map_err(|e| e.to_string())?;
                 let ks = Keystore::seal(&secret, &passphrase, salt, nonce, KEYSTORE_ITERATIONS).map_err(|e| e.to_string())?;
                 let signer = PrivateKeySigner::from_slice(&secret).map_err(|e| e.to_string())?;
                 Ok::<_, String>((ks, signer))
@@ -171,7 +171,7 @@ impl Wallet {
             // A random 32-byte string is a valid secp256k1 key with overwhelming probability.
             Ok(secret) if wallet::parse_private_key(&hex::encode(secret)).is_ok() => self.after_new_key(secret, passphrase),
             Ok(_) => self.status.set(Some("Unlucky key; try again.".into())),
-            Err(e) => self.status.set(Some(e)),
+            Err(e) => self.status.set(Some(e.to_string())),
         }
     }
 
@@ -270,7 +270,7 @@ impl Wallet {
             return;
         };
         if let Err(e) = settle::plan(&file, &payer.address(), &lines) {
-            self.status.set(Some(e));
+            self.status.set(Some(e.to_string()));
             return;
         }
         self.refresh_ledger();
@@ -289,7 +289,7 @@ impl Wallet {
             let result = settle::settle(&chain, Some(&payer), file.as_deref(), &move || self.refresh_ledger()).await;
             self.refresh_ledger();
             if let Err(e) = result {
-                self.status.set(Some(e));
+                self.status.set(Some(e.to_string()));
             }
         });
     }

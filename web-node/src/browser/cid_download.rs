@@ -4,10 +4,23 @@
 //! (its records dropped, their wallets excluded from payment) and starts the next claim,
 //! handing it the failed download's pieces to check and keep.
 
-use super::torrent::{Torrent, TorrentOptions};
+use super::piece_store::StoreError;
+use super::torrent::{Torrent, TorrentError, TorrentOptions};
 use crate::file_check::Verdict;
 use crate::root_candidates::{Candidate, RootCandidates};
 use crate::tracker::Id20;
+
+/// Why a CID download stopped early.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CidDownloadError {
+    /// A claim's torrent could not start.
+    #[error(transparent)]
+    Torrent(#[from] TorrentError),
+    /// The failed root's pieces could not be deleted.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 /// How a CID download ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +44,7 @@ pub async fn download_cid(
     running: impl Fn(&Id20) -> bool,
     started: impl Fn(Torrent),
     on_update: impl Fn(super::torrent::Snapshot) + Clone + 'static,
-) -> Result<CidOutcome, String> {
+) -> Result<CidOutcome, CidDownloadError> {
     let mut keep_from: Option<Id20> = None;
     let mut rejected = 0;
     while let Some(candidate) = candidates.next().cloned() {

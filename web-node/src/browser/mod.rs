@@ -27,13 +27,34 @@ pub fn now_secs() -> u64 {
     (js_sys::Date::now() / 1000.0) as u64
 }
 
+/// Why the browser's CSPRNG gave no bytes.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RandomError {
+    #[error("no window")]
+    NoWindow,
+    #[error("the browser offers no secure randomness")]
+    Unavailable,
+}
+
 /// `N` bytes from the browser's CSPRNG.
-pub fn random_bytes<const N: usize>() -> Result<[u8; N], String> {
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], RandomError> {
     let mut out = [0u8; N];
     web_sys::window()
-        .ok_or("no window")?
+        .ok_or(RandomError::NoWindow)?
         .crypto()
         .and_then(|c| c.get_random_values_with_u8_array(&mut out).map(|_| ()))
-        .map_err(|_| "the browser offers no secure randomness".to_string())?;
+        .map_err(|_| RandomError::Unavailable)?;
     Ok(out)
+}
+
+/// The text of a JS exception (its `message`, or the thrown string): the one place a
+/// browser API's thrown `JsValue` becomes the message field of a module's error.
+pub fn js_message(value: &wasm_bindgen::JsValue) -> String {
+    use wasm_bindgen::JsCast;
+    value
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| value.as_string())
+        .unwrap_or_else(|| format!("{value:?}"))
 }

@@ -50,6 +50,21 @@ pub struct PageNodeStatus {
     pub connection: Connection,
 }
 
+/// Why the page's node could not start, or has no identity.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum P2pError {
+    #[error("{relay} does not end in /p2p/<peer id>")]
+    RelayWithoutPeerId { relay: Multiaddr },
+    /// A step of building the libp2p swarm failed.
+    #[error("{step}: {message}")]
+    Build { step: &'static str, message: String },
+    #[error(transparent)]
+    Random(#[from] super::RandomError),
+    #[error("cannot make the page's identity: {0}")]
+    Identity(#[from] libp2p::identity::DecodingError),
+}
+
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 fn backoff(attempt: u32) -> Duration {
@@ -57,9 +72,9 @@ fn backoff(attempt: u32) -> Duration {
 }
 
 /// Starts the page's node and dials `relay` (a `/ws/p2p/…` multiaddr).
-pub fn start(keypair: Keypair, relay: Multiaddr, on_status: impl Fn(PageNodeStatus) + 'static) -> Result<Handle, String> {
+pub fn start(keypair: Keypair, relay: Multiaddr, on_status: impl Fn(PageNodeStatus) + 'static) -> Result<Handle, P2pError> {
     let Some(Protocol::P2p(relay_peer)) = relay.iter().last() else {
-        return Err(format!("{relay} does not end in /p2p/<peer id>"));
+        return Err(P2pError::RelayWithoutPeerId { relay: relay.clone() });
     };
     let peer_id = keypair.public().to_peer_id();
     let mut swarm = SwarmBuilder::with_existing_identity(keypair)
@@ -71,9 +86,9 @@ pub fn start(keypair: Keypair, relay: Multiaddr, on_status: impl Fn(PageNodeStat
                 .multiplex(yamux::Config::default())
                 .boxed())
         })
-        .map_err(|e| e.to_string())?
+        .map_err(|e| P2pError::Build { step: "the WebSocket transport", message: e.to_string() })?
         .with_relay_client(noise::Config::new, yamux::Config::default)
-        .map_err(|e| e.to_string())?
+        .map_err(|e| P2pError::Build { step: "the relay client", message: e.to_string() })?
         .with_behaviour(|key, relay_client| {
             let mut config = kad::Config::new(KAD_PROTOCOL);
             config.set_query_timeout(Duration::from_secs(30)).set_max_packet_size(64 * 1024);
@@ -90,7 +105,7 @@ pub fn start(keypair: Keypair, relay: Multiaddr, on_status: impl Fn(PageNodeStat
                 ping: ping::Behaviour::default(),
             }
         })
-        .map_err(|e| e.to_string())?
+        .map_err(|e| P2pError::Build { step: "the network behaviour", message: e.to_string() })?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(600)))
         .build();
     swarm.behaviour_mut().kad.add_address(&relay_peer, relay.clone());
@@ -243,7 +258,7 @@ impl PageLoop {
 
 /// The page's persistent identity: kept in localStorage (it names the page as a seeder
 /// across reloads; it is not a wallet key), made from the browser's CSPRNG on first use.
-pub fn load_or_create_identity() -> Result<Keypair, String> {
+pub fn load_or_create_identity() -> Result<Keypair, P2pError> {
     const KEY: &str = "chiral.page-identity";
     let storage = web_sys::window().and_then(|w| w.local_storage().ok().flatten());
     if let Some(stored) = storage.as_ref().and_then(|s| s.get_item(KEY).ok().flatten()) {
@@ -251,7 +266,7 @@ pub fn load_or_create_identity() -> Result<Keypair, String> {
             return Ok(key);
         }
     }
-    let key = Keypair::ed25519_from_bytes(super::random_bytes::<32>()?).map_err(|e| e.to_string())?;
+    let key = Keypair::ed25519_from_bytes(super::random_bytes::<32>()?)?;
     if let (Some(s), Ok(bytes)) = (storage, key.to_protobuf_encoding()) {
         let _ = s.set_item(KEY, &hex::encode(bytes));
     }

@@ -7,13 +7,47 @@
 
 use alloy_signer_local::PrivateKeySigner;
 
-use super::chain::{Chain, Injected};
+use super::chain::{Chain, ChainError, Injected};
 use crate::settlement::{Ledger, Payment, PaymentState, PlanLine};
 use crate::wallet::{address_of, intrinsic_gas, parse_address, sign_payment, PaymentTx};
 
 const LEDGER_KEY: &str = "chiral.ledger";
 /// Blocks searched for a browser wallet's transaction after a reload.
 const SEARCH_BLOCKS: u64 = 256;
+
+/// What stopped a payment (or the ledger) from moving on.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettleError {
+    #[error("no localStorage")]
+    NoStorage,
+    #[error("the ledger cannot be saved (storage full?)")]
+    LedgerNotSaved,
+    #[error("payment {id} changed under us")]
+    ChangedUnderUs { id: String },
+    /// One payment of several failed.
+    #[error("paying {to}: {source}")]
+    Paying { to: String, source: Box<SettleError> },
+    /// The payment is marked failed in the ledger, for this reason.
+    #[error("{reason}")]
+    Failed { reason: String },
+    #[error("planned from {planned}, but the wallet is {wallet}")]
+    WrongWallet { planned: String, wallet: String },
+    #[error("bad recipient")]
+    BadRecipient,
+    #[error(transparent)]
+    Sign(#[from] crate::wallet::WalletError),
+    #[error("the wallet did not send: {0}")]
+    WalletDidNotSend(ChainError),
+    #[error("stored transaction is damaged")]
+    DamagedTransaction,
+    #[error("transaction {tx_hash} reverted")]
+    Reverted { tx_hash: String },
+    #[error("the browser wallet's payment is not on chain yet; it will be looked for again")]
+    NotOnChainYet,
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+}
 
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
@@ -23,8 +57,8 @@ pub fn load_ledger() -> Ledger {
     storage().and_then(|s| s.get_item(LEDGER_KEY).ok().flatten()).map(|t| Ledger::from_json(&t)).unwrap_or_default()
 }
 
-fn save_ledger(ledger: &Ledger) -> Result<(), String> {
-    storage().ok_or("no localStorage")?.set_item(LEDGER_KEY, &ledger.to_json()).map_err(|_| "the ledger cannot be saved (storage full?)".to_string())
+fn save_ledger(ledger: &Ledger) -> Result<(), SettleError> {
+    storage().ok_or(SettleError::NoStorage)?.set_item(LEDGER_KEY, &ledger.to_json()).map_err(|_| SettleError::LedgerNotSaved)
 }
 
 /// Who pays.
@@ -44,48 +78,48 @@ impl Payer {
 }
 
 /// Records the plan for `file` (idempotent: already planned lines are kept as they are).
-pub fn plan(file: &str, from: &str, lines: &[PlanLine]) -> Result<Ledger, String> {
+pub fn plan(file: &str, from: &str, lines: &[PlanLine]) -> Result<Ledger, SettleError> {
     let mut ledger = load_ledger();
     ledger.add_plan(file, from, lines, super::now_secs());
     save_ledger(&ledger)?;
     Ok(ledger)
 }
 
-fn advance(id: &str, next: PaymentState) -> Result<(), String> {
+fn advance(id: &str, next: PaymentState) -> Result<(), SettleError> {
     let mut ledger = load_ledger();
     if !ledger.advance(id, next) {
-        return Err(format!("payment {id} changed under us"));
+        return Err(SettleError::ChangedUnderUs { id: id.to_string() });
     }
     save_ledger(&ledger)
 }
 
 /// Works every open payment of `file` (or of every file) to confirmation. `payer` may be
 /// `None` after a reload: stored signed transactions are still re-broadcast and awaited.
-pub async fn settle(chain: &Chain, payer: Option<&Payer>, file: Option<&str>, on_change: &dyn Fn()) -> Result<(), String> {
+pub async fn settle(chain: &Chain, payer: Option<&Payer>, file: Option<&str>, on_change: &dyn Fn()) -> Result<(), SettleError> {
     let open: Vec<Payment> = load_ledger().payments.into_iter().filter(|p| !p.is_settled() && file.is_none_or(|f| p.file == f)).collect();
     for payment in open {
         let result = settle_one(chain, payer, payment.clone(), on_change).await;
         on_change();
         if let Err(e) = result {
-            return Err(format!("paying {}: {e}", payment.to));
+            return Err(SettleError::Paying { to: payment.to, source: Box::new(e) });
         }
     }
     Ok(())
 }
 
-async fn settle_one(chain: &Chain, payer: Option<&Payer>, mut p: Payment, on_change: &dyn Fn()) -> Result<(), String> {
+async fn settle_one(chain: &Chain, payer: Option<&Payer>, mut p: Payment, on_change: &dyn Fn()) -> Result<(), SettleError> {
     loop {
         match p.state.clone() {
             PaymentState::Confirmed { .. } => return Ok(()),
-            PaymentState::Failed { reason } => return Err(reason),
+            PaymentState::Failed { reason } => return Err(SettleError::Failed { reason }),
             PaymentState::Planned => {
                 let Some(payer) = payer else { return Ok(()) }; // needs the wallet: later
                 if !p.from.eq_ignore_ascii_case(&payer.address()) {
-                    return Err(format!("planned from {}, but the wallet is {}", p.from, payer.address()));
+                    return Err(SettleError::WrongWallet { planned: p.from.clone(), wallet: payer.address() });
                 }
                 match payer {
                     Payer::BuiltIn(signer) => {
-                        let to = parse_address(&p.to).ok_or("bad recipient")?;
+                        let to = parse_address(&p.to).ok_or(SettleError::BadRecipient)?;
                         let data = p.data();
                         // The next nonce: the chain's pending count, past any payment we signed and
                         // stored that the chain has not seen yet.
@@ -101,7 +135,7 @@ async fn settle_one(chain: &Chain, payer: Option<&Payer>, mut p: Payment, on_cha
                         let (max_fee, tip) = chain.fees().await?;
                         let gas = chain.estimate_gas(&from, &p.to, p.amount(), &data).await.unwrap_or_else(|_| intrinsic_gas(&data));
                         let tx = PaymentTx { to, value_wei: p.amount(), nonce, gas_limit: gas, max_fee_per_gas: max_fee, max_priority_fee_per_gas: tip, data };
-                        let signed = sign_payment(signer, &tx).map_err(|e| e.to_string())?;
+                        let signed = sign_payment(signer, &tx)?;
                         let next = PaymentState::Signed { nonce, raw_tx: hex::encode(&signed.raw), tx_hash: format!("0x{}", hex::encode(signed.hash)) };
                         advance(&p.id, next.clone())?; // stored before it leaves the page
                         p.state = next;
@@ -116,9 +150,9 @@ async fn settle_one(chain: &Chain, payer: Option<&Payer>, mut p: Payment, on_cha
                                 p.state = PaymentState::Sent { tx_hash: hash };
                             }
                             Err(e) => {
-                                advance(&p.id, PaymentState::Failed { reason: e.clone() })?;
+                                advance(&p.id, PaymentState::Failed { reason: e.to_string() })?;
                                 advance(&p.id, PaymentState::Planned)?;
-                                return Err(format!("the wallet did not send: {e}"));
+                                return Err(SettleError::WalletDidNotSend(e));
                             }
                         }
                     }
@@ -126,11 +160,11 @@ async fn settle_one(chain: &Chain, payer: Option<&Payer>, mut p: Payment, on_cha
                 on_change();
             }
             PaymentState::Signed { raw_tx, tx_hash, .. } => {
-                let raw = hex::decode(&raw_tx).map_err(|_| "stored transaction is damaged")?;
+                let raw = hex::decode(&raw_tx).map_err(|_| SettleError::DamagedTransaction)?;
                 chain.send_raw(&raw).await?;
                 let r = chain.wait_receipt(&tx_hash, 120).await?;
                 if !r.success {
-                    return Err(format!("transaction {tx_hash} reverted"));
+                    return Err(SettleError::Reverted { tx_hash });
                 }
                 let next = PaymentState::Confirmed { tx_hash, block: r.block, gas_used: r.gas_used };
                 advance(&p.id, next.clone())?;
@@ -155,7 +189,7 @@ async fn settle_one(chain: &Chain, payer: Option<&Payer>, mut p: Payment, on_cha
                         p.state = PaymentState::Sent { tx_hash: hash };
                     }
                     // Sent but not mined yet: look again later; never send a second one.
-                    None => return Err("the browser wallet's payment is not on chain yet; it will be looked for again".into()),
+                    None => return Err(SettleError::NotOnChainYet),
                 }
             }
             PaymentState::Sent { tx_hash } => {
@@ -170,7 +204,7 @@ async fn settle_one(chain: &Chain, payer: Option<&Payer>, mut p: Payment, on_cha
 }
 
 /// A transaction from `account` to the payment's recipient whose data names this payment.
-async fn find_on_chain(chain: &Chain, account: &str, p: &Payment) -> Result<Option<String>, String> {
+async fn find_on_chain(chain: &Chain, account: &str, p: &Payment) -> Result<Option<String>, ChainError> {
     let data = format!("0x{}", hex::encode(p.data()));
     let latest = chain.block_number().await?;
     for number in (latest.saturating_sub(SEARCH_BLOCKS)..=latest).rev() {
@@ -186,7 +220,7 @@ async fn find_on_chain(chain: &Chain, account: &str, p: &Payment) -> Result<Opti
 }
 
 /// Payments into `address` that carry Chiral's data tag: (tx hash, from, wei, block).
-pub async fn earnings(chain: &Chain, address: &str, from_block: u64) -> Result<(Vec<(String, String, u128, u64)>, u64), String> {
+pub async fn earnings(chain: &Chain, address: &str, from_block: u64) -> Result<(Vec<(String, String, u128, u64)>, u64), ChainError> {
     let latest = chain.block_number().await?;
     let tag = format!("0x{}", hex::encode(crate::settlement::DATA_PREFIX));
     let mut found = Vec::new();

@@ -21,7 +21,7 @@ use gloo_timers::callback::Interval;
 use sha2::Digest as _;
 use wasm_bindgen_futures::spawn_local;
 
-use super::piece_store::{delete_torrent, OpfsTorrent, PieceStore};
+use super::piece_store::{delete_torrent, OpfsTorrent, PieceStore, StoreError};
 use crate::file_check::Verdict;
 use crate::peer_wire::Bitfield;
 use crate::signaling::{Session, SessionConfig};
@@ -34,6 +34,30 @@ use links::PeerLink;
 const MAX_PEERS: usize = 24;
 /// Written beside the pieces of a download whose whole file failed its CID.
 const FAILED_MARK: &str = "failed";
+
+/// Why a torrent could not start, be removed or be handed out.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TorrentError {
+    /// The info dict does not parse.
+    #[error(transparent)]
+    Info(#[from] crate::peer_wire::extension::InfoError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{info_hash} failed its content check earlier; its pieces were deleted")]
+    FailedEarlier { info_hash: String },
+    #[error("the stored metadata is damaged: {0}")]
+    BadMeta(String),
+    #[error("bad stored infohash")]
+    BadStoredInfoHash,
+    /// The whole-file check failed, for this reason.
+    #[error("{reason}")]
+    FileFailed { reason: String },
+    #[error("the whole file has not been checked yet")]
+    NotCheckedYet,
+    #[error("no storage")]
+    NoStorage,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransferState {
@@ -220,13 +244,13 @@ impl Torrent {
         pay_to: Option<crate::settlement::PayTo>,
         cid: Option<String>,
         on_update: impl Fn(Snapshot) + 'static,
-    ) -> Result<Self, String> {
-        let info = crate::peer_wire::extension::TorrentInfo::parse(&info_bytes).map_err(|e| e.to_string())?;
+    ) -> Result<Self, TorrentError> {
+        let info = crate::peer_wire::extension::TorrentInfo::parse(&info_bytes)?;
         let info_hash: Id20 = sha1::Sha1::digest(&info_bytes).into();
         let peer_id = our_peer_id();
         let mut config = SwarmConfig::new(info_hash, peer_id);
         config.pay_to = pay_to;
-        let mut swarm = Swarm::with_info(config, info_bytes, Some(Bitfield::full(info.pieces()))).map_err(|e| e.to_string())?;
+        let mut swarm = Swarm::with_info(config, info_bytes, Some(Bitfield::full(info.pieces())))?;
         swarm.set_chunk_hashes(chunk_hashes);
         let bridge = bridge_url(&info_hash, cid.as_deref(), &[], &[]);
         // Our own file: its CID was computed from it.
@@ -252,7 +276,7 @@ impl Torrent {
     }
 
     /// Downloads by infohash (a magnet, or a CID's DHT record), resuming what OPFS holds.
-    pub async fn download(options: TorrentOptions, on_update: impl Fn(Snapshot) + 'static) -> Result<Self, String> {
+    pub async fn download(options: TorrentOptions, on_update: impl Fn(Snapshot) + 'static) -> Result<Self, TorrentError> {
         let hex_hash = hex::encode(options.info_hash);
         let opfs = OpfsTorrent::open(&hex_hash).await?;
         let excluded: Vec<String> = options.excluded_wallets.iter().map(|w| format!("0x{}", hex::encode(w))).collect();
@@ -270,13 +294,13 @@ impl Torrent {
         config.download = !keeping;
         let (swarm, state) = match opfs.read("info").await {
             Ok(info_bytes) => {
-                let info = crate::peer_wire::extension::TorrentInfo::parse(&info_bytes).map_err(|e| e.to_string())?;
+                let info = crate::peer_wire::extension::TorrentInfo::parse(&info_bytes)?;
                 let mut have = Bitfield::new(info.pieces());
                 for index in opfs.stored_pieces(|i| info.piece_len(i)).await? {
                     have.set(index);
                 }
                 let state = if have.is_full() { TransferState::Verifying } else { TransferState::Downloading };
-                (Swarm::with_info(config, info_bytes, Some(have)).map_err(|e| e.to_string())?, state)
+                (Swarm::with_info(config, info_bytes, Some(have))?, state)
             }
             Err(_) => (Swarm::magnet(config), TransferState::Metadata),
         };
@@ -303,7 +327,7 @@ impl Torrent {
     }
 
     /// Torrents a previous visit left in OPFS, restarted where they stopped.
-    pub async fn resume_stored(pay_to: Option<crate::settlement::PayTo>, on_update: impl Fn(Snapshot) + Clone + 'static) -> Vec<Result<Self, String>> {
+    pub async fn resume_stored(pay_to: Option<crate::settlement::PayTo>, on_update: impl Fn(Snapshot) + Clone + 'static) -> Vec<Result<Self, TorrentError>> {
         let mut out = Vec::new();
         for hex_hash in super::piece_store::stored_torrents().await.unwrap_or_default() {
             let result = async {
@@ -311,10 +335,10 @@ impl Torrent {
                 if opfs.read(FAILED_MARK).await.is_ok() {
                     // A file that failed its CID is never resumed (nor seeded): its pieces go.
                     delete_torrent(&hex_hash).await?;
-                    return Err(format!("{hex_hash} failed its content check earlier; its pieces were deleted"));
+                    return Err(TorrentError::FailedEarlier { info_hash: hex_hash.clone() });
                 }
-                let meta: serde_json::Value = serde_json::from_slice(&opfs.read("meta.json").await?).map_err(|e| e.to_string())?;
-                let info_hash: Id20 = hex::decode(&hex_hash).ok().and_then(|v| v.try_into().ok()).ok_or("bad stored infohash")?;
+                let meta: serde_json::Value = serde_json::from_slice(&opfs.read("meta.json").await?).map_err(|e| TorrentError::BadMeta(e.to_string()))?;
+                let info_hash: Id20 = hex::decode(&hex_hash).ok().and_then(|v| v.try_into().ok()).ok_or(TorrentError::BadStoredInfoHash)?;
                 let strings = |v: &serde_json::Value| v.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect()).unwrap_or_default();
                 let options = TorrentOptions {
                     info_hash,
@@ -433,7 +457,7 @@ impl Torrent {
     }
 
     /// Stops and deletes the stored pieces.
-    pub async fn remove(&self) -> Result<(), String> {
+    pub async fn remove(&self) -> Result<(), TorrentError> {
         self.stop();
         let store = self.0.borrow().store.clone();
         if let Some(PieceStore::Opfs(t)) = store {
@@ -444,17 +468,17 @@ impl Torrent {
 
     /// The whole file as a Blob backed by storage, for saving: only once the whole-file
     /// check passed (a file that is not the CID asked for is never handed out).
-    pub async fn blob(&self) -> Result<web_sys::Blob, String> {
+    pub async fn blob(&self) -> Result<web_sys::Blob, TorrentError> {
         let (store, pieces) = {
             let inner = self.0.borrow();
             match &inner.verdict {
                 Some(v) if v.is_verified() => {}
-                Some(v) => return Err(v.failure().unwrap_or_default()),
-                None => return Err("the whole file has not been checked yet".into()),
+                Some(v) => return Err(TorrentError::FileFailed { reason: v.failure().unwrap_or_default() }),
+                None => return Err(TorrentError::NotCheckedYet),
             }
             (inner.store.clone(), inner.swarm.info().map_or(0, |i| i.pieces()))
         };
-        store.ok_or("no storage")?.blob(pieces).await
+        Ok(store.ok_or(TorrentError::NoStorage)?.blob(pieces).await?)
     }
 
     pub fn name(&self) -> String {
@@ -516,15 +540,15 @@ impl Torrent {
                 let this = self.clone();
                 spawn_local(async move {
                     let result = match store {
-                        Some(store) => store.write_piece(index, &data).await,
-                        None => Err("no storage".into()),
+                        Some(store) => store.write_piece(index, &data).await.map_err(TorrentError::from),
+                        None => Err(TorrentError::NoStorage),
                     };
                     let done = {
                         let mut inner = this.0.borrow_mut();
                         inner.writes_pending -= 1;
                         if let Err(e) = result {
                             inner.state = TransferState::Error;
-                            inner.error = Some(e);
+                            inner.error = Some(e.to_string());
                         }
                         inner.writes_pending == 0 && inner.swarm.is_complete() && inner.state == TransferState::Downloading
                     };
