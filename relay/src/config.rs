@@ -164,8 +164,13 @@ pub struct ServeArgs {
     pub trusted_proxy: Vec<ipnet::IpNet>,
 }
 
-fn parse_id20(s: &str) -> Result<[u8; 20], String> {
-    hex::decode(s).ok().and_then(|v| v.try_into().ok()).ok_or_else(|| "expected 40 hex digits".to_string())
+/// A 20-byte id given on the command line was not 40 hex digits.
+#[derive(Debug, thiserror::Error)]
+#[error("expected 40 hex digits")]
+pub struct BadId20;
+
+fn parse_id20(s: &str) -> Result<[u8; 20], BadId20> {
+    hex::decode(s).ok().and_then(|v| v.try_into().ok()).ok_or(BadId20)
 }
 
 impl ServeArgs {

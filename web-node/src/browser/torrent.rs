@@ -8,6 +8,7 @@
 //! last handle) closes and unhooks all of it.
 
 mod bridge;
+mod error;
 mod links;
 mod signaling;
 mod snapshot;
@@ -21,43 +22,20 @@ use gloo_timers::callback::Interval;
 use sha2::Digest as _;
 use wasm_bindgen_futures::spawn_local;
 
-use super::piece_store::{delete_torrent, OpfsTorrent, PieceStore, StoreError};
+use super::piece_store::{delete_torrent, OpfsTorrent, PieceStore};
 use crate::file_check::Verdict;
 use crate::peer_wire::Bitfield;
 use crate::signaling::{Session, SessionConfig};
 use crate::swarm::{Event, Output, PeerKey, Swarm, SwarmConfig};
 use crate::tracker::Id20;
 pub use bridge::bridge_url;
+pub use error::TorrentError;
 use links::PeerLink;
 
 /// Connections per torrent; offers beyond this are not answered.
 const MAX_PEERS: usize = 24;
 /// Written beside the pieces of a download whose whole file failed its CID.
 const FAILED_MARK: &str = "failed";
-
-/// Why a torrent could not start, be removed or be handed out.
-#[non_exhaustive]
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TorrentError {
-    /// The info dict does not parse.
-    #[error(transparent)]
-    Info(#[from] crate::peer_wire::extension::InfoError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("{info_hash} failed its content check earlier; its pieces were deleted")]
-    FailedEarlier { info_hash: String },
-    #[error("the stored metadata is damaged: {0}")]
-    BadMeta(String),
-    #[error("bad stored infohash")]
-    BadStoredInfoHash,
-    /// The whole-file check failed, for this reason.
-    #[error("{reason}")]
-    FileFailed { reason: String },
-    #[error("the whole file has not been checked yet")]
-    NotCheckedYet,
-    #[error("no storage")]
-    NoStorage,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransferState {

@@ -1,0 +1,27 @@
+//! Why a torrent could not start, be removed or be handed out.
+
+use crate::browser::piece_store::StoreError;
+
+/// Why a torrent could not start, be removed or be handed out.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TorrentError {
+    /// The info dict does not parse.
+    #[error(transparent)]
+    Info(#[from] crate::peer_wire::extension::InfoError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{info_hash} failed its content check earlier; its pieces were deleted")]
+    FailedEarlier { info_hash: String },
+    #[error("the stored metadata is damaged: {0}")]
+    BadMeta(String),
+    #[error("bad stored infohash")]
+    BadStoredInfoHash,
+    /// The whole-file check failed, for this reason.
+    #[error("{reason}")]
+    FileFailed { reason: String },
+    #[error("the whole file has not been checked yet")]
+    NotCheckedYet,
+    #[error("no storage")]
+    NoStorage,
+}
