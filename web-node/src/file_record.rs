@@ -388,7 +388,7 @@ fn validate(r: &FileRecord, signer: &PeerId, now: u64) -> Result<(), RecordError
             return Err(RecordError::Inconsistent("chunk ranges must be sorted, disjoint and within the file"));
         }
     }
-    if r.published_at > now + CLOCK_SKEW_SECS || r.expires_at <= r.published_at || r.expires_at - r.published_at > MAX_TTL_SECS {
+    if r.published_at > now.saturating_add(CLOCK_SKEW_SECS) || r.expires_at <= r.published_at || r.expires_at - r.published_at > MAX_TTL_SECS {
         return Err(RecordError::BadLifetime);
     }
     if r.expires_at <= now {

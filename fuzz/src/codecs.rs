@@ -1,0 +1,104 @@
+//! Byte codecs peers and files feed us: bencode (both modes), the peer-wire messages
+//! (BEP 3, 6, 10), the extension messages (BEP 9 `ut_metadata`, our `chiral_hashes`, the
+//! extended handshake), info dicts, manifests and signed DHT file records.
+//!
+//! Each body parses and, where a parser has an encoder, checks the round trip: what was
+//! accepted encodes back to the same bytes (canonical codecs) or to bytes that parse to the
+//! same value (lenient ones). A panic here is a bug either way.
+
+use web_node::bencode;
+use web_node::file_record;
+use web_node::manifest::Manifest;
+use web_node::peer_wire::extension::{ExtendedHandshake, MetadataMessage, TorrentInfo};
+use web_node::peer_wire::{Handshake, Message};
+
+/// Strict (canonical) bencode, as hashed and signed: what parses re-encodes byte for byte.
+pub fn bencode_strict(data: &[u8]) {
+    if let Ok(v) = bencode::parse(data) {
+        assert_eq!(v.encode(), data, "strict bencode must round-trip exactly");
+    }
+    if let Ok((v, used)) = bencode::parse_prefix(data) {
+        assert!(used <= data.len());
+        assert_eq!(v.encode(), &data[..used]);
+    }
+}
+
+/// Lenient bencode (any key order), as peers and trackers send it: the value re-encodes
+/// canonically, and that encoding parses strictly to the same value.
+pub fn bencode_lenient(data: &[u8]) {
+    if let Ok(v) = bencode::parse_lenient(data) {
+        let canonical = v.encode();
+        let again = bencode::parse(&canonical).expect("our own encoding is canonical");
+        assert_eq!(again, v);
+    }
+    if let Ok((_, used)) = bencode::parse_prefix_lenient(data) {
+        assert!(used <= data.len());
+    }
+}
+
+/// A peer-wire byte stream: the handshake, then length-prefixed messages until the input
+/// runs out or is malformed. Every message parsed re-encodes to the bytes it came from.
+pub fn peer_wire(data: &[u8]) {
+    let mut rest = data;
+    if let Ok(Some((hs, used))) = Handshake::parse(rest) {
+        let mut out = Vec::new();
+        hs.encode_into(&mut out);
+        assert_eq!(Handshake::parse(&out).ok().flatten(), Some((hs, out.len())));
+        rest = &rest[used..];
+    }
+    while let Ok(Some((msg, used))) = Message::parse(rest) {
+        assert!(used > 0 && used <= rest.len());
+        assert_eq!(msg.to_vec(), &rest[..used], "peer-wire messages must round-trip exactly");
+        if let Message::Extended { id: 0, payload } = msg {
+            extension(payload);
+        }
+        rest = &rest[used..];
+    }
+}
+
+/// One extension payload read every way a peer's may be: the extended handshake and a
+/// `ut_metadata` / `chiral_hashes` message (both use the BEP 9 shape).
+pub fn extension(data: &[u8]) {
+    if let Ok(hs) = ExtendedHandshake::parse(data) {
+        let again = ExtendedHandshake::parse(&hs.encode()).expect("our own handshake parses");
+        assert_eq!(again, hs);
+    }
+    if let Ok(msg) = MetadataMessage::parse(data) {
+        let encoded = msg.encode();
+        let again = MetadataMessage::parse(&encoded).expect("our own message parses");
+        assert_eq!(again, msg);
+    }
+}
+
+/// An info dict from a peer (BEP 9) or a .torrent file's `info`: what is accepted is
+/// self-consistent (the piece hashes cover the length).
+pub fn torrent_info(data: &[u8]) {
+    if let Ok(info) = TorrentInfo::parse(data) {
+        assert!(info.piece_length > 0);
+        let pieces = info.pieces();
+        assert_eq!(pieces as usize, info.piece_hashes.len());
+        let covered: u64 = (0..pieces).map(|i| u64::from(info.piece_len(i))).sum();
+        assert_eq!(covered, info.length);
+    }
+}
+
+/// A manifest fetched from a peer or the DHT: what is accepted re-serializes to a manifest
+/// that parses to the same value.
+pub fn manifest(data: &[u8]) {
+    if let Ok(m) = Manifest::from_bytes(data) {
+        let again = Manifest::from_bytes(&m.to_bytes()).expect("our own manifest parses");
+        assert_eq!(again, m);
+    }
+}
+
+/// A signed file record from the DHT, with and without the key it was stored under, at a
+/// time inside and far outside any validity window.
+pub fn file_record(data: &[u8]) {
+    for now in [0, 1_800_000_000, u64::MAX] {
+        if let Ok(rec) = file_record::verify_unkeyed(data, now) {
+            let key = file_record::record_key(&rec.record.file.cid, &rec.publisher);
+            assert!(file_record::verify(&key, data, now).is_ok(), "a record verifies under its own key");
+        }
+    }
+    let _ = file_record::verify(b"/chiral/file/x", data, 1_800_000_000);
+}
