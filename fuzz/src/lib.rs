@@ -9,7 +9,7 @@
 //!   (`fuzz/tests/replay.rs`) on the stable toolchain, in seconds.
 //!
 //! Seeds come from real inputs: our encoders' output (`cargo run -p chiral-fuzz --bin
-//! seed-corpus`) and files captured from real tools (`fuzz/seeds/`, see its README).
+//! seed-corpus`) and files captured from real tools (`fuzz/seeds/capture.sh` writes them as `real-*`).
 
 pub mod codecs;
 pub mod http;

@@ -1,6 +1,6 @@
 //! Seed inputs made by our own encoders (what real Chiral peers, trackers and pages send),
 //! per target. `seed-corpus` writes them into `fuzz/corpus/<target>/`; files captured from
-//! third-party tools live beside them (see `fuzz/seeds/README.md`).
+//! third-party tools live beside them (`fuzz/seeds/capture.sh`).
 
 use libp2p_identity::Keypair;
 use web_node::file_record::{FileInfo, FileRecord, Protocol, Seeder, DEFAULT_TTL_SECS};

@@ -21,7 +21,7 @@ use web_node::manifest::Manifest;
 use web_node::CHUNK_SIZE;
 
 use crate::conditional::{decide, Validators};
-use crate::file_response::{disposition, read_exact_at, respond, Representation, Source};
+use crate::file_response::{disposition, read_at, respond, Representation, Source};
 use crate::api_error::ApiError;
 use crate::state::BridgeState;
 
@@ -148,8 +148,7 @@ async fn read_local_chunk(file: &LocalFile, index: u64) -> Result<(Vec<u8>, Opti
     let (bytes, metadata) = tokio::task::spawn_blocking(move || {
         let f = std::fs::File::open(&path).map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot open the file: {e}")))?;
         let metadata = f.metadata().ok();
-        let mut bytes = vec![0u8; len];
-        read_exact_at(&f, &mut bytes, index * CHUNK_SIZE as u64).map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot read chunk {index}: {e}")))?;
+        let bytes = read_at(&f, index * CHUNK_SIZE as u64, len).map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot read chunk {index}: {e}")))?;
         Ok::<_, ApiError>((bytes, metadata))
     })
     .await

@@ -34,7 +34,7 @@ pub struct Representation {
 pub enum Source {
     /// Already in memory (a chunk, verified).
     Memory(Bytes),
-    /// A file on the relay's disk, opened once per request.
+    /// A file on the relay's disk, opened once per request and read by that request alone.
     Disk(Arc<std::fs::File>),
     /// A bridged file, fetched piece by piece.
     Pieces(Pieces),
@@ -53,10 +53,7 @@ impl Source {
             Source::Disk(file) => {
                 let file = file.clone();
                 let n = max.min(READ_SIZE);
-                tokio::task::spawn_blocking(move || {
-                    let mut buf = vec![0u8; n];
-                    read_exact_at(&file, &mut buf, offset).map(|()| Bytes::from(buf))
-                })
+                tokio::task::spawn_blocking(move || read_at(&file, offset, n).map(Bytes::from))
                 .await
                 .map_err(io::Error::other)?
             }
@@ -65,19 +62,20 @@ impl Source {
     }
 }
 
-/// Fills `buf` from `offset` without moving a shared file position.
-pub fn read_exact_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+/// `len` bytes of `file` from `offset`, read straight into a new buffer's spare capacity
+/// (zeroing 256 KiB first was 12 % of the chunk route's CPU: perf, scripts/bench-http.sh).
+/// Moves the file position: for a descriptor only one reader uses at a time.
+/// Errors: `UnexpectedEof` if the file ends first, or the read's own error.
+pub fn read_at(file: &std::fs::File, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+    use std::io::{Read, Seek};
+    let mut file = file;
+    file.seek(io::SeekFrom::Start(offset))?;
+    let mut buf = Vec::with_capacity(len);
+    file.take(len as u64).read_to_end(&mut buf)?;
+    if buf.len() != len {
+        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, format!("the file ends {} bytes early", len - buf.len())));
     }
-    #[cfg(not(unix))]
-    {
-        use std::io::{Read, Seek};
-        let mut file = file;
-        file.seek(io::SeekFrom::Start(offset))?;
-        file.read_exact(buf)
-    }
+    Ok(buf)
 }
 
 /// A bridged file's bytes, piece by piece through [`Bridge::piece`], holding one piece.

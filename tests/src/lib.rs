@@ -11,7 +11,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
+mod anvil;
 pub mod dht_sim;
+pub mod wallet_pages;
+
+pub use anvil::Anvil;
 
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the workspace").to_path_buf()
@@ -39,6 +43,13 @@ impl Guarded {
     pub fn child(&mut self) -> &mut Child {
         &mut self.0
     }
+
+    /// SIGKILL to the whole group, no grace (a crash, a power cut), and reaps it.
+    pub fn kill_now(&mut self) {
+        let pgid = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &pgid]).stderr(Stdio::null()).status();
+        let _ = self.0.wait();
+    }
 }
 
 impl Drop for Guarded {
@@ -58,11 +69,19 @@ impl Drop for Guarded {
 }
 
 /// A relay process on ephemeral ports, serving the built app (`www/` with `www/pkg`).
+/// [`Relay::kill`] and [`Relay::restart`] crash it and bring it back on the same addresses
+/// with the same data dir (so the same PeerId), as a community relay's supervisor would.
 pub struct Relay {
     pub url: String,
     pub data_dir: PathBuf,
     lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-    _process: Guarded,
+    /// Where the current process's output starts in `lines` (0 until a restart).
+    since: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    www: PathBuf,
+    args: Vec<String>,
+    /// The addresses the killed process listened on: (HTTP, libp2p, BitTorrent).
+    listened: Option<(String, Vec<String>, String)>,
+    process: Guarded,
     _data: Option<tempfile::TempDir>,
 }
 
@@ -84,37 +103,87 @@ impl Relay {
     pub fn start_with(www: &Path, data_dir: Option<&Path>, args: &[&str]) -> anyhow::Result<Self> {
         let temp = if data_dir.is_none() { Some(tempfile::tempdir()?) } else { None };
         let data_dir = data_dir.map(Path::to_path_buf).unwrap_or_else(|| temp.as_ref().unwrap().path().to_path_buf());
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let since = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let process = Self::spawn(www, &data_dir, &args, None, &lines)?;
+        let mut relay = Self { url: String::new(), data_dir, lines, since, www: www.to_path_buf(), args, listened: None, process, _data: temp };
+        relay.url = relay.wait_for_line("relay listening on ", Duration::from_secs(60))?;
+        Ok(relay)
+    }
+
+    /// Starts the relay binary; `listen`: (HTTP, libp2p, BitTorrent) addresses to take again.
+    fn spawn(www: &Path, data_dir: &Path, args: &[String], listen: Option<&(String, Vec<String>, String)>, lines: &std::sync::Arc<std::sync::Mutex<Vec<String>>>) -> anyhow::Result<Guarded> {
         // No mainline DHT (its default is the public routers) unless a test sets one up.
-        let dht: &[&str] = if args.contains(&"--dht-listen") { &[] } else { &["--no-dht"] };
+        let dht: &[&str] = if args.iter().any(|a| a == "--dht-listen") { &[] } else { &["--no-dht"] };
+        let (http, p2p, bt) = match listen {
+            Some((http, p2p, bt)) => (http.clone(), p2p.join(","), bt.clone()),
+            None => ("127.0.0.1:0".into(), "/ip4/127.0.0.1/tcp/0,/ip4/127.0.0.1/tcp/0/ws".into(), "127.0.0.1:0".into()),
+        };
         let mut process = Guarded::spawn(
             Command::new(relay_bin())
                 .args(args)
                 .args(dht)
-                .args(["--listen", "127.0.0.1:0", "--p2p-listen", "/ip4/127.0.0.1/tcp/0,/ip4/127.0.0.1/tcp/0/ws", "--bt-listen", "127.0.0.1:0", "--www"])
+                .args(["--listen", &http, "--p2p-listen", &p2p, "--bt-listen", &bt, "--www"])
                 .arg(www)
                 .arg("--data-dir")
-                .arg(&data_dir)
+                .arg(data_dir)
                 .env("RUST_LOG", "warn")
                 .stdout(Stdio::piped()),
         )?;
         let stdout = process.child().stdout.take().context("relay stdout")?;
-        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let sink = lines.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 sink.lock().unwrap().push(line);
             }
         });
-        let mut relay = Self { url: String::new(), data_dir, lines, _process: process, _data: temp };
-        relay.url = relay.wait_for_line("relay listening on ", Duration::from_secs(60))?;
-        Ok(relay)
+        Ok(process)
     }
 
-    /// The rest of the first stdout line starting with `prefix`, waiting for it.
+    /// Kills the relay with SIGKILL (no shutdown of any kind), remembering the addresses it
+    /// listened on for [`Relay::restart`].
+    pub fn kill(&mut self) -> anyhow::Result<()> {
+        let http = self.url.strip_prefix("http://").context("the relay's URL is not http://")?.to_string();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let p2p = loop {
+            let found: Vec<String> =
+                self.current_lines().iter().filter_map(|l| l.strip_prefix("p2p listening on ")).map(|a| a.split("/p2p/").next().unwrap_or(a).to_string()).collect();
+            if found.iter().any(|a| a.ends_with("/ws")) && found.iter().any(|a| !a.ends_with("/ws")) {
+                break found;
+            }
+            anyhow::ensure!(Instant::now() < deadline, "the relay did not report its libp2p listen addresses");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let bt = self.current_lines().iter().find_map(|l| l.strip_prefix("bittorrent listening on ")).unwrap_or("127.0.0.1:0").to_string();
+        self.process.kill_now();
+        self.listened = Some((http, p2p, bt));
+        Ok(())
+    }
+
+    /// Starts the relay killed by [`Relay::kill`] again: same flags, data dir (so PeerId)
+    /// and addresses (HTTP, libp2p TCP and WebSocket, BitTorrent). Returns once it serves.
+    pub fn restart(&mut self) -> anyhow::Result<()> {
+        let listen = self.listened.take().context("restart() comes after kill()")?;
+        self.since.store(self.lines.lock().unwrap().len(), std::sync::atomic::Ordering::SeqCst);
+        self.process = Self::spawn(&self.www, &self.data_dir, &self.args, Some(&listen), &self.lines)?;
+        let url = self.wait_for_line("relay listening on ", Duration::from_secs(60))?;
+        anyhow::ensure!(url == self.url, "the relay came back on {url}, not {}", self.url);
+        Ok(())
+    }
+
+    /// The lines the current process printed (after the last restart).
+    fn current_lines(&self) -> Vec<String> {
+        let since = self.since.load(std::sync::atomic::Ordering::SeqCst);
+        self.lines.lock().unwrap().get(since..).map(<[String]>::to_vec).unwrap_or_default()
+    }
+
+    /// The rest of the first stdout line (of the current process) starting with `prefix`,
+    /// waiting for it.
     pub fn wait_for_line(&self, prefix: &str, timeout: Duration) -> anyhow::Result<String> {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Some(rest) = self.lines.lock().unwrap().iter().find_map(|l| l.strip_prefix(prefix)) {
+            if let Some(rest) = self.current_lines().iter().find_map(|l| l.strip_prefix(prefix)) {
                 return Ok(rest.to_string());
             }
             if Instant::now() > deadline {
@@ -134,9 +203,7 @@ impl Relay {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let found = self
-                .lines
-                .lock()
-                .unwrap()
+                .current_lines()
                 .iter()
                 .filter_map(|l| l.strip_prefix("p2p listening on "))
                 .find(|a| !a.contains("/ws/"))
@@ -429,7 +496,7 @@ pub async fn outer_html(browser: &Browser, selector: &str) -> String {
     }
 }
 
-fn free_port() -> anyhow::Result<u16> {
+pub(crate) fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
@@ -545,33 +612,3 @@ pub fn json_rpc(url: &str, method: &str, params: serde_json::Value) -> anyhow::R
     Ok(serde_json::from_str(&text).with_context(|| format!("not JSON: {text}"))?)
 }
 
-/// anvil (npm `@foundry-rs/anvil-linux-amd64`) on a free loopback port, chain id 98765.
-pub struct Anvil {
-    pub url: String,
-    _process: Guarded,
-}
-
-impl Anvil {
-    pub fn start() -> anyhow::Result<Self> {
-        let bin = workspace_root().join("tests/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil");
-        if !bin.exists() {
-            bail!("anvil is not installed: run scripts/setup.sh test");
-        }
-        let port = free_port()?;
-        let process = Guarded::spawn(
-            Command::new(bin)
-                .args(["--chain-id", "98765", "--host", "127.0.0.1", "--port", &port.to_string(), "--silent"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null()),
-        )?;
-        let url = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while json_rpc(&url, "eth_chainId", serde_json::json!([])).is_err() {
-            if Instant::now() > deadline {
-                bail!("anvil did not answer on {url}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Ok(Self { url, _process: process })
-    }
-}

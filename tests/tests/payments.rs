@@ -6,44 +6,15 @@
 use std::time::Duration;
 
 use anyhow::Context;
+use chiral_e2e::wallet_pages::{balance, click, go_wallet, js, plan, tx_count, PASS, PRICE_ETH, PRICE_WEI};
 use chiral_e2e::{json_rpc, mixed_www, share_file, start_download, wait_for_transfer, write_test_file, Anvil, Browser, Relay};
 use fantoccini::Locator;
-use serde_json::{json, Value};
+use serde_json::json;
 
 const MIB: u64 = 1024 * 1024;
-const PASS: &str = "correct horse battery";
-/// 0.001 ETH per MB.
-const PRICE_ETH: &str = "0.001";
-const PRICE_WEI: u128 = 1_000_000_000_000_000;
-
-fn balance(anvil: &Anvil, address: &str) -> anyhow::Result<u128> {
-    let v = json_rpc(&anvil.url, "eth_getBalance", json!([address, "latest"]))?;
-    let hex = v["result"].as_str().context("balance")?;
-    Ok(u128::from_str_radix(hex.trim_start_matches("0x"), 16)?)
-}
-
-fn tx_count(anvil: &Anvil, address: &str) -> anyhow::Result<u64> {
-    let v = json_rpc(&anvil.url, "eth_getTransactionCount", json!([address, "latest"]))?;
-    Ok(u64::from_str_radix(v["result"].as_str().context("nonce")?.trim_start_matches("0x"), 16)?)
-}
-
-async fn js(b: &Browser, code: &str) -> anyhow::Result<Value> {
-    Ok(b.client.execute(code, vec![]).await?)
-}
-
-async fn go_wallet(b: &Browser) -> anyhow::Result<()> {
-    js(b, "location.hash = '#wallet'; return true;").await?;
-    b.wait_for("return document.querySelector('#wallet-view') ? true : null;", Duration::from_secs(30)).await?;
-    Ok(())
-}
 
 async fn type_into(b: &Browser, css: &str, text: &str) -> anyhow::Result<()> {
     b.client.find(Locator::Css(css)).await?.send_keys(text).await?;
-    Ok(())
-}
-
-async fn click(b: &Browser, css: &str) -> anyhow::Result<()> {
-    js(b, &format!("document.querySelector('{css}').click(); return true;")).await?;
     Ok(())
 }
 
@@ -88,24 +59,6 @@ async fn unlock(b: &Browser) -> anyhow::Result<()> {
     click(b, "#wallet-unlock").await?;
     b.wait_for("return document.querySelector('#wallet-unlocked') ? true : null;", Duration::from_secs(60)).await.context("unlock failed")?;
     Ok(())
-}
-
-/// The plan lines the page shows for a finished transfer: (to, amount in wei).
-async fn plan(b: &Browser) -> anyhow::Result<Vec<(String, u128)>> {
-    let lines = b
-        .wait_for(
-            "const rows = [...document.querySelectorAll('.transfer .plan-line')]; \
-             return rows.length ? rows.map(r => [r.dataset.to, r.dataset.amountWei]) : null;",
-            Duration::from_secs(60),
-        )
-        .await
-        .context("no payment plan was shown")?;
-    lines
-        .as_array()
-        .context("plan")?
-        .iter()
-        .map(|l| Ok((l[0].as_str().context("to")?.to_lowercase(), l[1].as_str().context("amount")?.parse()?)))
-        .collect()
 }
 
 async fn wait_paid(b: &Browser) -> anyhow::Result<()> {
@@ -454,9 +407,12 @@ async fn three_seeders_one_killed_one_lying_the_file_is_exact_and_payment_follow
         )
         .await?;
     seller_page.close().await?;
+    let closed = std::time::Instant::now();
     let pieces = size.div_ceil(256 * 1024);
     assert!(killed_at.as_u64().unwrap_or(pieces) < pieces, "the paid page was killed only after the download finished");
     let t = wait_for_transfer(&b, Some(&shared.infohash), Duration::from_secs(180)).await?;
+    // Issue 13's fault 2 (a seeder tab closed mid-transfer) is this test; tests/faults.rs has the others.
+    eprintln!("fault timing: seeder tab closed at {killed_at}/{pieces} chunks → download finished from the other seeders in {:.1} s", closed.elapsed().as_secs_f64());
     assert_eq!(t.sha256, expected, "the file is exact\n{}", t.html);
     let lies = liar.client.execute("return window.__lies || 0;", vec![]).await?.as_u64().unwrap_or(0);
     assert!(lies > 0, "the liar was never asked for a block, so nothing was tested\n{}", t.html);

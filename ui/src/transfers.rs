@@ -278,6 +278,7 @@ fn TransferCard(info_hash: String) -> impl IntoView {
             data-downloaded=attr(|s| s.downloaded.to_string())
             data-uploaded=attr(|s| s.uploaded.to_string())
             data-error=attr(|s| s.error.clone().unwrap_or_default())
+            data-bridge-refusal=attr(|s| s.bridge_refusal.clone().unwrap_or_default())
             data-verdict=attr(|s| match &s.verdict {
                 Some(Verdict::Verified { .. }) => "verified".to_string(),
                 Some(Verdict::Failed { .. }) => "failed".to_string(),
@@ -327,6 +328,7 @@ fn TransferCard(info_hash: String) -> impl IntoView {
                             _ => "pieces: SHA-1",
                         }}</span>
                     </div>
+                    {s.bridge_refusal.clone().map(|r| view! { <p class="warn bridge-refusal" role="alert">{r}</p> })}
                     {(!s.sources.is_empty()).then(|| view! { <ChunkMap map=s.chunk_map.clone() sources=s.sources.clone() /> })}
                     {(!s.peers.is_empty()).then(|| view! {
                         <table class="peers">

@@ -17,6 +17,7 @@
 //! | [`ed2k`] | ed2k hash and link |
 //! | [`encryption`] | optional AES-256-GCM with a PBKDF2-SHA256 key, chunk-aligned |
 //! | [`bencode`] | canonical, bounded bencode |
+//! | [`bridge_link`] | the page ↔ relay bridge link: the relay's refusal (close code and reason) |
 //! | [`dht`] | DHT commands, handle and query bookkeeping shared by relay and page |
 //! | [`file_record`] | signed DHT records: a file and its seeders by protocol; merge |
 //! | [`root_candidates`] | the roots a CID's records claim, tried in order; a failed root is dropped with its records |
@@ -24,6 +25,7 @@
 //! | `browser` | wasm32: ingest a `File` through `Blob.slice`, cooperatively |
 
 pub mod bencode;
+pub mod bridge_link;
 pub mod dht;
 pub mod ed2k;
 pub mod encryption;

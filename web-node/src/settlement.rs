@@ -262,8 +262,39 @@ impl Ledger {
     }
 }
 
+/// Chain calls a payment may fail for a passing reason (the chain node or its proxy
+/// unreachable, no receipt yet) before the payment waits for the user or the next visit.
+pub const SETTLE_ATTEMPTS: u32 = 12;
+/// The longest wait between two attempts.
+pub const SETTLE_RETRY_MAX_MS: u64 = 8_000;
+
+/// How long to wait before trying a payment again after its `failures`-th passing failure
+/// (from 1): 1 s, doubling up to [`SETTLE_RETRY_MAX_MS`]; `None` once [`SETTLE_ATTEMPTS`] are
+/// spent. About 70 s in all, so a chain node restarting (or a relay) is waited for, and a
+/// chain that stays down is reported instead of polled forever. Retrying is safe at every
+/// step: the ledger holds the signed bytes (re-broadcast as they are) or the hash awaited.
+pub fn retry_delay_ms(failures: u32) -> Option<u64> {
+    if failures == 0 || failures >= SETTLE_ATTEMPTS {
+        return None;
+    }
+    Some((1_000u64 << (failures - 1).min(16)).min(SETTLE_RETRY_MAX_MS))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn retries_back_off_and_are_bounded() {
+        use super::{retry_delay_ms, SETTLE_ATTEMPTS, SETTLE_RETRY_MAX_MS};
+        assert_eq!(retry_delay_ms(0), None);
+        assert_eq!(retry_delay_ms(1), Some(1_000));
+        assert_eq!(retry_delay_ms(2), Some(2_000));
+        assert_eq!(retry_delay_ms(5), Some(SETTLE_RETRY_MAX_MS));
+        assert_eq!(retry_delay_ms(SETTLE_ATTEMPTS), None);
+        assert_eq!(retry_delay_ms(u32::MAX), None);
+        let total: u64 = (1..SETTLE_ATTEMPTS).filter_map(retry_delay_ms).sum();
+        assert!((30_000..=120_000).contains(&total), "{total} ms of retries");
+    }
+
     use super::*;
 
     const A: [u8; 20] = [0xaa; 20];

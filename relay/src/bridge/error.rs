@@ -48,6 +48,13 @@ impl BridgeError {
         }
     }
 
+    /// A file that failed this way is given up: its pages are told why and let go, and
+    /// pages that come back are refused, until the file's task has ended and a new one
+    /// tries again (the disk may have room by then).
+    pub fn refuses_pages(&self) -> bool {
+        matches!(self, Self::NoDiskRoom { .. } | Self::Storage(_))
+    }
+
     pub(super) fn storage(e: std::io::Error) -> Self {
         Self::Storage(Arc::new(e))
     }

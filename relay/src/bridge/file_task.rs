@@ -15,14 +15,18 @@ use web_node::peer_wire::extension::TorrentInfo;
 use web_node::swarm::{Event, Output, PeerKey, Swarm, SwarmConfig};
 
 use super::limits::DiskBudget;
-use super::{BridgeError, Cmd, CACHE_TTL, SEND_WINDOW};
+use super::{BridgeError, Cmd, ToPage, CACHE_TTL, SEND_WINDOW};
+
+/// How long a file given up for good ([`BridgeError::refuses_pages`]) keeps answering
+/// HTTP clients and returning pages with the reason before its task ends.
+const REFUSAL_MEMORY: Duration = Duration::from_secs(30);
 
 pub(super) struct FileTask {
     pub(super) cid: Option<String>,
     pub(super) swarm: Swarm,
     pub(super) path: PathBuf,
     pub(super) file: Option<tokio::fs::File>,
-    pub(super) outboxes: HashMap<PeerKey, mpsc::Sender<Vec<u8>>>,
+    pub(super) outboxes: HashMap<PeerKey, mpsc::Sender<ToPage>>,
     pub(super) waiting: BTreeMap<u32, Vec<oneshot::Sender<Result<Vec<u8>, BridgeError>>>>,
     pub(super) info_waiting: Vec<oneshot::Sender<Option<TorrentInfo>>>,
     pub(super) next_key: u64,
@@ -122,6 +126,15 @@ impl FileTask {
                 }
             }
             self.drain().await;
+            if self.outboxes.is_empty() && self.failed.as_ref().is_some_and(BridgeError::refuses_pages) {
+                // Given up, nothing to serve: HTTP clients still get the reason for a while,
+                // then the task ends, so the file's slot (and its client's) is free and a page
+                // that comes back later finds the disk as it is then.
+                if self.last_page.elapsed() > REFUSAL_MEMORY {
+                    break;
+                }
+                continue;
+            }
             if self.outboxes.is_empty() {
                 // Nobody offers it now: clients waiting for missing pieces get an answer; what
                 // is verified stays servable until the cache expires.
@@ -157,6 +170,10 @@ impl FileTask {
         let now = self.now();
         match cmd {
             Cmd::PageOpen { outbox, demand, initiator, reply } => {
+                if let Some(e) = self.failed.as_ref().filter(|e| e.refuses_pages()) {
+                    let _ = reply.send(Err(e.clone()));
+                    return;
+                }
                 let key = PeerKey(self.next_key);
                 self.next_key += 1;
                 self.outboxes.insert(key, outbox);
@@ -164,7 +181,7 @@ impl FileTask {
                 if demand {
                     self.swarm.set_download(true, now);
                 }
-                let _ = reply.send(Some(key));
+                let _ = reply.send(Ok(key));
             }
             Cmd::PageData { key, bytes } => self.swarm.handle_data(key, &bytes, now),
             Cmd::Flushed { key, bytes } => self.swarm.handle_flushed(key, bytes, now),
@@ -222,7 +239,7 @@ impl FileTask {
             match out {
                 Output::Transmit { peer, data } => {
                     if let Some(outbox) = self.outboxes.get(&peer) {
-                        if outbox.try_send(data).is_err() {
+                        if outbox.try_send(ToPage::Bytes(data)).is_err() {
                             self.outboxes.remove(&peer);
                             self.swarm.handle_disconnected(peer, now);
                         }
@@ -259,6 +276,9 @@ impl FileTask {
                             for w in ws {
                                 let _ = w.send(Err(e.clone()));
                             }
+                        }
+                        if e.refuses_pages() {
+                            self.end_pages(&e);
                         }
                     }
                 }
@@ -307,6 +327,18 @@ impl FileTask {
                 }
                 Output::Event(_) => {}
             }
+        }
+    }
+
+    /// Tells every connection why the file is given up and lets it go (the pumps close
+    /// them; a page's WebSocket with the reason).
+    fn end_pages(&mut self, e: &BridgeError) {
+        tracing::info!(cid = ?self.cid, "bridge gives a file up: {e}");
+        self.last_page = Instant::now(); // the refusal is remembered from now (REFUSAL_MEMORY)
+        let now = self.now();
+        for (key, outbox) in std::mem::take(&mut self.outboxes) {
+            let _ = outbox.try_send(ToPage::End(e.clone()));
+            self.swarm.handle_disconnected(key, now);
         }
     }
 

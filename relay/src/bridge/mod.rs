@@ -81,7 +81,8 @@ const CACHE_TTL: Duration = Duration::from_secs(600);
 enum Cmd {
     /// A page (bridge WebSocket) or a TCP BitTorrent client; `demand`: it wants the file,
     /// so the relay starts fetching it from the pages.
-    PageOpen { outbox: mpsc::Sender<Vec<u8>>, demand: bool, initiator: bool, reply: oneshot::Sender<Option<PeerKey>> },
+    /// Refused (`Err`) once the file failed for good ([`BridgeError::refuses_pages`]).
+    PageOpen { outbox: mpsc::Sender<ToPage>, demand: bool, initiator: bool, reply: oneshot::Sender<Result<PeerKey, BridgeError>> },
     PageData { key: PeerKey, bytes: Vec<u8> },
     PageClosed { key: PeerKey },
     /// The connection wrote this many of the bytes the swarm gave it (backpressure).
@@ -93,6 +94,15 @@ enum Cmd {
     CidChecked { result: Result<(), BridgeError> },
     Want { index: u32, reply: oneshot::Sender<Result<Vec<u8>, BridgeError>> },
     Info { reply: oneshot::Sender<Option<TorrentInfo>> },
+}
+
+/// What the file's actor sends one connection: bytes, or the end of it and why.
+#[derive(Debug)]
+enum ToPage {
+    Bytes(Vec<u8>),
+    /// The file failed for good: the connection ends with this reason (a page's WebSocket
+    /// closes with it, see [`web_node::bridge_link`]).
+    End(BridgeError),
 }
 
 struct Bridged {
@@ -491,12 +501,16 @@ impl Bridge {
         if pages.load(std::sync::atomic::Ordering::Relaxed) >= MAX_PAGES_PER_FILE {
             return refuse(socket, format!("this file already has {MAX_PAGES_PER_FILE} pages on the bridge")).await;
         }
-        let (outbox, outgoing) = mpsc::channel::<Vec<u8>>(OUTBOX_PER_PAGE);
+        let (outbox, outgoing) = mpsc::channel::<ToPage>(OUTBOX_PER_PAGE);
         let (reply, key) = oneshot::channel();
         if tx.send(Cmd::PageOpen { outbox, demand: want, initiator: false, reply }).await.is_err() {
             return;
         }
-        let Ok(Some(key)) = key.await else { return };
+        let key = match key.await {
+            Ok(Ok(key)) => key,
+            Ok(Err(e)) => return refuse(socket, e.to_string()).await,
+            Err(_) => return,
+        };
         pages.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         pump::pump_page(socket, &tx, key, outgoing, self.rate, self.silence, info_hash).await;
         pages.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);

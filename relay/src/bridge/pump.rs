@@ -14,14 +14,14 @@ use tokio::sync::{mpsc, oneshot};
 use web_node::swarm::PeerKey;
 
 use super::limits::{Pacer, Silence};
-use super::{BridgeError, Cmd, OUTBOX_PER_PAGE, PING_EVERY};
+use super::{BridgeError, Cmd, ToPage, OUTBOX_PER_PAGE, PING_EVERY};
 
 /// One page's bridge WebSocket in the file's swarm, until either side ends it: frames in
 /// become swarm input, the swarm's bytes go out paced and bounded in time, and each frame
 /// written is reported (backpressure). Silence ends it: `silence.first` until the page's
 /// first message, then `silence.idle` between frames (pongs count then). Generic over the
 /// socket, so it runs over channels in tests.
-pub(super) async fn pump_page<S, E>(socket: S, tx: &mpsc::Sender<Cmd>, key: PeerKey, mut outgoing: mpsc::Receiver<Vec<u8>>, rate: Option<u64>, silence: Silence, info_hash: [u8; 20])
+pub(super) async fn pump_page<S, E>(socket: S, tx: &mpsc::Sender<Cmd>, key: PeerKey, mut outgoing: mpsc::Receiver<ToPage>, rate: Option<u64>, silence: Silence, info_hash: [u8; 20])
 where
     S: futures::Sink<Message> + futures::Stream<Item = Result<Message, E>> + Unpin,
 {
@@ -59,7 +59,12 @@ where
                 }
             }
             out = outgoing.recv() => match out {
-                Some(bytes) => {
+                Some(ToPage::End(e)) => {
+                    // The file failed for good: the page learns why from the close frame.
+                    let _ = send_within(&mut sink, super::ws::refusal_frame(&e.to_string()), idle).await;
+                    break;
+                }
+                Some(ToPage::Bytes(bytes)) => {
                     let n = bytes.len() as u64;
                     pacer.take(bytes.len()).await;
                     if !send_within(&mut sink, Message::Binary(bytes.into()), idle).await {
@@ -91,10 +96,10 @@ async fn write_within<W: AsyncWrite + Unpin>(write: &mut W, bytes: &[u8], limit:
 pub(super) async fn pump_tcp<T: AsyncRead + AsyncWrite + Send + 'static>(tx: mpsc::Sender<Cmd>, stream: T, first: Option<Vec<u8>>, rate: Option<u64>, silence: Silence) -> Result<(), BridgeError> {
     let mut pacer = Pacer::new(rate);
     let dialled = first.is_none();
-    let (outbox, mut outgoing) = mpsc::channel::<Vec<u8>>(OUTBOX_PER_PAGE);
+    let (outbox, mut outgoing) = mpsc::channel::<ToPage>(OUTBOX_PER_PAGE);
     let (reply, key) = oneshot::channel();
     tx.send(Cmd::PageOpen { outbox, demand: true, initiator: dialled, reply }).await.map_err(|_| BridgeError::Stopped)?;
-    let key = key.await.ok().flatten().ok_or(BridgeError::Stopped)?;
+    let key = key.await.map_err(|_| BridgeError::Stopped)??;
     if let Some(first) = first {
         tx.send(Cmd::PageData { key, bytes: first }).await.map_err(|_| BridgeError::Stopped)?;
     }
@@ -117,7 +122,8 @@ pub(super) async fn pump_tcp<T: AsyncRead + AsyncWrite + Send + 'static>(tx: mps
                 Err(e) => break Err(BridgeError::Connection(e.into())),
             },
             out = outgoing.recv() => match out {
-                Some(bytes) => {
+                Some(ToPage::End(e)) => break Err(e),
+                Some(ToPage::Bytes(bytes)) => {
                     pacer.take(bytes.len()).await;
                     if let Err(e) = write_within(&mut write, &bytes, idle).await {
                         break Err(BridgeError::Connection(e.into()));

@@ -52,16 +52,17 @@ impl BridgeQuery {
     }
 }
 
-/// Closes a bridge WebSocket with code 1013, "try again later" (RFC 6455 §7.4.2 registry),
-/// and why (a close reason holds at most 123 bytes).
+/// Closes a bridge WebSocket with [`web_node::bridge_link::REFUSED_CLOSE_CODE`] (1013,
+/// "try again later") and why; the page shows the reason with its transfer.
 pub(super) async fn refuse(mut socket: WebSocket, reason: String) {
     tracing::debug!("bridge refused a page: {reason}");
-    let mut end = reason.len().min(123);
-    while !reason.is_char_boundary(end) {
-        end -= 1;
-    }
-    let frame = axum::extract::ws::CloseFrame { code: axum::extract::ws::close_code::AGAIN, reason: reason[..end].into() };
-    let _ = socket.send(Message::Close(Some(frame))).await;
+    let _ = socket.send(refusal_frame(&reason)).await;
+}
+
+/// The close frame that refuses a page, its reason cut to what a close frame holds.
+pub(super) fn refusal_frame(reason: &str) -> Message {
+    let reason = web_node::bridge_link::cut(reason);
+    Message::Close(Some(axum::extract::ws::CloseFrame { code: web_node::bridge_link::REFUSED_CLOSE_CODE, reason: reason.into() }))
 }
 
 /// `GET /bridge/{infohash}?cid=…` (WebSocket): a page offers a file it seeds, or with

@@ -47,6 +47,18 @@ impl ChainError {
         move |e| Self::Browser { op, message: js_message(&e) }
     }
 
+    /// A failure that may pass by itself: the relay or the chain node behind it is
+    /// unreachable (restarting), busy, or the receipt has not come yet.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ChainError::Transport | ChainError::NoReceipt { .. } => true,
+            ChainError::Proxy { status, .. } => *status == 0 || *status == 429 || *status >= 500,
+            // The relay's proxy: the chain node is unreachable (-32603) or rate-limited (-32005).
+            ChainError::Rpc { code: Some(-32603 | -32005), .. } => true,
+            _ => false,
+        }
+    }
+
     /// An error that means the node already has this transaction (a re-broadcast).
     fn already_known(&self) -> bool {
         let text = match self {

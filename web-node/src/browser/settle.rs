@@ -98,13 +98,35 @@ fn advance(id: &str, next: PaymentState) -> Result<(), SettleError> {
 pub async fn settle(chain: &Chain, payer: Option<&Payer>, file: Option<&str>, on_change: &dyn Fn()) -> Result<(), SettleError> {
     let open: Vec<Payment> = load_ledger().payments.into_iter().filter(|p| !p.is_settled() && file.is_none_or(|f| p.file == f)).collect();
     for payment in open {
-        let result = settle_one(chain, payer, payment.clone(), on_change).await;
+        let mut failures = 0;
+        let result = loop {
+            // The ledger's state, not the one we started from: an attempt may have moved it.
+            let current = load_ledger().payments.into_iter().find(|p| p.id == payment.id).unwrap_or_else(|| payment.clone());
+            match settle_one(chain, payer, current, on_change).await {
+                Err(e) if e.is_transient() => {
+                    failures += 1;
+                    let Some(ms) = crate::settlement::retry_delay_ms(failures) else { break Err(e) };
+                    tracing::info!("paying {}: {e}; trying again in {ms} ms", payment.to);
+                    on_change();
+                    futures_timer::Delay::new(std::time::Duration::from_millis(ms)).await;
+                }
+                result => break result,
+            }
+        };
         on_change();
         if let Err(e) = result {
             return Err(SettleError::Paying { to: payment.to, source: Box::new(e) });
         }
     }
     Ok(())
+}
+
+impl SettleError {
+    /// Worth trying again by itself ([`crate::settlement::retry_delay_ms`]): the chain (or
+    /// the relay in front of it) failed for a passing reason.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, SettleError::Chain(e) if e.is_transient())
+    }
 }
 
 async fn settle_one(chain: &Chain, payer: Option<&Payer>, mut p: Payment, on_change: &dyn Fn()) -> Result<(), SettleError> {

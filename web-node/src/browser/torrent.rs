@@ -101,6 +101,9 @@ pub struct Snapshot {
     /// Pieces taken over from a download of the same CID under a root that failed.
     pub kept_pieces: u32,
     pub error: Option<String>,
+    /// Why the relay refused this file on its bridge ([`crate::bridge_link::refusal`]), until
+    /// a bridge link to it works again.
+    pub bridge_refusal: Option<String>,
     pub trackers_connected: usize,
     /// Bytes hashed so far by the whole-file check (state `Verifying`).
     pub verified_bytes: u64,
@@ -170,6 +173,7 @@ struct Inner {
     bridge_key: Option<PeerKey>,
     bridge_retry_ms: f64,
     bridge_failures: u32,
+    bridge_refusal: Option<String>,
     verified_bytes: u64,
     deliveries: crate::settlement::Deliveries,
     deliveries_dirty: bool,
@@ -364,6 +368,7 @@ impl Torrent {
             bridge_key: None,
             bridge_retry_ms: 0.0,
             bridge_failures: 0,
+            bridge_refusal: None,
             verified_bytes: 0,
             deliveries: Default::default(),
             deliveries_dirty: false,

@@ -36,23 +36,38 @@ impl Torrent {
         let weak = self.downgrade();
         let on_open = EventListener::new(&ws, "open", move |_| {
             let Some(t) = weak.upgrade() else { return };
-            t.0.borrow_mut().bridge_failures = 0;
             t.0.borrow_mut().swarm.handle_connected(key, true, now_ms() as u64);
             t.pump();
         });
+        // The link works once the relay speaks on it (a refusing relay opens, then closes
+        // at once): only then is the backoff reset and an earlier refusal forgotten.
+        let weak = self.downgrade();
+        let on_first_message = EventListener::once(&ws, "message", move |_| {
+            let Some(t) = weak.upgrade() else { return };
+            let mut inner = t.0.borrow_mut();
+            inner.bridge_failures = 0;
+            inner.bridge_refusal = None;
+        });
         let on_message = self.bytes_listener(&ws, key);
         let weak = self.downgrade();
-        let on_close = EventListener::new(&ws, "close", move |_| {
+        let on_close = EventListener::new(&ws, "close", move |ev| {
             let Some(t) = weak.upgrade() else { return };
+            let field = |name: &str| js_sys::Reflect::get(ev, &name.into()).ok();
+            let code = field("code").and_then(|v| v.as_f64()).map_or(0, |c| c as u16);
+            let reason = field("reason").and_then(|v| v.as_string()).unwrap_or_default();
             {
                 let mut inner = t.0.borrow_mut();
                 inner.bridge_key = None;
                 inner.bridge_failures = inner.bridge_failures.saturating_add(1);
                 inner.bridge_retry_ms = now_ms() + reconnect_delay_ms(inner.bridge_failures) as f64;
+                if let Some(refusal) = crate::bridge_link::refusal(code, &reason) {
+                    tracing::warn!("{refusal}");
+                    inner.bridge_refusal = Some(refusal);
+                }
             }
             t.drop_peer(key);
         });
-        let link = PeerLink::new(Channel::Bridge(BridgeSocket(ws)), vec![on_open, on_message, on_close]);
+        let link = PeerLink::new(Channel::Bridge(BridgeSocket(ws)), vec![on_open, on_first_message, on_message, on_close]);
         self.0.borrow_mut().peers.insert(key, link);
     }
 }

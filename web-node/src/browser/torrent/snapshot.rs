@@ -92,6 +92,7 @@ impl Torrent {
             verdict: inner.verdict.clone(),
             kept_pieces: inner.kept_pieces,
             error: inner.error.clone(),
+            bridge_refusal: inner.bridge_refusal.clone(),
             trackers_connected: inner.signal.session.connected(),
             verified_bytes: inner.verified_bytes,
             plan: inner
