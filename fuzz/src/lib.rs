@@ -33,6 +33,7 @@ pub const TARGETS: &[Target] = &[
     Target { name: "manifest", run: codecs::manifest },
     Target { name: "file_record", run: codecs::file_record },
     Target { name: "ws_tracker", run: trackers::ws_tracker },
+    Target { name: "ws_frame", run: trackers::ws_frame },
     Target { name: "tracker_response", run: trackers::tracker_response },
     Target { name: "magnet", run: trackers::magnet },
     Target { name: "http_announce_query", run: trackers::http_announce_query },

@@ -127,6 +127,18 @@ pub fn for_target(name: &str) -> Vec<Vec<u8>> {
             let scrape = format!("{{\"action\":\"scrape\",\"info_hash\":[{}]}}", serde_json::to_string(&web_node::tracker::id_to_binary_string(&m.infohash)).expect("json"));
             vec![lines(&[(8, a.as_bytes()), (9, b.as_bytes()), (9, ans.as_bytes()), (10, scrape.as_bytes()), (4, &[5]), (1, b"")])]
         }
+        "ws_frame" => {
+            // What a browser sends: masked text frames (one whole, one in two fragments), a ping.
+            let announce = announce(1, 5, Some(0));
+            let (a, b) = announce.as_bytes().split_at(100);
+            let mut fragmented = vec![64];
+            relay::ws_frame::encode_frame(false, relay::ws_frame::Opcode::Text, Some([1, 2, 3, 4]), a, &mut fragmented);
+            relay::ws_frame::encode_frame(true, relay::ws_frame::Opcode::Continuation, Some([5, 6, 7, 8]), b, &mut fragmented);
+            relay::ws_frame::encode_frame(true, relay::ws_frame::Opcode::Ping, Some([9, 9, 9, 9]), b"hi", &mut fragmented);
+            let mut whole = vec![255];
+            relay::ws_frame::encode_frame(true, relay::ws_frame::Opcode::Text, Some([0xde, 0xad, 0xbe, 0xef]), announce.as_bytes(), &mut whole);
+            vec![fragmented, whole]
+        }
         "tracker_response" => {
             // What our tracker core says to a peer, in order: interval, a forwarded offer, an answer.
             let mut t = Tracker::new();

@@ -102,3 +102,32 @@ pub fn udp_tracker_reply(data: &[u8]) {
     let _ = udp_tracker::parse_response(data, false);
     let _ = udp_tracker::parse_response(data, true);
 }
+
+/// The relay's WebSocket frame decoder (RFC 6455 §5, client to server) behind `/announce`:
+/// bytes cut at arbitrary points (the first byte of the input sets the cut size). Messages
+/// never exceed the limit, and a masked frame we encode decodes to what we put in.
+pub fn ws_frame(data: &[u8]) {
+    use relay::ws_frame::{encode_frame, parse_header, Decoder, Event, Opcode};
+    const MAX: usize = 4096;
+    let Some((&cut, rest)) = data.split_first() else { return };
+    let _ = parse_header(rest);
+    let mut decoder = Decoder::new(MAX);
+    'feed: for piece in rest.chunks(usize::from(cut).max(1)) {
+        decoder.push(piece.to_vec());
+        loop {
+            match decoder.next_event() {
+                Ok(Some(Event::Text(t))) => assert!(t.len() <= MAX),
+                Ok(Some(Event::Binary(b))) => assert!(b.len() <= MAX),
+                Ok(Some(Event::Ping(p))) => assert!(p.len() <= relay::ws_frame::MAX_CONTROL_PAYLOAD),
+                Ok(Some(Event::Close)) | Err(_) => break 'feed,
+                Ok(None) => break,
+            }
+        }
+    }
+    let payload = &rest[..rest.len().min(MAX)];
+    let mut frame = Vec::new();
+    encode_frame(true, Opcode::Binary, Some([cut, 1, 2, 3]), payload, &mut frame);
+    let mut decoder = Decoder::new(MAX);
+    decoder.push(frame);
+    assert_eq!(decoder.next_event().expect("our own frame"), Some(Event::Binary(payload.to_vec())));
+}

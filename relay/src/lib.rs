@@ -21,6 +21,9 @@
 //! | [`rpc_guard`] | what `/rpc` lets through: method allowlist, batch and size bounds, rate buckets (pure) |
 //! | [`rpc_proxy`] | `POST /rpc` to the chain node, `POST /api/faucet` on the dev chain |
 //! | [`tracker_ws`] | `/announce`: WebTorrent's WebSocket tracker over `web_node::tracker` |
+//! | [`socket_outbox`] | one tracker socket's bounded queue, unallocated while empty |
+//! | [`ws_frame`] | RFC 6455 framing, server side (pure): a decoder that holds nothing between messages |
+//! | [`ws_upgrade`] | the WebSocket opening handshake on hyper's upgrade, handing over the raw connection |
 
 pub mod api_error;
 pub mod bridge;
@@ -42,4 +45,7 @@ pub mod rpc_guard;
 pub mod rpc_proxy;
 pub mod seeding;
 pub mod state;
+pub mod socket_outbox;
 pub mod tracker_ws;
+pub mod ws_frame;
+pub mod ws_upgrade;

@@ -1,29 +1,61 @@
 //! `/announce`: WebTorrent's WebSocket tracker. One task owns `web_node::tracker::Tracker`
 //! (the sans-IO core); each socket is a thin pump between the client and that task.
-//! Bounded: message size (at the WebSocket layer), the task's inbox, each socket's outbox
+//! Bounded: message size (the frame decoder), the task's inbox, each socket's outbox
 //! (a client that does not read is disconnected rather than buffered without end).
+//!
+//! Memory: a tracker holds thousands of mostly idle sockets, so an idle socket holds no
+//! buffer. The pump waits for readability with a read into a stack buffer that is copied
+//! out only when bytes came ([`read_some`]); frames are decoded by [`crate::ws_frame`], which
+//! frees its buffer between messages; the outbox allocates only while messages wait; a frame
+//! to send lives only until it is written. (axum's `WebSocket` kept tungstenite's 128 KiB read
+//! buffer, zero-filled and so resident, and a tokio mpsc block per socket: ~136 KiB a peer.)
 
+use std::collections::HashMap;
+use std::mem::MaybeUninit;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::task::{ready, Poll};
 use std::time::Duration;
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
-use axum::response::Response;
-use futures::{Sink, SinkExt, Stream, StreamExt};
+use axum::response::{IntoResponse, Response};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::mpsc;
 use web_node::tracker::{ConnId, Tracker, MAX_MESSAGE_BYTES};
 
 use crate::client_addr::TrustedProxies;
+use crate::socket_outbox::Outbox;
 use crate::state::{BridgeState, BtTracker};
+use crate::ws_frame::{self, Decoder, Event, FrameError, Opcode};
 
+/// Messages from all sockets waiting for the tracker task.
 const INBOX: usize = 1024;
+/// Messages waiting for one socket; past this its client is dropped.
 const OUTBOX_PER_SOCKET: usize = 64;
+/// Bytes one read takes from a socket (on the stack; only what arrived is kept).
+const READ_CHUNK: usize = 16 * 1024;
 
 enum Input {
-    Open { conn: ConnId, outbox: mpsc::Sender<String> },
+    Open { conn: ConnId, outbox: Arc<Outbox> },
     Text { conn: ConnId, text: String },
     Closed { conn: ConnId },
+}
+
+/// Why a socket's pump ended.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+enum PumpEnd {
+    #[error("the client closed")]
+    ClientClosed,
+    #[error("socket: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("protocol: {0}")]
+    Frame(#[from] FrameError),
+    #[error("the tracker dropped this client (not reading)")]
+    Dropped,
+    #[error("the tracker task is gone")]
+    TrackerGone,
 }
 
 /// Handle to the tracker task.
@@ -39,7 +71,7 @@ impl TrackerService {
         let (tx, mut rx) = mpsc::channel::<Input>(INBOX);
         tokio::spawn(async move {
             let mut tracker = Tracker::new();
-            let mut outboxes: std::collections::HashMap<ConnId, mpsc::Sender<String>> = Default::default();
+            let mut outboxes: HashMap<ConnId, Arc<Outbox>> = HashMap::new();
             let mut expiry = tokio::time::interval(Duration::from_secs(60));
             loop {
                 let input = tokio::select! {
@@ -60,9 +92,10 @@ impl TrackerService {
                     Input::Text { conn, text } => {
                         for out in tracker.handle_message(conn, text.as_bytes(), crate::p2p::now_secs()) {
                             let Some(outbox) = outboxes.get(&out.conn) else { continue };
-                            if outbox.try_send(out.message.to_string()).is_err() {
+                            if let Err(e) = outbox.push(out.message.to_string()) {
                                 // Full or gone: drop that peer instead of buffering for it.
-                                tracing::debug!(conn = out.conn.0, "tracker client not reading; disconnecting");
+                                tracing::debug!(conn = out.conn.0, %e, "disconnecting a tracker client");
+                                outbox.close();
                                 outboxes.remove(&out.conn);
                                 tracker.handle_close(out.conn);
                             }
@@ -74,60 +107,140 @@ impl TrackerService {
         Self { inbox: tx, next_conn: Arc::new(AtomicU64::new(1)) }
     }
 
-    /// Pumps one client connection (any Sink/Stream of WebSocket messages) until it closes.
-    pub async fn serve<S, E>(&self, socket: S)
+    /// Pumps one client connection (the bytes after the WebSocket handshake, any
+    /// AsyncRead + AsyncWrite: a socket, or an in-memory duplex in tests) until it closes.
+    pub async fn serve<S>(&self, mut socket: S)
     where
-        S: Sink<Message> + Stream<Item = Result<Message, E>> + Unpin,
+        S: AsyncRead + AsyncWrite + Unpin,
     {
         let conn = ConnId(self.next_conn.fetch_add(1, Ordering::Relaxed));
-        let (outbox, mut outgoing) = mpsc::channel::<String>(OUTBOX_PER_SOCKET);
-        if self.inbox.send(Input::Open { conn, outbox }).await.is_err() {
+        let outbox = Arc::new(Outbox::new(OUTBOX_PER_SOCKET));
+        if self.inbox.send(Input::Open { conn, outbox: outbox.clone() }).await.is_err() {
             return;
         }
-        let (mut sink, mut stream) = socket.split();
-        loop {
-            tokio::select! {
-                incoming = stream.next() => match incoming {
-                    Some(Ok(Message::Text(text))) => {
-                        if self.inbox.send(Input::Text { conn, text: text.to_string() }).await.is_err() {
-                            break;
-                        }
-                    }
-                    Some(Ok(Message::Binary(bytes))) => {
-                        // bittorrent-tracker clients send text; accept UTF-8 binary frames too.
-                        let text = String::from_utf8_lossy(&bytes).into_owned();
-                        if self.inbox.send(Input::Text { conn, text }).await.is_err() {
-                            break;
-                        }
-                    }
-                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
-                    Some(Ok(_)) => {} // ping/pong are answered by the WebSocket layer
-                },
-                out = outgoing.recv() => match out {
-                    Some(text) => {
-                        if sink.send(Message::Text(text.into())).await.is_err() {
-                            break;
-                        }
-                    }
-                    None => break, // the tracker dropped us
-                },
-            }
+        let end = self.pump(conn, &mut socket, &outbox).await;
+        tracing::debug!(conn = conn.0, %end, "tracker socket ends");
+        let code = match &end {
+            PumpEnd::Frame(e) => Some(e.close_code()),
+            PumpEnd::ClientClosed => Some(1000),
+            _ => None,
+        };
+        if let Some(code) = code {
+            // Best effort, and never waiting on a client that does not read.
+            let mut frame = Vec::new();
+            ws_frame::encode(Opcode::Close, &ws_frame::close_payload(code), &mut frame);
+            let _ = tokio::time::timeout(Duration::from_secs(1), socket.write_all(&frame)).await;
         }
         let _ = self.inbox.send(Input::Closed { conn }).await;
+    }
+
+    async fn pump<S>(&self, conn: ConnId, socket: &mut S, outbox: &Outbox) -> PumpEnd
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let mut decoder = Decoder::new(MAX_MESSAGE_BYTES);
+        loop {
+            let result = tokio::select! {
+                read = read_some(socket) => match read {
+                    Ok(bytes) if bytes.is_empty() => return PumpEnd::ClientClosed,
+                    Ok(bytes) => {
+                        decoder.push(bytes);
+                        self.handle_frames(conn, socket, outbox, &mut decoder).await
+                    }
+                    Err(e) => Err(e.into()),
+                },
+                () = outbox.changed() => Ok(()),
+            };
+            // Always drain: a write may have consumed the wake-up of a later push.
+            let result = match result {
+                Ok(()) => send_queued(socket, outbox).await,
+                ended => ended,
+            };
+            if let Err(end) = result {
+                return end;
+            }
+        }
+    }
+
+    /// Passes each whole message to the tracker task; answers pings.
+    async fn handle_frames<S>(&self, conn: ConnId, socket: &mut S, outbox: &Outbox, decoder: &mut Decoder) -> Result<(), PumpEnd>
+    where
+        S: AsyncWrite + Unpin,
+    {
+        while let Some(event) = decoder.next_event()? {
+            let text = match event {
+                Event::Text(text) => text,
+                // bittorrent-tracker clients send text; accept UTF-8 binary frames too.
+                Event::Binary(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+                Event::Ping(payload) => {
+                    write_frame(socket, outbox, Opcode::Pong, payload.as_slice()).await?;
+                    continue;
+                }
+                Event::Close => return Err(PumpEnd::ClientClosed),
+            };
+            self.inbox.send(Input::Text { conn, text }).await.map_err(|_| PumpEnd::TrackerGone)?;
+        }
+        Ok(())
+    }
+}
+
+/// Waits until the socket is readable, then reads what is there (up to [`READ_CHUNK`]) into
+/// a stack buffer and returns a copy sized to it: nothing is allocated while waiting.
+/// Empty means end of stream.
+async fn read_some<R: AsyncRead + Unpin>(socket: &mut R) -> std::io::Result<Vec<u8>> {
+    std::future::poll_fn(|cx| {
+        let mut stack = [MaybeUninit::<u8>::uninit(); READ_CHUNK];
+        let mut buf = ReadBuf::uninit(&mut stack);
+        ready!(Pin::new(&mut *socket).poll_read(cx, &mut buf))?;
+        Poll::Ready(Ok(buf.filled().to_vec()))
+    })
+    .await
+}
+
+/// Writes everything the tracker queued for this socket, until the queue is empty.
+async fn send_queued<W: AsyncWrite + Unpin>(socket: &mut W, outbox: &Outbox) -> Result<(), PumpEnd> {
+    loop {
+        if outbox.is_closed() {
+            return Err(PumpEnd::Dropped);
+        }
+        let queued = outbox.take();
+        if queued.is_empty() {
+            return Ok(());
+        }
+        for message in queued {
+            write_frame(socket, outbox, Opcode::Text, message.as_bytes()).await?;
+        }
+    }
+}
+
+/// Writes one frame; gives up if the tracker drops the client meanwhile (a client that does
+/// not read blocks the write while its outbox fills up).
+async fn write_frame<W: AsyncWrite + Unpin>(socket: &mut W, outbox: &Outbox, opcode: Opcode, payload: &[u8]) -> Result<(), PumpEnd> {
+    let mut frame = Vec::new();
+    ws_frame::encode(opcode, payload, &mut frame);
+    let mut write = std::pin::pin!(async {
+        socket.write_all(&frame).await?;
+        socket.flush().await
+    });
+    loop {
+        tokio::select! {
+            written = &mut write => return written.map_err(PumpEnd::Io),
+            () = outbox.changed() => {
+                if outbox.is_closed() {
+                    return Err(PumpEnd::Dropped);
+                }
+            }
+        }
     }
 }
 
 /// `/announce`: a WebSocket upgrade is WebTorrent's tracker; a plain GET is a BEP 3 announce.
 pub async fn announce(State(tracker): State<TrackerService>, State(bt): State<Arc<BtTracker>>, State(bridge): State<BridgeState>, State(proxies): State<TrustedProxies>, request: axum::extract::Request) -> Response {
-    use axum::extract::FromRequest;
     let upgrade = request.headers().get(axum::http::header::UPGRADE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
     if !upgrade {
         return http_announce(&bt, &bridge, &proxies, request);
     }
-    match WebSocketUpgrade::from_request(request, &()).await {
-        Ok(ws) => announce_ws(tracker, ws),
-        Err(rejection) => axum::response::IntoResponse::into_response(rejection),
-    }
+    announce_ws(tracker, request)
 }
 
 fn http_announce(bt: &BtTracker, bridge: &BridgeState, proxies: &TrustedProxies, request: axum::extract::Request) -> Response {
@@ -153,8 +266,54 @@ fn http_announce(bt: &BtTracker, bridge: &BridgeState, proxies: &TrustedProxies,
     text(axum::http::StatusCode::OK, response(&peers, complete, incomplete))
 }
 
-fn announce_ws(tracker: TrackerService, ws: WebSocketUpgrade) -> Response {
-    ws.max_message_size(MAX_MESSAGE_BYTES)
-        .max_frame_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket: WebSocket| async move { tracker.serve(socket).await })
+fn announce_ws(tracker: TrackerService, request: axum::extract::Request) -> Response {
+    match crate::ws_upgrade::accept(request, move |socket| async move { tracker.serve(socket).await }) {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+
+    fn client_frame(opcode: Opcode, payload: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        ws_frame::encode_frame(true, opcode, Some([1, 2, 3, 4]), payload, &mut out);
+        out
+    }
+
+    async fn read_frame(io: &mut tokio::io::DuplexStream) -> (u8, Vec<u8>) {
+        let mut head = [0u8; 2];
+        io.read_exact(&mut head).await.unwrap();
+        let len = match head[1] {
+            126 => u16::from_be_bytes([io.read_u8().await.unwrap(), io.read_u8().await.unwrap()]) as usize,
+            n => n as usize,
+        };
+        let mut payload = vec![0u8; len];
+        io.read_exact(&mut payload).await.unwrap();
+        (head[0], payload)
+    }
+
+    /// The pump over an in-memory duplex: ping → pong, an announce → the tracker's reply,
+    /// a close → a close back and the end of the pump.
+    #[tokio::test]
+    async fn pump_answers_ping_announce_and_close() {
+        let tracker = TrackerService::spawn();
+        let (mut client, server) = tokio::io::duplex(64 * 1024);
+        let pump = tokio::spawn(async move { tracker.serve(server).await });
+        client.write_all(&client_frame(Opcode::Ping, b"hi")).await.unwrap();
+        assert_eq!(read_frame(&mut client).await, (0x8A, b"hi".to_vec()));
+        let id = "\u{1}".repeat(20);
+        let announce = serde_json::json!({ "action": "announce", "info_hash": id, "peer_id": id, "numwant": 0 }).to_string();
+        client.write_all(&client_frame(Opcode::Text, announce.as_bytes())).await.unwrap();
+        let (op, reply) = read_frame(&mut client).await;
+        assert_eq!(op, 0x81);
+        let reply: serde_json::Value = serde_json::from_slice(&reply).unwrap();
+        assert_eq!(reply["interval"], 120);
+        client.write_all(&client_frame(Opcode::Close, &[])).await.unwrap();
+        assert_eq!(read_frame(&mut client).await, (0x88, 1000u16.to_be_bytes().to_vec()));
+        pump.await.unwrap();
+    }
 }
