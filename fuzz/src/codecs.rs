@@ -70,8 +70,9 @@ pub fn extension(data: &[u8]) {
     }
 }
 
-/// An info dict from a peer (BEP 9) or a .torrent file's `info`: what is accepted is
-/// self-consistent (the piece hashes cover the length).
+/// An info dict from a peer (BEP 9) or a .torrent file's `info`, single file or folder:
+/// what is accepted is self-consistent (the piece hashes cover the length, the files lie
+/// back to back and sum to it, each piece's file spans cover it) and its paths are safe.
 pub fn torrent_info(data: &[u8]) {
     if let Ok(info) = TorrentInfo::parse(data) {
         assert!(info.piece_length > 0);
@@ -79,6 +80,18 @@ pub fn torrent_info(data: &[u8]) {
         assert_eq!(pieces as usize, info.piece_hashes.len());
         let covered: u64 = (0..pieces).map(|i| u64::from(info.piece_len(i))).sum();
         assert_eq!(covered, info.length);
+        let mut offset = 0;
+        for f in &info.files {
+            assert_eq!(f.offset, offset);
+            offset += f.length;
+            assert!(web_node::torrent_paths::check_path(&f.path, web_node::torrent_paths::PathRules::ANY_HOST).is_ok());
+        }
+        assert_eq!(offset, info.length);
+        // Inputs are small, so are their piece counts: every piece's spans are checked.
+        for i in 0..pieces {
+            let spanned: u64 = info.piece_spans(i).iter().map(|s| u64::from(s.len)).sum();
+            assert_eq!(spanned, u64::from(info.piece_len(i)));
+        }
     }
 }
 

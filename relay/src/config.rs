@@ -37,7 +37,9 @@ pub enum Command {
 pub struct FetchArgs {
     /// magnet:?xt=urn:btih:… (its tr= HTTP and UDP trackers are used; WebSocket ones skipped).
     pub magnet: String,
-    /// Where to write the file (default: the torrent's name in the current directory).
+    /// Where to write the file, or for a multi-file torrent the folder that receives its
+    /// files as `OUTPUT/<path…>` (default: the magnet's name, else its infohash, in the
+    /// current directory).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
     /// The whole file must hash to this content ID (SHA-256, 64 hex).

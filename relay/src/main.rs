@@ -160,7 +160,9 @@ fn discovery_config(args: &ServeArgs, peer_id: [u8; 20], announce_port: u16, out
 
 async fn fetch(args: FetchArgs) -> anyhow::Result<()> {
     let magnet = web_node::tracker_client::parse_magnet(&args.magnet)?;
-    let output = args.output.clone().unwrap_or_else(|| PathBuf::from(magnet.name.clone().unwrap_or_else(|| hex::encode(magnet.info_hash))));
+    // The magnet's `dn` names the output only if it is one safe path component.
+    let safe_dn = magnet.name.clone().filter(|n| web_node::torrent_paths::check_component(n, web_node::torrent_paths::PathRules::host()).is_ok());
+    let output = args.output.clone().unwrap_or_else(|| PathBuf::from(safe_dn.unwrap_or_else(|| hex::encode(magnet.info_hash))));
     let scratch = tempfile_dir()?;
     let listener = tokio::net::TcpListener::bind(args.bt_listen).await.with_context(|| format!("cannot listen on {}", args.bt_listen))?;
     let bt = listener.local_addr()?;
@@ -187,13 +189,14 @@ async fn fetch(args: FetchArgs) -> anyhow::Result<()> {
         .map_err(|_| anyhow::anyhow!("the download did not finish within {} s", args.timeout))?
         .map_err(|e| anyhow::anyhow!(e))?;
     let secs = started.elapsed().as_secs_f64();
-    println!(
-        "fetched {} ({} bytes) to {} in {secs:.2} s ({:.1} MiB/s)",
-        info.name,
-        info.length,
-        output.display(),
-        info.length as f64 / 1048576.0 / secs
-    );
+    let rate = info.length as f64 / 1048576.0 / secs;
+    if info.is_single_file() {
+        println!("fetched {} ({} bytes) to {} in {secs:.2} s ({rate:.1} MiB/s)", info.name, info.length, output.display());
+    } else {
+        let files: Vec<_> = info.real_files().collect();
+        let bytes: u64 = files.iter().map(|f| f.length).sum();
+        println!("fetched folder {} ({} files, {bytes} bytes) to {} in {secs:.2} s ({rate:.1} MiB/s)", info.name, files.len(), output.display());
+    }
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(())
 }

@@ -7,6 +7,7 @@
 //! | [`manifest`] | the manifest: canonical bytes, parsing, chunk verification, summary |
 //! | [`merkle`] | Merkle root over chunk hashes |
 //! | [`torrent`] | BitTorrent v1 info dict, infohash, .torrent, magnet |
+//! | [`torrent_paths`] | path components from a torrent checked before anything is written (no `..`, separators, drive prefixes) |
 //! | [`peer_wire`] | BitTorrent peer wire codecs (BEP 3, BEP 10 handshake, BEP 9 `ut_metadata`), bitfields |
 //! | [`swarm`] | one torrent's peers, sans-IO: piece picking, choking, verification, metadata exchange |
 //! | [`tracker`] | WebTorrent WebSocket tracker protocol, server side (sans-IO) |
@@ -40,6 +41,7 @@ pub mod settlement;
 pub mod signaling;
 pub mod swarm;
 pub mod torrent;
+pub mod torrent_paths;
 pub mod tracker;
 pub mod tracker_client;
 pub mod wallet;

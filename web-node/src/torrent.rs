@@ -47,6 +47,31 @@ pub fn info_dict<'a>(name: &'a str, length: u64, piece_length: u64, pieces: &'a 
     Value::Dict(info)
 }
 
+/// A BEP 3 multi-file info dict: `files` (each `length` and `path`, padding files with
+/// BEP 47's `attr` `p`), `name` (the top folder), `piece length`, `pieces`. `files`:
+/// (path components, length, is padding). Paths are not checked here (tests build hostile
+/// ones); [`crate::peer_wire::extension::TorrentInfo::parse`] checks them.
+pub fn folder_info_dict<'a>(name: &'a str, files: &'a [(Vec<String>, u64, bool)], piece_length: u64, pieces: &'a [u8]) -> Value<'a> {
+    let list = files
+        .iter()
+        .map(|(path, length, padding)| {
+            let mut f = BTreeMap::new();
+            f.insert(Cow::Borrowed(&b"length"[..]), Value::Int(*length as i64));
+            f.insert(Cow::Borrowed(&b"path"[..]), Value::List(path.iter().map(|c| Value::str(c)).collect()));
+            if *padding {
+                f.insert(Cow::Borrowed(&b"attr"[..]), Value::str("p"));
+            }
+            Value::Dict(f)
+        })
+        .collect();
+    let mut info = BTreeMap::new();
+    info.insert(Cow::Borrowed(&b"files"[..]), Value::List(list));
+    info.insert(Cow::Borrowed(&b"name"[..]), Value::str(name));
+    info.insert(Cow::Borrowed(&b"piece length"[..]), Value::Int(piece_length as i64));
+    info.insert(Cow::Borrowed(&b"pieces"[..]), Value::bytes(pieces));
+    Value::Dict(info)
+}
+
 pub fn infohash(info: &Value<'_>) -> [u8; 20] {
     Sha1::digest(info.encode()).into()
 }

@@ -38,3 +38,102 @@ proptest! {
         }
     }
 }
+
+/// A folder torrent (three files, one empty, a BEP 47 padding file) between two swarms over
+/// BEP 9: a swarm that takes folders (`relay fetch`) gets every piece; one that does not (the
+/// page, the bridge) refuses it at once with the reason, as before.
+mod folders {
+    use sha1::Digest as _;
+    use web_node::peer_wire::extension::InfoError;
+    use web_node::swarm::{Event, Output};
+
+    use super::*;
+
+    const PIECE: usize = 16 * 1024;
+
+    fn folder() -> (Vec<u8>, Vec<u8>) {
+        let files = vec![
+            (vec!["a.txt".to_string()], 5_000u64, false),
+            (vec![".pad".to_string(), "1".to_string()], (PIECE - 5_000) as u64, true),
+            (vec!["sub".to_string(), "ñandú 文件.bin".to_string()], 40_000, false),
+            (vec!["empty".to_string()], 0, false),
+        ];
+        let mut bytes = file_bytes(PIECE + 40_000, 3);
+        bytes[5_000..PIECE].fill(0);
+        let sha1: Vec<u8> = bytes.chunks(PIECE).flat_map(|c| <[u8; 20]>::from(sha1::Sha1::digest(c))).collect();
+        (web_node::torrent::folder_info_dict("folder", &files, PIECE as u64, &sha1).encode(), bytes)
+    }
+
+    /// Runs a seeder and a magnet leecher until neither has output; the leecher's events.
+    fn exchange(folders: bool) -> Vec<Event> {
+        let (info_bytes, bytes) = folder();
+        let info_hash: [u8; 20] = sha1::Sha1::digest(&info_bytes).into();
+        let mut seed_config = SwarmConfig::new(info_hash, [1; 20]);
+        seed_config.folders = true;
+        let pieces = bytes.len().div_ceil(PIECE) as u32;
+        assert!(Swarm::with_info(SwarmConfig::new(info_hash, [1; 20]), info_bytes.clone(), None).is_err_and(|e| e == InfoError::MultiFile));
+        let mut seeder = Swarm::with_info(seed_config, info_bytes, Some(Bitfield::full(pieces))).unwrap();
+        let mut config = SwarmConfig::new(info_hash, [2; 20]);
+        config.folders = folders;
+        let mut leecher = Swarm::magnet(config);
+        seeder.handle_connected(PeerKey(1), false, 0);
+        leecher.handle_connected(PeerKey(1), true, 0);
+        let mut events = Vec::new();
+        for round in 0..200u64 {
+            let now = round * 1_000;
+            seeder.handle_timeout(now);
+            leecher.handle_timeout(now);
+            let mut moved = true;
+            while moved {
+                moved = false;
+                while let Some(out) = seeder.poll_output() {
+                    moved = true;
+                    match out {
+                        Output::Transmit { data, .. } => leecher.handle_data(PeerKey(1), &data, now),
+                        Output::Event(Event::ReadPiece { index }) => {
+                            let at = index as usize * PIECE;
+                            seeder.handle_piece_read(index, bytes[at..(at + PIECE).min(bytes.len())].to_vec(), now);
+                        }
+                        Output::Event(_) => {}
+                    }
+                }
+                while let Some(out) = leecher.poll_output() {
+                    moved = true;
+                    match out {
+                        Output::Transmit { data, .. } => seeder.handle_data(PeerKey(1), &data, now),
+                        Output::Event(e) => events.push(e),
+                    }
+                }
+            }
+            if events.iter().any(|e| matches!(e, Event::Complete | Event::Unsupported { .. })) {
+                break;
+            }
+        }
+        events
+    }
+
+    #[test]
+    fn a_swarm_that_takes_folders_downloads_one() {
+        let events = exchange(true);
+        let info = events.iter().find_map(|e| match e {
+            Event::MetadataReady { info, .. } => Some(info.clone()),
+            _ => None,
+        });
+        let info = info.expect("metadata");
+        assert!(!info.is_single_file());
+        assert_eq!(info.real_files().map(|f| f.path.join("/")).collect::<Vec<_>>(), ["a.txt", "sub/ñandú 文件.bin", "empty"]);
+        let verified = events.iter().filter(|e| matches!(e, Event::PieceVerified { .. })).count();
+        assert_eq!(verified, 4);
+        assert!(events.contains(&Event::Complete));
+    }
+
+    #[test]
+    fn a_swarm_that_does_not_refuses_a_folder_with_the_reason() {
+        let events = exchange(false);
+        assert!(
+            events.iter().any(|e| matches!(e, Event::Unsupported { reason } if reason == "cannot download this torrent: multi-file torrents are not supported yet")),
+            "{events:?}"
+        );
+        assert!(!events.iter().any(|e| matches!(e, Event::MetadataReady { .. } | Event::PieceVerified { .. })));
+    }
+}

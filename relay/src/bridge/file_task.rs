@@ -9,12 +9,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::sync::{mpsc, oneshot};
 use web_node::peer_wire::extension::TorrentInfo;
 use web_node::swarm::{Event, Output, PeerKey, Swarm, SwarmConfig};
 
 use super::limits::DiskBudget;
+use super::store::{Folder, PieceStore};
 use super::{BridgeError, Cmd, ToPage, CACHE_TTL, SEND_WINDOW};
 
 /// How long a file given up for good ([`BridgeError::refuses_pages`]) keeps answering
@@ -24,8 +25,9 @@ const REFUSAL_MEMORY: Duration = Duration::from_secs(30);
 pub(super) struct FileTask {
     pub(super) cid: Option<String>,
     pub(super) swarm: Swarm,
+    /// The piece file, or (`relay fetch` of a multi-file torrent) the folder written.
     pub(super) path: PathBuf,
-    pub(super) file: Option<tokio::fs::File>,
+    pub(super) store: Option<PieceStore>,
     pub(super) outboxes: HashMap<PeerKey, mpsc::Sender<ToPage>>,
     pub(super) waiting: BTreeMap<u32, Vec<oneshot::Sender<Result<Vec<u8>, BridgeError>>>>,
     pub(super) info_waiting: Vec<oneshot::Sender<Option<TorrentInfo>>>,
@@ -63,18 +65,28 @@ pub(super) enum CidCheck {
 
 impl FileTask {
     pub(super) fn new(cid: Option<String>, info_hash: [u8; 20], peer_id: [u8; 20], dir: PathBuf) -> Self {
+        Self::with_config(cid, Self::config(info_hash, peer_id), dir)
+    }
+
+    /// The swarm settings of a bridged file (single files only: pages cannot seed or take
+    /// folders over the bridge yet).
+    pub(super) fn config(info_hash: [u8; 20], peer_id: [u8; 20]) -> SwarmConfig {
         let mut config = SwarmConfig::new(info_hash, peer_id);
         config.download = false; // only once someone asks
         // A seeding tab's chunk hash list is passed on to pages downloading by CID.
         config.forward_chunk_hashes = true;
         config.free_sources_only = true;
         config.send_window = Some(SEND_WINDOW);
-        let path = dir.join(format!("{}.part", hex::encode(info_hash)));
+        config
+    }
+
+    pub(super) fn with_config(cid: Option<String>, config: SwarmConfig, dir: PathBuf) -> Self {
+        let path = dir.join(format!("{}.part", hex::encode(config.info_hash)));
         Self {
             cid,
             swarm: Swarm::magnet(config),
             path,
-            file: None,
+            store: None,
             outboxes: HashMap::new(),
             waiting: BTreeMap::new(),
             info_waiting: Vec::new(),
@@ -254,7 +266,7 @@ impl FileTask {
                         Err(e) => self.failed = Some(e),
                         Ok(reserved) => {
                             self.reserved = reserved;
-                            if let Err(e) = self.open_file(info.length).await {
+                            if let Err(e) = self.open_store(&info).await {
                                 self.failed = Some(e);
                             }
                         }
@@ -362,13 +374,26 @@ impl FileTask {
         );
     }
 
-    async fn open_file(&mut self, length: u64) -> Result<(), BridgeError> {
+    /// Where the pieces go: one sparse file at `path`, or (a multi-file torrent, which
+    /// only `relay fetch`'s swarm accepts) the torrent's folder at `path`.
+    async fn open_store(&mut self, info: &TorrentInfo) -> Result<(), BridgeError> {
+        if !info.is_single_file() {
+            if self.cid.is_some() {
+                return Err(BridgeError::Unsupported("a folder has no content ID yet; fetch it without --cid".into()));
+            }
+            if self.fetching {
+                let files = info.real_files().count();
+                eprintln!("fetch: {} is a folder of {files} files ({:.1} MiB); writing it to {}", info.name, info.length as f64 / 1048576.0, self.path.display());
+            }
+            self.store = Some(PieceStore::Folder(Folder::create(self.path.clone(), info).await?));
+            return Ok(());
+        }
         if let Some(dir) = self.path.parent() {
             tokio::fs::create_dir_all(dir).await.map_err(BridgeError::storage)?;
         }
         let file = tokio::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&self.path).await.map_err(BridgeError::storage)?;
-        file.set_len(length).await.map_err(BridgeError::storage)?;
-        self.file = Some(file);
+        file.set_len(info.length).await.map_err(BridgeError::storage)?;
+        self.store = Some(PieceStore::File(file));
         Ok(())
     }
 
@@ -379,11 +404,7 @@ impl FileTask {
     async fn read(&mut self, index: u32) -> Result<Vec<u8>, BridgeError> {
         let len = self.swarm.info().map(|i| i.piece_len(index)).ok_or(BridgeError::NoMetadata)? as usize;
         let offset = self.offset(index);
-        let file = self.file.as_mut().ok_or(BridgeError::NoMetadata)?;
-        file.seek(std::io::SeekFrom::Start(offset)).await.map_err(BridgeError::storage)?;
-        let mut buf = vec![0u8; len];
-        file.read_exact(&mut buf).await.map_err(BridgeError::storage)?;
-        Ok(buf)
+        self.store.as_mut().ok_or(BridgeError::NoMetadata)?.read(index, offset, len).await
     }
 
     async fn write(&mut self, index: u32, data: &[u8]) -> Result<(), BridgeError> {
@@ -391,9 +412,7 @@ impl FileTask {
             return Err(BridgeError::ReadOnly);
         }
         let offset = self.offset(index);
-        let file = self.file.as_mut().ok_or(BridgeError::NoMetadata)?;
-        file.seek(std::io::SeekFrom::Start(offset)).await.map_err(BridgeError::storage)?;
-        file.write_all(data).await.map_err(BridgeError::storage)
+        self.store.as_mut().ok_or(BridgeError::NoMetadata)?.write(index, offset, data).await
     }
 
     /// Whether piece `index` must wait for the whole-file check: the last piece of a file

@@ -17,6 +17,7 @@
 //! | module | what it is |
 //! | --- | --- |
 //! | [`file_task`] | one bridged file's actor: swarm, piece file, waiting clients, CID check |
+//! | [`store`] | where verified pieces live: one file, or a multi-file torrent's folder (`relay fetch`) |
 //! | [`pump`] | connection pumps (WebSocket pages, TCP peers), generic over their sockets |
 //! | [`limits`] | operator limits, disk budget, silence timeouts, upload pacer |
 //! | [`ws`] | `GET /bridge/{infohash}`: the WebSocket handler and its query |
@@ -48,9 +49,11 @@ mod error;
 mod file_task;
 mod limits;
 mod pump;
+mod store;
 mod ws;
 
 use file_task::{CidCheck, FileTask};
+use store::PieceStore;
 pub use error::BridgeError;
 pub use limits::BridgeLimits;
 use limits::{DiskBudget, Silence};
@@ -212,7 +215,7 @@ impl Bridge {
         let mut task = FileTask::new(Some(manifest.cid_hex()), manifest.infohash, self.peer_id, self.dir.clone());
         task.swarm = swarm;
         task.path = path.to_path_buf();
-        task.file = Some(tokio::fs::File::from_std(file));
+        task.store = Some(PieceStore::File(tokio::fs::File::from_std(file)));
         task.local = true;
         task.cid_check = CidCheck::Passed; // every chunk is checked against the manifest as it is read
         tokio::spawn(task.run(rx, tx.downgrade()));
@@ -226,11 +229,15 @@ impl Bridge {
     /// `relay fetch`: downloads `info_hash` from BitTorrent peers (`trackers` and the DHT)
     /// into `out`, every piece verified, exactly as the bridge fetches for a page; then, if
     /// `cid` is given, checks the whole file's SHA-256. Returns the torrent's info.
+    /// A multi-file torrent is written as a folder: `out/<path…>` for each of its files
+    /// (see [`store`]); it has no CID yet, so `cid` must be `None` for one.
     /// `peers`: addresses to dial directly (a magnet's `x.pe`), under the same rules as
     /// every other address the bridge dials.
     pub async fn fetch(&self, info_hash: [u8; 20], trackers: &[String], peers: Vec<SocketAddr>, out: PathBuf, cid: Option<String>) -> Result<TorrentInfo, BridgeError> {
         let (tx, rx) = mpsc::channel(256);
-        let mut task = FileTask::new(cid.clone(), info_hash, self.peer_id, self.dir.clone());
+        let mut config = FileTask::config(info_hash, self.peer_id);
+        config.folders = true;
+        let mut task = FileTask::with_config(cid.clone(), config, self.dir.clone());
         task.path = out;
         task.fetching = true;
         let (done, finished) = oneshot::channel();

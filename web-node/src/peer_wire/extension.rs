@@ -17,6 +17,9 @@ use std::collections::BTreeMap;
 
 use crate::bencode::{self, Dict, DictExt, Value};
 
+/// The info dict a `ut_metadata` exchange carries (kept here, where callers look for it).
+pub use super::info::{FileEntry, FileSpan, InfoError, TorrentInfo, MAX_FILES, MAX_PIECE_LENGTH};
+
 pub const UT_METADATA: &str = "ut_metadata";
 /// The id we ask peers to use when they send us `ut_metadata` messages.
 pub const OUR_UT_METADATA_ID: u8 = 1;
@@ -164,63 +167,5 @@ impl<'a> MetadataMessage<'a> {
             Some(2) => Ok(MetadataMessage::Reject { piece }),
             _ => Err(ExtensionError::Field("msg_type")),
         }
-    }
-}
-
-/// What a BitTorrent v1 single-file info dict says (the only layout a Chiral file has).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TorrentInfo {
-    pub name: String,
-    pub length: u64,
-    pub piece_length: u32,
-    pub piece_hashes: Vec<[u8; 20]>,
-}
-
-#[non_exhaustive]
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum InfoError {
-    #[error("info dict is not bencode: {0}")]
-    Bencode(#[from] bencode::BencodeError),
-    #[error("info dict field `{0}` is missing or malformed")]
-    Field(&'static str),
-    #[error("multi-file torrents are not supported yet")]
-    MultiFile,
-    #[error("the piece hashes do not cover the file length")]
-    PieceCount,
-}
-
-/// Largest piece accepted from an info dict (the whole piece is held while it downloads).
-pub const MAX_PIECE_LENGTH: u32 = 16 * 1024 * 1024;
-
-impl TorrentInfo {
-    pub fn parse(info: &[u8]) -> Result<Self, InfoError> {
-        let value = bencode::parse_lenient(info)?;
-        let d = value.as_dict().ok_or(InfoError::Field("info"))?;
-        if d.field("files").is_some() {
-            return Err(InfoError::MultiFile);
-        }
-        let name = d.str_field("name").ok_or(InfoError::Field("name"))?;
-        crate::manifest::validate_name(&name).map_err(|_| InfoError::Field("name"))?;
-        let length = d.u64_field("length").filter(|l| *l > 0).ok_or(InfoError::Field("length"))?;
-        let piece_length = d
-            .u64_field("piece length")
-            .and_then(|p| u32::try_from(p).ok())
-            .filter(|p| *p >= super::BLOCK_SIZE && *p <= MAX_PIECE_LENGTH && p.is_power_of_two())
-            .ok_or(InfoError::Field("piece length"))?;
-        let pieces = d.bytes_field("pieces").filter(|p| p.len() % 20 == 0).ok_or(InfoError::Field("pieces"))?;
-        if (pieces.len() / 20) as u64 != length.div_ceil(u64::from(piece_length)) {
-            return Err(InfoError::PieceCount);
-        }
-        let piece_hashes = pieces.chunks_exact(20).map(|c| c.try_into().expect("20-byte chunk")).collect();
-        Ok(Self { name, length, piece_length, piece_hashes })
-    }
-
-    pub fn pieces(&self) -> u32 {
-        self.piece_hashes.len() as u32
-    }
-
-    pub fn piece_len(&self, index: u32) -> u32 {
-        let start = u64::from(index) * u64::from(self.piece_length);
-        (self.length - start).min(u64::from(self.piece_length)) as u32
     }
 }

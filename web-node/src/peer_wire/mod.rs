@@ -8,9 +8,11 @@
 //! handshake  <19>"BitTorrent protocol"<reserved 8><info_hash 20><peer_id 20>
 //! message    <len u32 BE><id u8><payload>      (len 0 = keep-alive)
 //! ```
-//! [`extension`] holds the BEP 10 handshake and BEP 9 `ut_metadata` payloads.
+//! [`extension`] holds the BEP 10 handshake and BEP 9 `ut_metadata` payloads; [`info`] the
+//! info dict they carry (single file or folder).
 
 pub mod extension;
+pub mod info;
 
 pub const PROTOCOL: &[u8; 19] = b"BitTorrent protocol";
 pub const HANDSHAKE_LEN: usize = 68;

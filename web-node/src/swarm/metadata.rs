@@ -9,7 +9,7 @@ use sha1::{Digest as _, Sha1};
 
 use super::blob_fetch::{reply, Accepted, BlobFetch};
 use super::{Bitfield, Event, PeerKey, Swarm};
-use crate::peer_wire::extension::{ExtendedHandshake, MetadataMessage, TorrentInfo};
+use crate::peer_wire::extension::{ExtendedHandshake, InfoError, MetadataMessage, TorrentInfo};
 use crate::peer_wire::Message;
 
 /// Which blob a message is about.
@@ -140,7 +140,9 @@ impl Swarm {
             self.bad_blob(Blob::Metadata, &senders, "metadata does not match the infohash", now);
             return;
         }
-        let info = match TorrentInfo::parse(&bytes) {
+        let folders = self.config.folders;
+        let parsed = TorrentInfo::parse(&bytes).and_then(|info| if folders || info.is_single_file() { Ok(info) } else { Err(InfoError::MultiFile) });
+        let info = match parsed {
             Ok(info) => info,
             Err(e) => {
                 // The infohash matches, so the torrent itself is of a kind we refuse: say so

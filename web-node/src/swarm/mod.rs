@@ -84,6 +84,10 @@ pub struct SwarmConfig {
     /// written ([`Swarm::handle_flushed`]) before we stop serving that peer until it is.
     /// `None`: the driver does its own flow control and never reports.
     pub send_window: Option<u64>,
+    /// Accept multi-file (folder) torrents. Only a driver that can write a folder sets this
+    /// (`relay fetch`); the others (the page, the bridge) refuse them as before, at once,
+    /// with [`InfoError::MultiFile`](crate::peer_wire::extension::InfoError::MultiFile).
+    pub folders: bool,
 }
 
 impl SwarmConfig {
@@ -101,6 +105,7 @@ impl SwarmConfig {
             forward_chunk_hashes: false,
             free_sources_only: false,
             send_window: None,
+            folders: false,
         }
     }
 }
@@ -189,6 +194,9 @@ impl Swarm {
     /// them when seeding).
     pub fn with_info(config: SwarmConfig, info_bytes: Vec<u8>, have: Option<Bitfield>) -> Result<Self, crate::peer_wire::extension::InfoError> {
         let info = TorrentInfo::parse(&info_bytes)?;
+        if !config.folders {
+            info.single_file()?;
+        }
         let mut swarm = Self::magnet(config);
         let have = have.filter(|h| h.len() == info.pieces()).unwrap_or_else(|| Bitfield::new(info.pieces()));
         swarm.set_known(info, info_bytes, have);
