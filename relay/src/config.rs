@@ -128,6 +128,10 @@ pub struct ServeArgs {
     /// Files the bridge serves at once (tabs' files and magnets it fetches for tabs).
     #[arg(long = "bridge-max-files", env = "CHIRAL_BRIDGE_MAX_FILES", default_value_t = 64)]
     pub bridge_max_files: usize,
+    /// Memory for verified chunks of the files the relay holds, kept for the `/file`
+    /// routes, in MiB (0: read every chunk from disk).
+    #[arg(long = "chunk-cache-mib", env = "CHIRAL_CHUNK_CACHE_MIB", default_value_t = 64)]
+    pub chunk_cache_mib: u64,
     /// Disk for the bridge's cached pieces, all files together, in MiB.
     #[arg(long = "bridge-disk-mib", env = "CHIRAL_BRIDGE_DISK_MIB", default_value_t = 16 * 1024)]
     pub bridge_disk_mib: u64,

@@ -93,7 +93,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 bridge.add_local(&f.path, &f.manifest)?;
             }
         }
-        state = state.with_files(local_files);
+        state = state.with_files_cached(local_files, args.chunk_cache_mib.saturating_mul(1 << 20));
         if let Some(url) = &args.eth_rpc {
             let proxy = relay::rpc_proxy::RpcProxy::new(url.clone(), args.dev_faucet)?;
             match proxy.call("eth_chainId", serde_json::json!([])).await {

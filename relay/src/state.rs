@@ -70,9 +70,16 @@ impl AppState {
         Self { node: NodeState(Some(node)), ..Self::new(www, public_url) }
     }
 
-    /// Serves these local files over HTTP.
-    pub fn with_files(mut self, files: Vec<crate::file_http::LocalFile>) -> Self {
-        self.files = Arc::new(files.into_iter().map(|f| (f.manifest.cid_hex(), f)).collect());
+    /// Serves these local files over HTTP, keeping up to
+    /// [`crate::file_http::DEFAULT_CHUNK_CACHE_BYTES`] of verified chunks in memory.
+    pub fn with_files(self, files: Vec<crate::file_http::LocalFile>) -> Self {
+        self.with_files_cached(files, crate::file_http::DEFAULT_CHUNK_CACHE_BYTES)
+    }
+
+    /// Serves these local files over HTTP with at most `cache_bytes` of verified chunks in
+    /// memory (`--chunk-cache-mib`; 0 reads every chunk from disk).
+    pub fn with_files_cached(mut self, files: Vec<crate::file_http::LocalFile>, cache_bytes: u64) -> Self {
+        self.files = crate::file_http::LocalFiles::new(files, cache_bytes);
         self
     }
 

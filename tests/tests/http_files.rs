@@ -62,21 +62,28 @@ fn relay_held_files_serve_chunks_ranges_and_clear_errors() -> anyhow::Result<()>
     assert!(headers.contains("application/json"), "{headers}");
     assert!(curl(&[&unknown])?.contains("\"error\""));
 
-    // A chunk is hashed once while the file is unchanged; a write to the file (a new mtime)
-    // makes the relay check again, and a changed chunk is never served.
+    // A chunk is read, hashed and kept in memory once; bytes that changed on disk are never
+    // served: a chunk read after the write fails its hash (500), one verified before is
+    // served from memory, as verified.
     let chunk1 = format!("{url}/chunk/1");
+    let chunk2 = format!("{url}/chunk/2");
     assert_eq!(head(&chunk1, &[])?.0, 200);
     assert_eq!(head(&chunk1, &[])?.0, 200, "served again from the verified cache");
+    let before = std::fs::read(&file)?[262_144..2 * 262_144].to_vec();
     {
         use std::io::{Seek, SeekFrom, Write};
         let mut f = std::fs::OpenOptions::new().write(true).open(&file)?;
-        f.seek(SeekFrom::Start(262_144 + 10))?;
-        f.write_all(b"tampered")?;
+        for chunk in [1u64, 2] {
+            f.seek(SeekFrom::Start(chunk * 262_144 + 10))?;
+            f.write_all(b"tampered")?;
+        }
         f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5))?;
     }
-    let (status, _) = head(&chunk1, &[])?;
+    let (status, _) = head(&chunk2, &[])?;
     assert_eq!(status, 500, "a chunk that changed on disk was served");
-    assert!(curl(&[&chunk1])?.contains("changed on disk"));
+    assert!(curl(&[&chunk2])?.contains("changed on disk"));
+    let served = std::process::Command::new("curl").args(["-sf", &chunk1]).output()?.stdout;
+    assert!(served == before, "chunk 1 must be served as it was verified, not as it is on disk now");
     assert_eq!(head(&format!("{url}/chunk/0"), &[])?.0, 200, "the unchanged chunks still verify");
     Ok(())
 }
