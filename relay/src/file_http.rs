@@ -1,10 +1,11 @@
 //! The HTTP protocol: `GET|HEAD /file/{cid}` (the whole file) and
 //! `GET|HEAD /file/{cid}/chunk/{index}` (one raw 256 KiB chunk), both with conditional
 //! requests and ranges ([`crate::conditional`], written out by [`crate::file_response`]).
-//! Files the relay holds (`relay seed`, `--seed`) are served from disk: whole files streamed
-//! at offsets (ETag the CID, Last-Modified the file's mtime; a 500 if its length no longer
-//! matches the manifest), chunks read at their offset and checked against the manifest
-//! before they leave (ETag `"<cid>-<index>"`). Files only a
+//! Files the relay holds (`relay seed`, `--seed`) are served chunk by chunk, each read at
+//! its offset and checked against the manifest before it leaves, and kept in a bounded
+//! memory cache ([`LocalFiles`]): whole files (ETag the CID, Last-Modified the file's mtime;
+//! a 500 if its length no longer matches the manifest or its first chunk its hash) and
+//! single chunks (ETag `"<cid>-<index>"`). Files only a
 //! browser tab holds are fetched through the bridge ([`crate::bridge`]), verified piece by
 //! piece, and streamed.
 
@@ -93,6 +94,13 @@ impl LocalFiles {
         self.files.get(cid)
     }
 
+    /// Chunk `index` of the held file `cid`, verified, and the file's mtime.
+    /// Errors: 404 when the relay does not hold `cid`, else as [`Self::chunk`].
+    pub async fn chunk_of(&self, cid: &str, index: u64) -> Result<(Bytes, Option<SystemTime>), ApiError> {
+        let file = self.get(cid).ok_or_else(|| not_found(cid))?;
+        self.chunk(file, cid, index).await
+    }
+
     /// Chunk `index` of `file`, verified, and the file's mtime: from memory, or read,
     /// checked and kept.
     async fn chunk(&self, file: &LocalFile, cid: &str, index: u64) -> Result<(Bytes, Option<SystemTime>), ApiError> {
@@ -121,7 +129,7 @@ pub async fn whole_file(State(files): State<LocalFiles>, State(bridge): State<Br
         return not_found(&cid).into_response();
     }
     if let Some(file) = files.get(&cid) {
-        return serve_local(file, &cid, &method, &headers).await.unwrap_or_else(IntoResponse::into_response);
+        return serve_local(&files, file, &cid, &method, &headers).await.unwrap_or_else(IntoResponse::into_response);
     }
     if let Some(bridge) = bridge.0.as_ref() {
         if let Some(response) = bridge.serve_whole(&cid, &method, &headers).await {
@@ -131,14 +139,11 @@ pub async fn whole_file(State(files): State<LocalFiles>, State(bridge): State<Br
     not_found(&cid).into_response()
 }
 
-/// A file the relay holds, streamed from disk (never read whole).
-async fn serve_local(file: &LocalFile, cid: &str, method: &Method, headers: &HeaderMap) -> Result<Response, ApiError> {
+/// A file the relay holds, streamed chunk by verified chunk (from the chunk cache or read
+/// and checked), never read whole; a chunk that fails its hash ends the response.
+async fn serve_local(files: &LocalFiles, file: &LocalFile, cid: &str, method: &Method, headers: &HeaderMap) -> Result<Response, ApiError> {
     let path = file.path.clone();
-    let (opened, metadata) = tokio::task::spawn_blocking(move || {
-        let f = std::fs::File::open(&path)?;
-        let metadata = f.metadata()?;
-        Ok::<_, std::io::Error>((f, metadata))
-    })
+    let metadata = tokio::task::spawn_blocking(move || std::fs::metadata(&path))
         .await
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot open the file: {e}")))?;
@@ -149,7 +154,12 @@ async fn serve_local(file: &LocalFile, cid: &str, method: &Method, headers: &Hea
     let mime = m.mime.as_deref().and_then(|m| HeaderValue::from_str(m).ok()).unwrap_or(HeaderValue::from_static("application/octet-stream"));
     let rep = Representation { len: m.size, content_type: mime, disposition: Some(disposition(&m.name)), validators: Validators::new(cid, metadata.modified().ok().map(not_after_now)) };
     let decision = decide(method, headers, rep.len, &rep.validators);
-    Ok(respond(decision, &rep, method == Method::HEAD, Source::Disk(Arc::new(opened))))
+    let mut pieces = crate::file_response::Pieces::local(files.clone(), cid);
+    if let (false, Some(first)) = (method == Method::HEAD, decision.first_byte(rep.len)) {
+        // The first chunk now: if it fails its hash, that is the response's status (500).
+        pieces.prime(first).await?;
+    }
+    Ok(respond(decision, &rep, method == Method::HEAD, Source::Pieces(pieces)))
 }
 
 /// RFC 9110 §8.8.2.1: a modification time in the future is sent as the present.

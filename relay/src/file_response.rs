@@ -1,14 +1,13 @@
 //! The driver of [`crate::conditional`]: writes a [`Decision`] out as an HTTP response and
-//! streams the content from where it lives: a file on the relay's disk (read at offsets in
-//! [`READ_SIZE`] blocks, never whole), a chunk already in memory, or a bridged file piece by
-//! piece (one piece held at a time). `multipart/byteranges` bodies are streamed part by part.
+//! streams the content from where it lives: a chunk already in memory, or a file piece by
+//! verified piece (one piece held at a time): a bridged file's from the tabs, a held file's
+//! from the relay's chunk cache or disk. `multipart/byteranges` bodies are streamed part by part.
 //!
 //! Every 200, 206 and 304 carries `Accept-Ranges: bytes` (§14.3), `ETag` and, when known,
 //! `Last-Modified`; a 416 carries `Content-Range: bytes */LEN` (§14.4); 412 and 416 are JSON
 //! errors like every other error of the API.
 
 use std::io;
-use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -18,9 +17,6 @@ use crate::bridge::Bridge;
 use crate::byte_ranges::{ByteRange, Multipart, Segment};
 use crate::conditional::{Decision, Validators};
 use crate::api_error::ApiError;
-
-/// Bytes read from disk per step of a streamed body: large reads, one buffer per connection.
-pub const READ_SIZE: usize = 256 * 1024;
 
 /// What is served: its length, media type, validators and, for whole files, a download name.
 pub struct Representation {
@@ -34,8 +30,6 @@ pub struct Representation {
 pub enum Source {
     /// Already in memory (a chunk, verified).
     Memory(Bytes),
-    /// A file on the relay's disk, opened once per request and read by that request alone.
-    Disk(Arc<std::fs::File>),
     /// A bridged file, fetched piece by piece.
     Pieces(Pieces),
 }
@@ -49,13 +43,6 @@ impl Source {
             Source::Memory(bytes) => {
                 let from = usize::try_from(offset).ok().filter(|f| *f < bytes.len()).ok_or_else(|| io::Error::from(io::ErrorKind::UnexpectedEof))?;
                 Ok(bytes.slice(from..bytes.len().min(from.saturating_add(max))))
-            }
-            Source::Disk(file) => {
-                let file = file.clone();
-                let n = max.min(READ_SIZE);
-                tokio::task::spawn_blocking(move || read_at(&file, offset, n).map(Bytes::from))
-                .await
-                .map_err(io::Error::other)?
             }
             Source::Pieces(pieces) => pieces.read(offset, max).await.map_err(|e| io::Error::other(e.message().to_string())),
         }
@@ -80,15 +67,29 @@ pub fn read_at(file: &std::fs::File, offset: u64, len: usize) -> io::Result<Vec<
 
 /// A bridged file's bytes, piece by piece through [`Bridge::piece`], holding one piece.
 pub struct Pieces {
-    bridge: Bridge,
+    source: PieceSource,
     cid: String,
     piece_len: u64,
     held: Option<(u64, Bytes)>,
 }
 
+/// Where verified pieces come from.
+enum PieceSource {
+    /// A bridged file's pieces, fetched from the tabs that hold it.
+    Bridge(Bridge),
+    /// A file the relay holds: its chunks, read, checked against the manifest and kept in
+    /// memory ([`crate::file_http::LocalFiles`]).
+    Local(crate::file_http::LocalFiles),
+}
+
 impl Pieces {
     pub fn new(bridge: Bridge, cid: &str, piece_len: u32) -> Self {
-        Self { bridge, cid: cid.to_string(), piece_len: u64::from(piece_len), held: None }
+        Self { source: PieceSource::Bridge(bridge), cid: cid.to_string(), piece_len: u64::from(piece_len), held: None }
+    }
+
+    /// The file with content ID `cid` that the relay holds, chunk by verified chunk.
+    pub fn local(files: crate::file_http::LocalFiles, cid: &str) -> Self {
+        Self { source: PieceSource::Local(files), cid: cid.to_string(), piece_len: web_node::CHUNK_SIZE as u64, held: None }
     }
 
     /// Fetches the piece that holds `offset` now, so that its failure (402, 504, …) can still
@@ -104,7 +105,10 @@ impl Pieces {
             Some((held, bytes)) if held == index => bytes,
             stale => {
                 drop(stale); // one piece in memory, not two
-                Bytes::from(self.bridge.piece(&self.cid, index).await?)
+                match &self.source {
+                    PieceSource::Bridge(bridge) => Bytes::from(bridge.piece(&self.cid, index).await?),
+                    PieceSource::Local(files) => files.chunk_of(&self.cid, index).await?.0,
+                }
             }
         };
         self.held = Some((index, piece.clone()));

@@ -22,7 +22,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::mpsc;
-use web_node::tracker::{ConnId, Tracker, MAX_MESSAGE_BYTES};
+use web_node::tracker::{ConnId, Parsed, Tracker, MAX_MESSAGE_BYTES};
 
 use crate::client_addr::TrustedProxies;
 use crate::socket_outbox::Outbox;
@@ -38,7 +38,8 @@ const READ_CHUNK: usize = 16 * 1024;
 
 enum Input {
     Open { conn: ConnId, outbox: Arc<Outbox> },
-    Text { conn: ConnId, text: String },
+    /// A message from the socket, parsed on its task ([`Parsed::from_text`]).
+    Message { conn: ConnId, parsed: Parsed },
     Closed { conn: ConnId },
 }
 
@@ -89,8 +90,8 @@ impl TrackerService {
                         outboxes.remove(&conn);
                         tracker.handle_close(conn);
                     }
-                    Input::Text { conn, text } => {
-                        for out in tracker.handle_message(conn, text.as_bytes(), crate::p2p::now_secs()) {
+                    Input::Message { conn, parsed } => {
+                        for out in tracker.handle_parsed(conn, parsed, crate::p2p::now_secs()) {
                             let Some(outbox) = outboxes.get(&out.conn) else { continue };
                             if let Err(e) = outbox.push(out.message.to_string()) {
                                 // Full or gone: drop that peer instead of buffering for it.
@@ -178,7 +179,10 @@ impl TrackerService {
                 }
                 Event::Close => return Err(PumpEnd::ClientClosed),
             };
-            self.inbox.send(Input::Text { conn, text }).await.map_err(|_| PumpEnd::TrackerGone)?;
+            // Parsed here, on this socket's task: JSON work spreads over the cores, the tracker
+            // task only keeps the swarms (it was the queue under a connection storm).
+            let parsed = Parsed::from_text(text.as_bytes());
+            self.inbox.send(Input::Message { conn, parsed }).await.map_err(|_| PumpEnd::TrackerGone)?;
         }
         Ok(())
     }

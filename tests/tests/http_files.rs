@@ -36,7 +36,11 @@ fn relay_held_files_serve_chunks_ranges_and_clear_errors() -> anyhow::Result<()>
     write_test_file(&file, size, 31)?;
     let m = relay_manifest(&file, &[])?;
     let cid = m["cid"].as_str().unwrap().to_string();
-    let relay = Relay::start_with(&workspace_root().join("www"), None, &["--seed", file.to_str().unwrap()])?;
+    // A second file, left unread until the end, to be changed on disk.
+    let changed = dir.path().join("changed on disk.bin");
+    write_test_file(&changed, 2 * 262_144 + 5_000, 32)?;
+    let changed_cid = relay_manifest(&changed, &[])?["cid"].as_str().unwrap().to_string();
+    let relay = Relay::start_with(&workspace_root().join("www"), None, &["--seed", file.to_str().unwrap(), "--seed", changed.to_str().unwrap()])?;
     let url = format!("{}/file/{cid}", relay.url);
 
     let out = dir.path().join("whole");
@@ -64,26 +68,30 @@ fn relay_held_files_serve_chunks_ranges_and_clear_errors() -> anyhow::Result<()>
 
     // A chunk is read, hashed and kept in memory once; bytes that changed on disk are never
     // served: a chunk read after the write fails its hash (500), one verified before is
-    // served from memory, as verified.
-    let chunk1 = format!("{url}/chunk/1");
-    let chunk2 = format!("{url}/chunk/2");
-    assert_eq!(head(&chunk1, &[])?.0, 200);
-    assert_eq!(head(&chunk1, &[])?.0, 200, "served again from the verified cache");
-    let before = std::fs::read(&file)?[262_144..2 * 262_144].to_vec();
+    // served from memory as verified, and a whole-file stream breaks off at the bad chunk.
+    let changed_url = format!("{}/file/{changed_cid}", relay.url);
+    let chunk0 = format!("{changed_url}/chunk/0");
+    let chunk1 = format!("{changed_url}/chunk/1");
+    assert_eq!(head(&chunk0, &[])?.0, 200);
+    assert_eq!(head(&chunk0, &[])?.0, 200, "served again from the verified cache");
+    let before = slice(&changed, 0, 262_144)?;
     {
         use std::io::{Seek, SeekFrom, Write};
-        let mut f = std::fs::OpenOptions::new().write(true).open(&file)?;
-        for chunk in [1u64, 2] {
+        let mut f = std::fs::OpenOptions::new().write(true).open(&changed)?;
+        for chunk in [0u64, 1] {
             f.seek(SeekFrom::Start(chunk * 262_144 + 10))?;
             f.write_all(b"tampered")?;
         }
         f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5))?;
     }
-    let (status, _) = head(&chunk2, &[])?;
+    let (status, _) = head(&chunk1, &[])?;
     assert_eq!(status, 500, "a chunk that changed on disk was served");
-    assert!(curl(&[&chunk2])?.contains("changed on disk"));
-    let served = std::process::Command::new("curl").args(["-sf", &chunk1]).output()?.stdout;
-    assert!(served == before, "chunk 1 must be served as it was verified, not as it is on disk now");
+    assert!(curl(&[&chunk1])?.contains("changed on disk"));
+    let served = std::process::Command::new("curl").args(["-sf", &chunk0]).output()?.stdout;
+    assert!(served == before, "chunk 0 must be served as it was verified, not as it is on disk now");
+    let whole = std::process::Command::new("curl").args(["-s", "--max-time", "30", &changed_url]).output()?;
+    assert!(!whole.status.success() || whole.stdout.len() < 2 * 262_144, "the whole file was served past a chunk that fails its hash");
+    assert!(!whole.stdout.windows(8).any(|w| w == b"tampered"), "tampered bytes were served");
     assert_eq!(head(&format!("{url}/chunk/0"), &[])?.0, 200, "the unchanged chunks still verify");
     Ok(())
 }

@@ -181,6 +181,30 @@ fn parse_announce(v: &Value) -> Result<Announce, TrackerError> {
     Ok(Announce { info_hash: id(v, "info_hash")?, peer_id: id(v, "peer_id")?, event, left, numwant, offers, answer })
 }
 
+/// One text message from a peer, parsed: the request, or the `failure reason` message to
+/// answer it with (echoing `action` and `info_hash` when they were readable, as
+/// bittorrent-tracker does).
+#[derive(Debug, Clone)]
+pub struct Parsed(Result<Request, Value>);
+
+impl Parsed {
+    /// Parses `text` (see [`parse`]); never fails: bad input becomes its failure reply.
+    pub fn from_text(text: &[u8]) -> Self {
+        Self(parse(text).map_err(|e| {
+            let mut failure = json!({ "failure reason": e.to_string() });
+            if let Ok(v) = serde_json::from_slice::<Value>(text) {
+                if let Some(action) = v.get("action").and_then(Value::as_str).filter(|a| *a == "announce" || *a == "scrape") {
+                    failure["action"] = json!(action);
+                }
+                if let Some(ih) = v.get("info_hash").and_then(Value::as_str).filter(|s| id_from_binary_string(s).is_some()) {
+                    failure["info_hash"] = json!(ih);
+                }
+            }
+            failure
+        }))
+    }
+}
+
 /// A message for one connection.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outgoing {
@@ -232,23 +256,19 @@ impl Tracker {
 
     /// Handles one text message from `conn`; returns what to send, to whom.
     pub fn handle_message(&mut self, conn: ConnId, text: &[u8], now: u64) -> Vec<Outgoing> {
-        let result = match parse(text) {
+        self.handle_parsed(conn, Parsed::from_text(text), now)
+    }
+
+    /// Handles one message already parsed with [`Parsed::from_text`] (a driver parses on
+    /// each connection's own task, so JSON work spreads over cores and the swarms' owner
+    /// only does bookkeeping).
+    pub fn handle_parsed(&mut self, conn: ConnId, parsed: Parsed, now: u64) -> Vec<Outgoing> {
+        let result = match parsed.0 {
             Ok(Request::Announce(a)) => self.announce(conn, a, now),
             Ok(Request::Scrape { info_hashes }) => Ok(vec![self.scrape(conn, &info_hashes)]),
-            Err(e) => Err(e),
+            Err(failure) => return vec![Outgoing { conn, message: failure }],
         };
-        result.unwrap_or_else(|e| {
-            let mut failure = json!({ "failure reason": e.to_string() });
-            if let Ok(v) = serde_json::from_slice::<Value>(text) {
-                if let Some(action) = v.get("action").and_then(Value::as_str).filter(|a| *a == "announce" || *a == "scrape") {
-                    failure["action"] = json!(action);
-                }
-                if let Some(ih) = v.get("info_hash").and_then(Value::as_str).filter(|s| id_from_binary_string(s).is_some()) {
-                    failure["info_hash"] = json!(ih);
-                }
-            }
-            vec![Outgoing { conn, message: failure }]
-        })
+        result.unwrap_or_else(|e| vec![Outgoing { conn, message: json!({ "failure reason": e.to_string() }) }])
     }
 
     /// The connection is gone: it leaves every swarm (implicit `stopped`).
