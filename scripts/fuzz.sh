@@ -6,6 +6,7 @@
 # New inputs go to fuzz/libfuzzer/work/TARGET (not committed); FUZZ_MERGE=1 merges the ones
 # that add coverage into fuzz/corpus/TARGET. Crashing inputs land in fuzz/libfuzzer/artifacts/
 # TARGET/; once fixed, commit them under fuzz/regressions/TARGET/ (the test command replays both).
+# FUZZ_RUNS=N stops each target after N executions instead (SECONDS stays the cap).
 # Needs the rustup nightly toolchain; installs cargo-fuzz if missing.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -41,7 +42,7 @@ run_one() {
   mkdir -p "$FUZZ_DIR/work/$t" "$FUZZ_DIR/artifacts/$t"
   local before; before=$(find "$FUZZ_DIR/work/$t" -type f | wc -l)
   # Bounded: 2 GiB of RSS, 10 s per input; a crash stops that target's run (reported below).
-  "$BIN/$t" -max_total_time="$SECS" -print_final_stats=1 -rss_limit_mb=2048 -timeout=10 \
+  "$BIN/$t" -max_total_time="$SECS" ${FUZZ_RUNS:+-runs="$FUZZ_RUNS"} -print_final_stats=1 -rss_limit_mb=2048 -timeout=10 \
     -artifact_prefix="$FUZZ_DIR/artifacts/$t/" "$FUZZ_DIR/work/$t" "fuzz/corpus/$t" >"$LOGS/$t.log" 2>&1 || true
   local after; after=$(find "$FUZZ_DIR/work/$t" -type f | wc -l)
   echo "$((after - before))" > "$LOGS/$t.new"
@@ -58,7 +59,7 @@ for t in "${targets[@]}"; do
 done
 wait
 
-echo "libFuzzer, ${SECS}s per target, ${JOBS} at a time, $(nproc) cores, sanitizer none, overflow checks on"
+echo "libFuzzer, ${FUZZ_RUNS:+$FUZZ_RUNS runs or }${SECS}s per target, ${JOBS} at a time, $(nproc) cores, sanitizer none, overflow checks on"
 echo
 printf '| %-20s | %14s | %10s | %9s | %7s |\n' target executions "execs/s" "new inputs" crashes
 printf '|%s|%s|%s|%s|%s|\n' ---------------------- ---------------- ------------ ----------- ---------
