@@ -21,7 +21,8 @@ if ! have_rustup_wasm; then
   packages+=(rustc-web cargo-web rust-web-src lld-22)
 fi
 if [[ "$PURPOSE" != run ]]; then
-  packages+=(chromium chromium-driver aria2 transmission-cli rhash opentracker)
+  # iproute2 + nftables: the two-NAT test (network namespaces, masquerade)
+  packages+=(chromium chromium-driver aria2 transmission-cli rhash opentracker iproute2 nftables)
 fi
 if [[ "$PURPOSE" == bench ]]; then
   packages+=(nginx-light wrk)   # the HTTP benchmark's reference server and load generator

@@ -36,6 +36,7 @@ pub const TARGETS: &[Target] = &[
     Target { name: "ws_frame", run: trackers::ws_frame },
     Target { name: "tracker_response", run: trackers::tracker_response },
     Target { name: "magnet", run: trackers::magnet },
+    Target { name: "ice_config", run: trackers::ice_config },
     Target { name: "http_announce_query", run: trackers::http_announce_query },
     Target { name: "http_announce_reply", run: trackers::http_announce_reply },
     Target { name: "udp_tracker_reply", run: trackers::udp_tracker_reply },

@@ -153,6 +153,11 @@ pub fn for_target(name: &str) -> Vec<Vec<u8>> {
             vec![lines(&script)]
         }
         "magnet" => vec![m.magnet(&Sources::relay("http://127.0.0.1:8080", &m.cid_hex())), format!("magnet:?xt=urn:btih:{}&dn=a%20b&tr=wss%3A%2F%2Ftracker.example&x.pe=[::1]:6881&x.pe=10.0.0.1:51413", hex_encode(&m.infohash))].into_iter().map(String::into_bytes).collect(),
+        "ice_config" => vec![
+            br#"{"ice_servers":[{"urls":["stun:198.18.0.1:3478"]},{"urls":["turn:198.18.0.1:3478?transport=udp"],"username":"1700003600:page-10.1.0.2","credential":"Sfm03yD6/7BgtysfN/OMbFcHCks="},{"urls":["stun:stun.example.org:3478"]}],"ttl":3600,"expires":1700003600}"#.to_vec(),
+            br#"{"ice_servers":[],"ttl":3600}"#.to_vec(),
+            b"stun:stun.example.org:3478\nturn:turn.example.org:3478?transport=udp alice secret # mine\n".to_vec(),
+        ],
         "http_announce_query" => vec![format!("info_hash={}&peer_id=-TR4060-abcdefghijkl&port=51413&uploaded=0&downloaded=0&left=0&compact=1&numwant=80&event=started&key=1&cid={}&tr=ws%3A%2F%2Fa&pe=127.0.0.1:1&want=1", pct(&m.infohash), m.cid_hex()).into_bytes()],
         "http_announce_reply" => vec![
             relay::http_tracker::response(&["127.0.0.1:51413".parse().expect("addr"), "[::1]:6881".parse().expect("addr")], 3, 4),

@@ -84,6 +84,19 @@ pub fn magnet(data: &[u8]) {
     }
 }
 
+/// The relay's `GET /api/ice` answer as the page reads it: only well-formed servers are
+/// kept, never more than the page hands a peer connection, and what is kept reads back
+/// the same when serialized again.
+pub fn ice_config(data: &[u8]) {
+    if let Ok(c) = web_node::ice::IceConfig::from_json(data) {
+        assert!(c.ice_servers.len() <= web_node::ice::MAX_SERVERS);
+        let again = serde_json::json!({ "ice_servers": c.ice_servers, "ttl": c.ttl, "expires": c.expires });
+        let reread = web_node::ice::IceConfig::from_json(again.to_string().as_bytes()).expect("what was kept parses again");
+        assert_eq!(reread, c);
+    }
+    let _ = web_node::ice::parse_user_servers(&String::from_utf8_lossy(data));
+}
+
 /// A BEP 3 announce query string sent to the relay's HTTP tracker, and the bridge's
 /// WebSocket query (`?cid=…&tr=…&pe=…`).
 pub fn http_announce_query(data: &[u8]) {

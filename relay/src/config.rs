@@ -168,6 +168,9 @@ pub struct ServeArgs {
     /// HTTP tracker's peer list); from anyone else those headers are ignored.
     #[arg(long = "trusted-proxy", env = "CHIRAL_TRUSTED_PROXY", value_delimiter = ',', value_parser = crate::client_addr::parse_cidr)]
     pub trusted_proxy: Vec<ipnet::IpNet>,
+    /// STUN and TURN for pages behind NATs.
+    #[command(flatten)]
+    pub ice: crate::ice::IceArgs,
 }
 
 /// A 20-byte id given on the command line was not 40 hex digits.

@@ -26,6 +26,8 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/api/node", get(node_info))
+        .route("/api/ice", get(crate::ice::ice_servers))
+        .route("/api/ice/stats", get(crate::ice::ice_stats))
         .route("/announce", get(crate::tracker_ws::announce))
         .route("/rpc", axum::routing::post(crate::rpc_proxy::rpc))
         .route("/api/faucet", axum::routing::post(crate::rpc_proxy::faucet))

@@ -13,6 +13,7 @@
 //! | [`http_tracker`] | BEP 3 HTTP announces at `/announce` (compact peers), pure |
 //! | [`config`] | flags and environment |
 //! | [`http`] | the axum router: static app, health |
+//! | [`ice`] | STUN and TURN (webrtc-rs `turn`) for pages behind NATs, `/api/ice` credentials (TURN REST) |
 //! | [`manifest_cmd`] | `relay manifest FILE`: a file's identities as JSON |
 //! | [`outbound`] | where the relay may connect because of untrusted input (trackers, peers): one policy, pure |
 //! | [`peer_discovery`] | peers from HTTP/UDP trackers (BEP 3/15) and the mainline DHT (BEP 5) for the bridge |
@@ -37,6 +38,7 @@ pub mod client_addr;
 pub mod client_caps;
 pub mod http;
 pub mod http_tracker;
+pub mod ice;
 pub mod manifest_cmd;
 pub mod outbound;
 pub mod p2p;

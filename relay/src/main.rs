@@ -94,6 +94,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             }
         }
         state = state.with_files_cached(local_files, args.chunk_cache_mib.saturating_mul(1 << 20));
+        if let Some(ice) = relay::ice::IceService::start(&args.ice, &args.data_dir).await? {
+            state = state.with_ice(ice);
+        }
         if let Some(url) = &args.eth_rpc {
             let proxy = relay::rpc_proxy::RpcProxy::new(url.clone(), args.dev_faucet)?;
             match proxy.call("eth_chainId", serde_json::json!([])).await {

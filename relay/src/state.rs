@@ -24,6 +24,8 @@ pub struct AppState {
     pub bt: Arc<BtTracker>,
     /// Reverse proxies whose forwarding headers name the client (`--trusted-proxy`).
     pub trusted_proxies: crate::client_addr::TrustedProxies,
+    /// STUN/TURN and the ICE servers pages are given (`/api/ice`).
+    pub ice: crate::ice::IceState,
 }
 
 /// What the relay serves the app from, and the URL it is reached at.
@@ -63,6 +65,7 @@ impl AppState {
             bridge: BridgeState::default(),
             bt: Arc::default(),
             trusted_proxies: Default::default(),
+            ice: Default::default(),
         }
     }
 
@@ -93,6 +96,12 @@ impl AppState {
     /// Believes these reverse proxies' `Forwarded`/`X-Forwarded-For`.
     pub fn with_trusted_proxies(mut self, proxies: crate::client_addr::TrustedProxies) -> Self {
         self.trusted_proxies = proxies;
+        self
+    }
+
+    /// Runs STUN/TURN and hands pages their ICE servers.
+    pub fn with_ice(mut self, ice: crate::ice::IceService) -> Self {
+        self.ice = crate::ice::IceState(Some(Arc::new(ice)));
         self
     }
 

@@ -13,6 +13,7 @@ use anyhow::{bail, Context};
 
 mod anvil;
 pub mod dht_sim;
+pub mod netns;
 pub mod wallet_pages;
 
 pub use anvil::Anvil;
@@ -81,6 +82,8 @@ pub struct Relay {
     args: Vec<String>,
     /// The addresses the killed process listened on: (HTTP, libp2p, BitTorrent).
     listened: Option<(String, Vec<String>, String)>,
+    /// The network namespace it runs in ([`Relay::start_in_netns`]).
+    netns: Option<String>,
     process: Guarded,
     _data: Option<tempfile::TempDir>,
 }
@@ -106,22 +109,47 @@ impl Relay {
         let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let since = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-        let process = Self::spawn(www, &data_dir, &args, None, &lines)?;
-        let mut relay = Self { url: String::new(), data_dir, lines, since, www: www.to_path_buf(), args, listened: None, process, _data: temp };
+        let process = Self::spawn(www, &data_dir, &args, None, None, &lines)?;
+        let mut relay = Self { url: String::new(), data_dir, lines, since, www: www.to_path_buf(), args, listened: None, netns: None, process, _data: temp };
         relay.url = relay.wait_for_line("relay listening on ", Duration::from_secs(60))?;
         Ok(relay)
     }
 
-    /// Starts the relay binary; `listen`: (HTTP, libp2p, BitTorrent) addresses to take again.
-    fn spawn(www: &Path, data_dir: &Path, args: &[String], listen: Option<&(String, Vec<String>, String)>, lines: &std::sync::Arc<std::sync::Mutex<Vec<String>>>) -> anyhow::Result<Guarded> {
+    /// A relay inside network namespace `ns` on `ip` (HTTP 8080, libp2p TCP 4001 and
+    /// WebSocket 4002, BitTorrent 6881), serving the workspace's built app; `args`: extra flags.
+    pub fn start_in_netns(ns: &netns::Netns, ip: &str, args: &[&str]) -> anyhow::Result<Self> {
+        let www = workspace_root().join("www");
+        let temp = tempfile::tempdir()?;
+        let data_dir = temp.path().to_path_buf();
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let since = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let listen = (format!("{ip}:8080"), vec![format!("/ip4/{ip}/tcp/4001"), format!("/ip4/{ip}/tcp/4002/ws")], format!("{ip}:6881"));
+        let process = Self::spawn(&www, &data_dir, &args, Some(&listen), Some(&ns.name), &lines)?;
+        let mut relay = Self { url: String::new(), data_dir, lines, since, www, args, listened: None, netns: Some(ns.name.clone()), process, _data: Some(temp) };
+        relay.url = relay.wait_for_line("relay listening on ", Duration::from_secs(60))?;
+        Ok(relay)
+    }
+
+    /// Starts the relay binary; `listen`: (HTTP, libp2p, BitTorrent) addresses to take again;
+    /// `netns`: the network namespace to run it in.
+    fn spawn(www: &Path, data_dir: &Path, args: &[String], listen: Option<&(String, Vec<String>, String)>, netns: Option<&str>, lines: &std::sync::Arc<std::sync::Mutex<Vec<String>>>) -> anyhow::Result<Guarded> {
         // No mainline DHT (its default is the public routers) unless a test sets one up.
         let dht: &[&str] = if args.iter().any(|a| a == "--dht-listen") { &[] } else { &["--no-dht"] };
         let (http, p2p, bt) = match listen {
             Some((http, p2p, bt)) => (http.clone(), p2p.join(","), bt.clone()),
             None => ("127.0.0.1:0".into(), "/ip4/127.0.0.1/tcp/0,/ip4/127.0.0.1/tcp/0/ws".into(), "127.0.0.1:0".into()),
         };
+        let mut command = match netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns]).arg(relay_bin());
+                c
+            }
+            None => Command::new(relay_bin()),
+        };
         let mut process = Guarded::spawn(
-            Command::new(relay_bin())
+            command
                 .args(args)
                 .args(dht)
                 .args(["--listen", &http, "--p2p-listen", &p2p, "--bt-listen", &bt, "--www"])
@@ -166,7 +194,7 @@ impl Relay {
     pub fn restart(&mut self) -> anyhow::Result<()> {
         let listen = self.listened.take().context("restart() comes after kill()")?;
         self.since.store(self.lines.lock().unwrap().len(), std::sync::atomic::Ordering::SeqCst);
-        self.process = Self::spawn(&self.www, &self.data_dir, &self.args, Some(&listen), &self.lines)?;
+        self.process = Self::spawn(&self.www, &self.data_dir, &self.args, Some(&listen), self.netns.as_deref(), &self.lines)?;
         let url = self.wait_for_line("relay listening on ", Duration::from_secs(60))?;
         anyhow::ensure!(url == self.url, "the relay came back on {url}, not {}", self.url);
         Ok(())
@@ -505,11 +533,21 @@ pub struct Browser {
     pub client: fantoccini::Client,
     _driver: Guarded,
     _profile: tempfile::TempDir,
+    /// The loopback forward to a chromedriver inside a network namespace.
+    _forward: Option<netns::Forward>,
 }
 
 impl Browser {
     pub async fn start() -> anyhow::Result<Self> {
         Self::start_with_prefs(serde_json::json!({})).await
+    }
+
+    /// A browser whose Chromium (and chromedriver) run inside network namespace `ns`,
+    /// driven through a loopback forward ([`netns::forward_into`]). `origin` (the relay's
+    /// `http://IP:PORT`) is treated as secure, as it would be behind the TLS a public relay
+    /// has: Web Crypto and OPFS need a secure context, which plain http only is on loopback.
+    pub async fn start_in_netns(ns: &netns::Netns, origin: &str) -> anyhow::Result<Self> {
+        Self::start_with(serde_json::json!({}), Some((ns, origin))).await
     }
 
     /// A browser whose downloads (the page's "Save file") land in `dir` without asking.
@@ -523,13 +561,27 @@ impl Browser {
     }
 
     async fn start_with_prefs(prefs: serde_json::Value) -> anyhow::Result<Self> {
-        let port = free_port()?;
-        let driver = Guarded::spawn(
-            Command::new("chromedriver")
-                .arg(format!("--port={port}"))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null()),
-        )?;
+        Self::start_with(prefs, None).await
+    }
+
+    async fn start_with(prefs: serde_json::Value, netns: Option<(&netns::Netns, &str)>) -> anyhow::Result<Self> {
+        let ns = netns.map(|(ns, _)| ns);
+        // In a namespace of its own chromedriver has the whole port space; the test reaches it
+        // through a forward on its own loopback.
+        let (driver_port, port) = match ns {
+            Some(_) => (9515, 0),
+            None => {
+                let p = free_port()?;
+                (p, p)
+            }
+        };
+        let mut command = match ns {
+            Some(ns) => ns.command("chromedriver"),
+            None => Command::new("chromedriver"),
+        };
+        let driver = Guarded::spawn(command.arg(format!("--port={driver_port}")).stdout(Stdio::null()).stderr(Stdio::null()))?;
+        let forward = ns.map(|ns| netns::forward_into(ns, driver_port)).transpose()?;
+        let port = forward.as_ref().map_or(port, |f| f.port);
         let profile = tempfile::tempdir()?;
         let mut caps = serde_json::Map::new();
         caps.insert(
@@ -548,6 +600,11 @@ impl Browser {
                 ]
             }),
         );
+        if let Some((_, origin)) = netns {
+            if let Some(args) = caps["goog:chromeOptions"]["args"].as_array_mut() {
+                args.push(format!("--unsafely-treat-insecure-origin-as-secure={origin}").into());
+            }
+        }
         let deadline = Instant::now() + Duration::from_secs(30);
         let client = loop {
             let attempt = fantoccini::ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
@@ -560,7 +617,7 @@ impl Browser {
                 Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
         };
-        Ok(Self { client, _driver: driver, _profile: profile })
+        Ok(Self { client, _driver: driver, _profile: profile, _forward: forward })
     }
 
     /// Polls `js` (a function body returning a value) until it returns non-null.

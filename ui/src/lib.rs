@@ -14,6 +14,7 @@
 pub mod clipboard;
 pub mod download;
 pub mod hashing;
+pub mod ice;
 pub mod network;
 pub mod share;
 pub mod transfers;
@@ -56,6 +57,9 @@ pub fn App() -> impl IntoView {
     };
     provide_context(network);
     network::start(network);
+    let ice = ice::Ice::new();
+    provide_context(ice);
+    ice.start();
     let wallet = wallet::Wallet::new();
     provide_context(wallet);
     wallet.start();

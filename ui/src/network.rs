@@ -19,7 +19,7 @@ pub struct Network {
     pub start_error: RwSignal<Option<String>>,
 }
 
-async fn fetch_text(url: &str) -> Result<String, String> {
+pub(crate) async fn fetch_text(url: &str) -> Result<String, String> {
     let window = web_sys::window().ok_or("no window")?;
     let response: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
         .await
@@ -32,6 +32,17 @@ async fn fetch_text(url: &str) -> Result<String, String> {
         .await
         .map_err(|_| "unreadable response")?;
     text.as_string().ok_or_else(|| "unreadable response".into())
+}
+
+/// Waits `d` on the page's event loop (a `setTimeout`).
+pub(crate) async fn sleep(d: Duration) {
+    let ms = i32::try_from(d.as_millis()).unwrap_or(i32::MAX);
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = JsFuture::from(promise).await;
 }
 
 /// Reads the relay's addresses from `/api/node` and starts the page's node on its
@@ -120,6 +131,7 @@ pub fn NetworkView() -> impl IntoView {
                 <Stat label="Connected peers" id="net-peers" value=Signal::derive(move || info.get().map_or("–".into(), |i| i.connected_peers.to_string())) />
                 <Stat label="DHT routing table" id="net-routing" value=Signal::derive(move || info.get().map_or("–".into(), |i| format!("{} peers", i.routing_table_size))) />
             </div>
+            <crate::ice::IceCard />
         </section>
     }
 }

@@ -338,7 +338,10 @@ fn TransferCard(info_hash: String) -> impl IntoView {
                                     <tr class="peer">
                                         <td><code>{p.id.clone()}</code></td>
                                         <td>{p.client.clone()}</td>
-                                        <td><span class="proto">{p.protocol}</span></td>
+                                        <td>
+                                            <span class="proto">{p.protocol}</span>
+                                            {p.path.map(|path| view! { <span class="path" data-path=path title="How this connection's packets travel: straight between the two browsers (through their NATs), or through the relay's TURN server">{path}</span> })}
+                                        </td>
                                         <td>{units::rate_per_second(p.down_rate)}</td>
                                         <td>{units::rate_per_second(p.up_rate)}</td>
                                         <td>{p.pieces}</td>

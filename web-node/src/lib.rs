@@ -16,6 +16,7 @@
 //! | [`settlement`] | who delivered which verified chunks, the payment plan, the idempotent ledger |
 //! | [`wallet`] | the built-in wallet: encrypted keystore, EIP-1559 payments signed with alloy |
 //! | [`ed2k`] | ed2k hash and link |
+//! | [`ice`] | ICE servers (STUN/TURN) for WebRTC: the relay's `/api/ice`, the user's own, merged and bounded |
 //! | [`encryption`] | optional AES-256-GCM with a PBKDF2-SHA256 key, chunk-aligned |
 //! | [`bencode`] | canonical, bounded bencode |
 //! | [`bridge_link`] | the page ↔ relay bridge link: the relay's refusal (close code and reason) |
@@ -32,6 +33,7 @@ pub mod ed2k;
 pub mod encryption;
 pub mod file_check;
 pub mod file_record;
+pub mod ice;
 pub mod ingest;
 pub mod manifest;
 pub mod merkle;

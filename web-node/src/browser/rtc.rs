@@ -7,6 +7,7 @@ use std::time::Duration;
 use js_sys::Reflect;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
+use crate::ice::IceServer;
 use web_sys::{
     RtcConfiguration, RtcDataChannel, RtcIceGatheringState, RtcPeerConnection, RtcSdpType, RtcSessionDescriptionInit,
 };
@@ -33,12 +34,89 @@ impl RtcError {
     }
 }
 
+thread_local! {
+    /// The ICE servers every new peer connection gets ([`set_ice_servers`]).
+    static ICE_SERVERS: std::cell::RefCell<Vec<IceServer>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Whether the relay's answer (or its failure) came in ([`ice_settled`]).
+    static ICE_SETTLED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// New connections wait at most this long for the relay's ICE servers at page load.
+const ICE_WAIT: Duration = Duration::from_secs(3);
+
+/// Says the relay's ICE servers are known (or will not be): connections stop waiting for them.
+pub fn ice_settled() {
+    ICE_SETTLED.with(|s| s.set(true));
+}
+
+/// A connection made in the page's first moments waits (up to [`ICE_WAIT`]) for the
+/// relay's ICE servers, so its offer carries server-reflexive and relay candidates.
+async fn wait_for_ice() {
+    let step = Duration::from_millis(20);
+    let mut waited = Duration::ZERO;
+    while !ICE_SETTLED.with(std::cell::Cell::get) && waited < ICE_WAIT {
+        futures_timer::Delay::new(step).await;
+        waited += step;
+    }
+}
+
+/// The STUN/TURN servers new peer connections use from now on (the relay's `/api/ice`
+/// merged with the user's, [`crate::ice::merge`]); without any, only host candidates are
+/// gathered and only peers on the same network connect.
+pub fn set_ice_servers(servers: Vec<IceServer>) {
+    ICE_SERVERS.with(|s| *s.borrow_mut() = servers);
+}
+
+/// The ICE servers new peer connections get.
+pub fn ice_servers() -> Vec<IceServer> {
+    ICE_SERVERS.with(|s| s.borrow().clone())
+}
+
+fn ice_server_array() -> js_sys::Array {
+    let array = js_sys::Array::new();
+    for server in ice_servers() {
+        let entry = js_sys::Object::new();
+        let urls: js_sys::Array = server.urls.iter().map(|u| JsValue::from_str(u)).collect();
+        let _ = Reflect::set(&entry, &"urls".into(), &urls);
+        if let (Some(user), Some(credential)) = (&server.username, &server.credential) {
+            let _ = Reflect::set(&entry, &"username".into(), &user.into());
+            let _ = Reflect::set(&entry, &"credential".into(), &credential.into());
+        }
+        array.push(&entry);
+    }
+    array
+}
+
 fn peer_connection() -> Result<RtcPeerConnection, RtcError> {
     let config = RtcConfiguration::new();
-    // Host candidates reach peers on the same network; a relay-provided STUN/TURN list
-    // would go here.
-    config.set_ice_servers(&js_sys::Array::new());
+    config.set_ice_servers(&ice_server_array());
     RtcPeerConnection::new_with_configuration(&config).map_err(RtcError::browser("creating the peer connection"))
+}
+
+/// How a connected peer connection's packets travel, from its selected ICE candidate pair
+/// (W3C webrtc-stats §7.4, §7.9): `"TURN relay"` when either end is a relay candidate,
+/// `"direct"` otherwise (host, or server/peer reflexive through NATs); `None` before a
+/// pair is selected.
+pub async fn path(pc: &RtcPeerConnection) -> Option<&'static str> {
+    let report = JsFuture::from(pc.get_stats()).await.ok()?;
+    let get = |v: &JsValue, k: &str| Reflect::get(v, &k.into()).ok().and_then(|x| x.as_string());
+    let mut stats = std::collections::HashMap::new();
+    let mut selected = None;
+    let mut nominated = None;
+    for entry in js_sys::Array::from(&report).iter() {
+        let value = Reflect::get(&entry, &1.into()).ok()?;
+        let (Some(id), Some(kind)) = (get(&value, "id"), get(&value, "type")) else { continue };
+        match kind.as_str() {
+            "transport" => selected = selected.or(get(&value, "selectedCandidatePairId")),
+            "candidate-pair" if get(&value, "state").as_deref() == Some("succeeded") && Reflect::get(&value, &"nominated".into()).ok().and_then(|n| n.as_bool()) == Some(true) => nominated = Some(id.clone()),
+            _ => {}
+        }
+        stats.insert(id, value);
+    }
+    let pair = stats.get(&selected.or(nominated)?)?;
+    let candidate_type = |key: &str| get(pair, key).and_then(|id| stats.get(&id)).and_then(|c| get(c, "candidateType"));
+    let types = [candidate_type("localCandidateId")?, candidate_type("remoteCandidateId")?];
+    Some(if types.iter().any(|t| t == "relay") { "TURN relay" } else { "direct" })
 }
 
 async fn gathered_sdp(pc: &RtcPeerConnection) -> Result<String, RtcError> {
@@ -68,6 +146,7 @@ async fn set_remote(pc: &RtcPeerConnection, kind: RtcSdpType, sdp: &str) -> Resu
 
 /// A new connection with its data channel and a complete offer SDP.
 pub async fn create_offer() -> Result<(RtcPeerConnection, RtcDataChannel, String), RtcError> {
+    wait_for_ice().await;
     let pc = peer_connection()?;
     let dc = pc.create_data_channel("chiral");
     let offer = JsFuture::from(pc.create_offer()).await.map_err(RtcError::browser("creating the offer"))?;
@@ -78,6 +157,7 @@ pub async fn create_offer() -> Result<(RtcPeerConnection, RtcDataChannel, String
 
 /// Answers a peer's offer; the data channel arrives through `ondatachannel`.
 pub async fn answer_offer(offer_sdp: &str) -> Result<(RtcPeerConnection, String), RtcError> {
+    wait_for_ice().await;
     let pc = peer_connection()?;
     set_remote(&pc, RtcSdpType::Offer, offer_sdp).await?;
     let answer = JsFuture::from(pc.create_answer()).await.map_err(RtcError::browser("creating the answer"))?;

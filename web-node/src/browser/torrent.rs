@@ -68,6 +68,8 @@ pub struct PeerRow {
     pub id: String,
     pub client: String,
     pub protocol: &'static str,
+    /// WebRTC peers: `"direct"` or `"TURN relay"` once the connection's path is known.
+    pub path: Option<&'static str>,
     pub down_rate: f64,
     pub up_rate: f64,
     pub downloaded: u64,

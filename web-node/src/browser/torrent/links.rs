@@ -46,11 +46,13 @@ pub(super) struct PeerLink {
     pub(super) channel: Channel,
     pub(super) last: (u64, u64),
     pub(super) rates: (f64, f64),
+    /// How a WebRTC peer's packets travel (`rtc::path`), once known.
+    pub(super) path: std::rc::Rc<std::cell::Cell<Option<&'static str>>>,
 }
 
 impl PeerLink {
     pub(super) fn new(channel: Channel, listeners: Vec<EventListener>) -> Self {
-        Self { _listeners: listeners, channel, last: (0, 0), rates: (0.0, 0.0) }
+        Self { _listeners: listeners, channel, last: (0, 0), rates: (0.0, 0.0), path: Default::default() }
     }
 
     pub(super) fn protocol(&self) -> &'static str {
@@ -125,7 +127,15 @@ impl Torrent {
         let key = self.next_key();
         dc.set_binary_type(RtcDataChannelType::Arraybuffer);
         let weak = self.downgrade();
+        let path = std::rc::Rc::<std::cell::Cell<Option<&'static str>>>::default();
+        let (path_pc, path_cell) = (rtc.pc.clone(), path.clone());
+        let learn_path = move || {
+            let (pc, cell) = (path_pc.clone(), path_cell.clone());
+            wasm_bindgen_futures::spawn_local(async move { cell.set(crate::browser::rtc::path(&pc).await) });
+        };
+        let learn_on_open = learn_path.clone();
         let on_open = EventListener::new(&dc, "open", move |_| {
+            learn_on_open();
             let Some(t) = weak.upgrade() else { return };
             t.0.borrow_mut().swarm.handle_connected(key, initiator, now_ms() as u64);
             t.pump();
@@ -143,8 +153,12 @@ impl Torrent {
         let on_error = gone("error", &dc);
         let weak = self.downgrade();
         let pc = rtc.pc.clone();
+        let learn_on_change = learn_path.clone();
         let on_state = EventListener::new(&rtc.pc, "connectionstatechange", move |_| {
             use web_sys::RtcPeerConnectionState as S;
+            if pc.connection_state() == S::Connected {
+                learn_on_change();
+            }
             if matches!(pc.connection_state(), S::Failed | S::Closed) {
                 if let Some(t) = weak.upgrade() {
                     t.drop_peer(key);
@@ -152,7 +166,11 @@ impl Torrent {
             }
         });
         let already_open = dc.ready_state() == RtcDataChannelState::Open;
-        let link = PeerLink::new(Channel::Rtc(rtc), vec![on_open, on_message, on_close, on_error, on_state]);
+        let mut link = PeerLink::new(Channel::Rtc(rtc), vec![on_open, on_message, on_close, on_error, on_state]);
+        link.path = path;
+        if already_open {
+            learn_path();
+        }
         self.0.borrow_mut().peers.insert(key, link);
         if already_open {
             self.0.borrow_mut().swarm.handle_connected(key, initiator, now_ms() as u64);

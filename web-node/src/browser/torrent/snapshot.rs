@@ -55,6 +55,7 @@ impl Torrent {
                 id: s.peer_id.map(|id| short_peer_id(&id)).unwrap_or_else(|| "connecting".into()),
                 client: s.client.unwrap_or_default(),
                 protocol: link.protocol(),
+                path: link.path.get(),
                 down_rate: link.rates.0,
                 up_rate: link.rates.1,
                 downloaded: s.downloaded,
