@@ -13,6 +13,7 @@
 
 pub mod clipboard;
 pub mod download;
+pub mod folder;
 pub mod hashing;
 pub mod ice;
 pub mod network;

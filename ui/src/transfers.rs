@@ -212,6 +212,39 @@ impl Transfers {
         });
     }
 
+    /// Chooses whether a folder torrent's file `index` is downloaded.
+    pub(crate) fn choose_file(self, info_hash: &str, index: usize, on: bool) {
+        if let Some(t) = self.find(info_hash) {
+            t.choose_file(index, on);
+        }
+    }
+
+    /// Saves one file of a folder torrent (a browser download named after it).
+    pub(crate) fn save_file(self, info_hash: &str, index: usize) {
+        let Some(t) = self.find(info_hash) else { return };
+        spawn_local(async move {
+            match t.file_blob(index).await {
+                Ok((blob, name)) => {
+                    if let Err(e) = save_blob(&blob, &name) {
+                        self.error.set(Some(e));
+                    }
+                }
+                Err(e) => self.error.set(Some(format!("The file cannot be saved: {e}"))),
+            }
+        });
+    }
+
+    /// Saves a folder torrent's complete files into a folder the user picks (File System
+    /// Access), keeping the torrent's layout.
+    pub(crate) fn save_folder(self, info_hash: &str, files: Vec<(usize, String)>, name: String) {
+        let Some(t) = self.find(info_hash) else { return };
+        spawn_local(async move {
+            if let Err(e) = crate::folder::save_into_picked_folder(&t, &name, &files).await {
+                self.error.set(Some(format!("The folder cannot be saved: {e}")));
+            }
+        });
+    }
+
     fn remove(self, info_hash: String) {
         let Some(t) = self.find(&info_hash) else { return };
         self.torrents.update_value(|ts| ts.retain(|x| hex::encode(x.info_hash()) != info_hash));
@@ -285,6 +318,7 @@ fn TransferCard(info_hash: String) -> impl IntoView {
                 None => String::new(),
             })
             data-kept-pieces=attr(|s| s.kept_pieces.to_string())
+            data-files=attr(|s| s.files.len().to_string())
         >
             {move || get().map(|s| {
                 let fraction = if s.pieces == 0 { 0.0 } else { f64::from(s.have) / f64::from(s.pieces) };
@@ -329,6 +363,7 @@ fn TransferCard(info_hash: String) -> impl IntoView {
                         }}</span>
                     </div>
                     {s.bridge_refusal.clone().map(|r| view! { <p class="warn bridge-refusal" role="alert">{r}</p> })}
+                    {(!s.files.is_empty()).then(|| view! { <crate::folder::FileTable info_hash=s.info_hash.clone() name=s.name.clone() files=s.files.clone() /> })}
                     {(!s.sources.is_empty()).then(|| view! { <ChunkMap map=s.chunk_map.clone() sources=s.sources.clone() /> })}
                     {(!s.peers.is_empty()).then(|| view! {
                         <table class="peers">
@@ -361,7 +396,7 @@ fn TransferCard(info_hash: String) -> impl IntoView {
                 </div>
             })}
             <div class="actions">
-                <button class="save" disabled=move || !get().is_some_and(|s| s.verdict.as_ref().is_some_and(Verdict::is_verified))
+                <button class="save" class:hidden=move || get().is_some_and(|s| !s.files.is_empty()) disabled=move || !get().is_some_and(|s| s.verdict.as_ref().is_some_and(Verdict::is_verified))
                     on:click=move |_| transfers.save(save_hash.clone())>"Save file"</button>
                 <button class="remove" on:click=move |_| transfers.remove(remove_hash.clone())>"Remove"</button>
             </div>

@@ -40,8 +40,9 @@ proptest! {
 }
 
 /// A folder torrent (three files, one empty, a BEP 47 padding file) between two swarms over
-/// BEP 9: a swarm that takes folders (`relay fetch`) gets every piece; one that does not (the
-/// page, the bridge) refuses it at once with the reason, as before.
+/// BEP 9: a swarm that takes folders (the page, the bridge, `relay fetch`) gets every piece,
+/// or only the chosen files' pieces; one configured without (`SwarmConfig::folders` off)
+/// refuses it at once with the reason.
 mod folders {
     use sha1::Digest as _;
     use web_node::peer_wire::extension::InfoError;
@@ -66,6 +67,11 @@ mod folders {
 
     /// Runs a seeder and a magnet leecher until neither has output; the leecher's events.
     fn exchange(folders: bool) -> Vec<Event> {
+        exchange_wanting(folders, None)
+    }
+
+    /// As [`exchange`], the leecher wanting only `wanted` pieces once it has the info dict.
+    fn exchange_wanting(folders: bool, wanted: Option<&[u32]>) -> Vec<Event> {
         let (info_bytes, bytes) = folder();
         let info_hash: [u8; 20] = sha1::Sha1::digest(&info_bytes).into();
         let mut seed_config = SwarmConfig::new(info_hash, [1; 20]);
@@ -101,7 +107,16 @@ mod folders {
                     moved = true;
                     match out {
                         Output::Transmit { data, .. } => seeder.handle_data(PeerKey(1), &data, now),
-                        Output::Event(e) => events.push(e),
+                        Output::Event(e) => {
+                            if let (Event::MetadataReady { info, .. }, Some(w)) = (&e, wanted) {
+                                let mut bits = Bitfield::new(info.pieces());
+                                w.iter().for_each(|i| {
+                                    bits.set(*i);
+                                });
+                                leecher.set_wanted(Some(bits), now);
+                            }
+                            events.push(e)
+                        }
                     }
                 }
             }
@@ -125,6 +140,15 @@ mod folders {
         let verified = events.iter().filter(|e| matches!(e, Event::PieceVerified { .. })).count();
         assert_eq!(verified, 4);
         assert!(events.contains(&Event::Complete));
+    }
+
+    #[test]
+    fn only_the_chosen_files_pieces_are_fetched() {
+        // a.txt (and its padding) is piece 0; the other file is pieces 1-3.
+        let events = exchange_wanting(true, Some(&[0]));
+        let verified: Vec<u32> = events.iter().filter_map(|e| if let Event::PieceVerified { index, .. } = e { Some(*index) } else { None }).collect();
+        assert_eq!(verified, [0]);
+        assert_eq!(events.iter().filter(|e| **e == Event::Complete).count(), 1, "complete once the chosen file is");
     }
 
     #[test]

@@ -68,10 +68,12 @@ impl FileTask {
         Self::with_config(cid, Self::config(info_hash, peer_id), dir)
     }
 
-    /// The swarm settings of a bridged file (single files only: pages cannot seed or take
-    /// folders over the bridge yet).
+    /// The swarm settings of a bridged file or folder torrent.
     pub(super) fn config(info_hash: [u8; 20], peer_id: [u8; 20]) -> SwarmConfig {
         let mut config = SwarmConfig::new(info_hash, peer_id);
+        // Folder torrents cross the bridge as pieces: cached as the torrent's byte stream,
+        // written out as a folder only by `relay fetch`.
+        config.folders = true;
         config.download = false; // only once someone asks
         // A seeding tab's chunk hash list is passed on to pages downloading by CID.
         config.forward_chunk_hashes = true;
@@ -374,17 +376,16 @@ impl FileTask {
         );
     }
 
-    /// Where the pieces go: one sparse file at `path`, or (a multi-file torrent, which
-    /// only `relay fetch`'s swarm accepts) the torrent's folder at `path`.
+    /// Where the pieces go: one sparse file at `path` (a bridged folder torrent too: its
+    /// byte stream, padding included), or for `relay fetch` of a folder torrent the folder
+    /// itself at `path`.
     async fn open_store(&mut self, info: &TorrentInfo) -> Result<(), BridgeError> {
-        if !info.is_single_file() {
-            if self.cid.is_some() {
-                return Err(BridgeError::Unsupported("a folder has no content ID yet; fetch it without --cid".into()));
-            }
-            if self.fetching {
-                let files = info.real_files().count();
-                eprintln!("fetch: {} is a folder of {files} files ({:.1} MiB); writing it to {}", info.name, info.length as f64 / 1048576.0, self.path.display());
-            }
+        if !info.is_single_file() && self.cid.is_some() {
+            return Err(BridgeError::Unsupported("a folder has no content ID yet; fetch it without --cid".into()));
+        }
+        if !info.is_single_file() && self.fetching {
+            let files = info.real_files().count();
+            eprintln!("fetch: {} is a folder of {files} files ({:.1} MiB); writing it to {}", info.name, info.length as f64 / 1048576.0, self.path.display());
             self.store = Some(PieceStore::Folder(Folder::create(self.path.clone(), info).await?));
             return Ok(());
         }

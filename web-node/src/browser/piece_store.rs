@@ -159,8 +159,13 @@ impl OpfsTorrent {
 
     /// The whole file as a Blob made of the piece files (no copy into memory).
     pub async fn blob(&self, pieces: u32) -> Result<Blob, StoreError> {
+        self.blob_range(0..pieces).await
+    }
+
+    /// Pieces `range` as one Blob made of the piece files (no copy into memory).
+    pub async fn blob_range(&self, range: std::ops::Range<u32>) -> Result<Blob, StoreError> {
         let parts = Array::new();
-        for index in 0..pieces {
+        for index in range {
             let file: wasm_bindgen::JsValue = self.file(&format!("p{index}")).await?.into();
             parts.push(&file);
         }

@@ -8,6 +8,7 @@
 //! last handle) closes and unhooks all of it.
 
 mod bridge;
+mod folder;
 mod error;
 mod links;
 mod signaling;
@@ -29,6 +30,7 @@ use crate::signaling::{Session, SessionConfig};
 use crate::swarm::{Event, Output, PeerKey, Swarm, SwarmConfig};
 use crate::tracker::Id20;
 pub use bridge::bridge_url;
+pub use folder::FileRow;
 pub use error::TorrentError;
 use links::PeerLink;
 
@@ -119,6 +121,9 @@ pub struct Snapshot {
     pub chunk_map: Vec<u8>,
     /// (source, pieces delivered): "WebTorrent -CH0001-…ab12", "relay bridge", …
     pub sources: Vec<(String, u32)>,
+    /// A folder torrent's files (padding left out): progress, choice, SHA-256 once
+    /// complete; empty for a single file.
+    pub files: Vec<FileRow>,
     /// How pieces are checked: "sha1" (magnet: the infohash's SHA-1 piece hashes),
     /// "sha1+sha256" (also the manifest's chunk SHA-256, anchored by the signed Merkle
     /// root), "awaiting-chunk-hashes" (a CID download before a peer has sent that list).
@@ -185,6 +190,10 @@ struct Inner {
     /// Who waits for the verdict ([`Torrent::verdict`]); told `None` if the torrent stops first.
     verdict_waiters: Vec<futures::channel::oneshot::Sender<Option<Verdict>>>,
     kept_pieces: u32,
+    /// A folder torrent's chosen files (one flag per entry of `files`); `None`: all.
+    chosen: Option<Vec<bool>>,
+    /// Each chosen file's SHA-256 (hex), once complete and hashed.
+    file_sha256: Vec<Option<String>>,
 }
 
 /// A running torrent; clones share it.
@@ -273,6 +282,8 @@ impl Torrent {
         let peer_id = our_peer_id();
         let mut config = SwarmConfig::new(options.info_hash, peer_id);
         config.pay_to = options.pay_to;
+        // Folder torrents: files land in OPFS as pieces, each file is saved on its own.
+        config.folders = true;
         // Pieces kept from a failed root go first: nothing is asked of peers until then.
         let keeping = options.keep_from.is_some() && options.merkle_root.is_some();
         config.download = !keeping;
@@ -289,6 +300,19 @@ impl Torrent {
             Err(_) => (Swarm::magnet(config), TransferState::Metadata),
         };
         let mut swarm = swarm;
+        let mut state = state;
+        // The files chosen on an earlier visit.
+        let chosen: Option<Vec<bool>> = opfs.read(folder::CHOICE_FILE).await.ok().and_then(|b| serde_json::from_slice(&b).ok());
+        let chosen = match (chosen, swarm.info().cloned()) {
+            (Some(c), Some(info)) if !info.is_single_file() && c.len() == info.files.len() && !c.iter().all(|x| *x) => {
+                swarm.set_wanted(Some(info.wanted_pieces(&c)), now_ms() as u64);
+                if state == TransferState::Downloading && swarm.is_complete() {
+                    state = TransferState::Verifying;
+                }
+                Some(c)
+            }
+            _ => None,
+        };
         if let Some(root) = options.merkle_root {
             // A list kept by an earlier visit was checked then; check it again all the same.
             let stored = opfs.read("chunk_hashes").await.ok().filter(|b| b.len() % 32 == 0);
@@ -300,6 +324,7 @@ impl Torrent {
         }
         let t = Self::new(swarm, Some(PieceStore::Opfs(opfs)), options, peer_id, state, Rc::new(on_update));
         t.0.borrow_mut().deliveries = deliveries;
+        t.0.borrow_mut().chosen = chosen;
         if state == TransferState::Verifying {
             t.finish();
         }
@@ -379,6 +404,8 @@ impl Torrent {
             verdict: None,
             verdict_waiters: Vec::new(),
             kept_pieces: 0,
+            chosen: None,
+            file_sha256: Vec::new(),
         })))
     }
 

@@ -18,6 +18,8 @@
 
 use std::collections::HashSet;
 
+use super::Bitfield;
+
 use crate::bencode::{self, DictExt, Value};
 use crate::torrent_paths::{self, PathError, PathRules};
 
@@ -171,6 +173,41 @@ impl TorrentInfo {
             spans.push(FileSpan { file: i, file_offset: from - f.offset, piece_offset: (from - start) as u32, len: (to - from) as u32 });
         }
         spans
+    }
+
+    /// The pieces holding any byte of `files[file]`, as a half-open range (empty for an
+    /// empty file or an index out of range).
+    pub fn file_pieces(&self, file: usize) -> std::ops::Range<u32> {
+        let Some(f) = self.files.get(file).filter(|f| f.length > 0) else { return 0..0 };
+        let pl = u64::from(self.piece_length);
+        (f.offset / pl) as u32..(f.offset + f.length).div_ceil(pl) as u32
+    }
+
+    /// Bytes of `files[file]` inside pieces `have` marks stored.
+    pub fn file_have_bytes(&self, file: usize, have: &Bitfield) -> u64 {
+        let Some(f) = self.files.get(file) else { return 0 };
+        let pl = u64::from(self.piece_length);
+        self.file_pieces(file)
+            .filter(|p| have.get(*p))
+            .map(|p| {
+                let (start, end) = (u64::from(p) * pl, u64::from(p) * pl + u64::from(self.piece_len(p)));
+                end.min(f.offset + f.length) - start.max(f.offset)
+            })
+            .sum()
+    }
+
+    /// The pieces needed for the files `chosen[i]` marks (indexes into `files`; missing
+    /// entries count as chosen): every piece holding a byte of a chosen file.
+    pub fn wanted_pieces(&self, chosen: &[bool]) -> Bitfield {
+        let mut wanted = Bitfield::new(self.pieces());
+        for (i, f) in self.files.iter().enumerate() {
+            if !f.padding && chosen.get(i).copied().unwrap_or(true) {
+                for p in self.file_pieces(i) {
+                    wanted.set(p);
+                }
+            }
+        }
+        wanted
     }
 }
 

@@ -184,3 +184,20 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn pieces_and_progress_per_file() {
+    // a + padding | b | empty | c, pieces of 16 KiB: a = piece 0, b = pieces 1-2, c = piece 2.
+    let bytes = folder("f", &[entry(&["a"], 10_000, false), entry(&[".pad", "6"], PIECE - 10_000, true), entry(&["b"], 20_000, false), entry(&["e"], 0, false), entry(&["c"], 3, false)], PIECE);
+    let info = TorrentInfo::parse(&bytes).unwrap();
+    assert_eq!(info.pieces(), 3);
+    assert_eq!([info.file_pieces(0), info.file_pieces(2), info.file_pieces(3), info.file_pieces(4), info.file_pieces(9)], [0..1, 1..3, 0..0, 2..3, 0..0]);
+    let mut have = Bitfield::new(3);
+    have.set(1);
+    assert_eq!([info.file_have_bytes(0, &have), info.file_have_bytes(2, &have), info.file_have_bytes(4, &have)], [0, PIECE, 0]);
+    have.set(2);
+    assert_eq!([info.file_have_bytes(2, &have), info.file_have_bytes(4, &have)], [20_000, 3]);
+    let only_c = info.wanted_pieces(&[false, true, false, false, true]);
+    assert_eq!(only_c.ones().collect::<Vec<_>>(), [2]);
+    assert_eq!(info.wanted_pieces(&[]).count(), 3, "missing choices count as chosen");
+}

@@ -292,8 +292,34 @@ impl Swarm {
         self.known.as_ref().map(|k| &k.have)
     }
 
+    /// Every wanted piece is stored (every piece, unless [`Swarm::set_wanted`] chose some).
     pub fn is_complete(&self) -> bool {
-        self.known.as_ref().is_some_and(|k| k.have.is_full())
+        self.known.as_ref().is_some_and(|k| match &k.picker.wanted {
+            None => k.have.is_full(),
+            Some(w) => w.ones().all(|i| k.have.get(i)),
+        })
+    }
+
+    /// Fetch only these pieces (`None`: all), as a client does for the files a user chose in
+    /// a folder torrent; pieces outside it are neither started nor needed for
+    /// [`Event::Complete`], which fires again once a wider choice is complete. A bitfield of
+    /// the wrong length is ignored.
+    pub fn set_wanted(&mut self, wanted: Option<Bitfield>, now: u64) {
+        let Some(k) = self.known.as_mut() else { return };
+        if wanted.as_ref().is_some_and(|w| w.len() != k.info.pieces()) {
+            return;
+        }
+        k.picker.wanted = wanted;
+        let complete = self.is_complete();
+        if !complete {
+            self.completed_reported = false;
+        } else if !self.completed_reported {
+            self.completed_reported = true;
+            self.event(Event::Complete);
+        }
+        for key in self.keys() {
+            self.update_interest(key, now);
+        }
     }
 
     pub fn banned(&self) -> &HashSet<Id20> {

@@ -36,6 +36,9 @@ pub(crate) struct Picker {
     pub partials: BTreeMap<u32, Partial>,
     /// Pieces someone is waiting for (an HTTP client, a stream): started before any other.
     pub priority: BTreeSet<u32>,
+    /// The pieces the user wants (the files chosen in a folder torrent); `None`: all of them.
+    /// Others are never started (a prioritized one excepted).
+    pub wanted: Option<Bitfield>,
     /// A random permutation rank per piece: ties in rarity go to a different piece on
     /// each node, so a swarm spreads pieces instead of all fetching piece 0 first.
     rank: Vec<u32>,
@@ -51,7 +54,7 @@ impl Picker {
             x ^= x << 17;
             rank.swap(i, (x % (i as u64 + 1)) as usize);
         }
-        Self { piece_length, length, availability: vec![0; pieces as usize], partials: BTreeMap::new(), priority: BTreeSet::new(), rank }
+        Self { piece_length, length, availability: vec![0; pieces as usize], partials: BTreeMap::new(), priority: BTreeSet::new(), wanted: None, rank }
     }
 
     pub fn piece_len(&self, index: u32) -> u32 {
@@ -84,7 +87,7 @@ impl Picker {
         let urgent = self.priority.iter().copied().find(|&i| theirs.get(i) && !have.get(i) && !self.partials.contains_key(&i));
         let mut best: Option<(u32, u32, u32)> = urgent.map(|i| (0, 0, i)); // (availability, rank, index)
         for index in theirs.ones().filter(|_| urgent.is_none()) {
-            if have.get(index) || self.partials.contains_key(&index) {
+            if have.get(index) || self.partials.contains_key(&index) || self.wanted.as_ref().is_some_and(|w| !w.get(index)) {
                 continue;
             }
             let key = (self.availability[index as usize], self.rank[index as usize], index);

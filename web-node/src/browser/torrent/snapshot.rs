@@ -104,6 +104,7 @@ impl Torrent {
             file_key: inner.options.cid.clone().or_else(|| inner.sha256.clone()).unwrap_or_else(|| hex::encode(inner.options.info_hash)),
             chunk_map: inner.chunk_map.clone(),
             sources: inner.sources.clone(),
+            files: inner.swarm.info().map(|i| super::folder::rows(i, inner.swarm.have(), inner.chosen.as_deref(), &inner.file_sha256)).unwrap_or_default(),
             piece_check: match (inner.swarm.chunk_hashes().is_some(), inner.options.merkle_root.is_some()) {
                 (true, _) => "sha1+sha256",
                 (false, true) => "awaiting-chunk-hashes",

@@ -43,17 +43,29 @@ impl Torrent {
         }
         let this = self.clone();
         spawn_local(async move {
-            let (store, info) = {
+            let (store, info, have, chosen) = {
                 let inner = this.0.borrow();
-                (inner.store.clone(), inner.swarm.info().cloned())
+                (inner.store.clone(), inner.swarm.info().cloned(), inner.swarm.have().cloned(), inner.chosen.clone())
             };
-            let (Some(store), Some(info)) = (store, info) else { return };
+            let (Some(store), Some(info), Some(have)) = (store, info, have) else { return };
+            // The whole torrent's SHA-256 when every piece is here (a single file: always);
+            // a folder's chosen files each get their own.
+            let whole = have.is_full();
             let mut hasher = Sha256::new();
+            let mut files = super::folder::FileHashes::new(&info, chosen.as_deref());
             let mut failure = None;
             for index in 0..info.pieces() {
+                if !whole && !(have.get(index) && files.as_ref().is_some_and(|f| f.needs(index))) {
+                    continue;
+                }
                 match store.read_piece(index, info.piece_len(index)).await {
                     Ok(data) => {
-                        hasher.update(&data);
+                        if whole {
+                            hasher.update(&data);
+                        }
+                        if let Some(f) = files.as_mut() {
+                            f.feed(index, &data);
+                        }
                         this.0.borrow_mut().verified_bytes += data.len() as u64;
                     }
                     Err(e) => {
@@ -62,15 +74,21 @@ impl Torrent {
                     }
                 }
             }
-            let digest: [u8; 32] = hasher.finalize().into();
+            let digest: Option<[u8; 32]> = whole.then(|| hasher.finalize().into());
             let mut inner = this.0.borrow_mut();
             if let Some(e) = failure {
                 inner.state = TransferState::Error;
                 inner.error = Some(e);
                 return;
             }
-            let verdict = crate::file_check::check(inner.options.cid.as_deref(), &digest);
-            inner.sha256 = Some(hex::encode(digest));
+            inner.file_sha256 = files.map(super::folder::FileHashes::finish).unwrap_or_default();
+            // Only part of a folder: its pieces were each checked against the infohash's
+            // SHA-1s, and there is no whole-file CID to hold it to.
+            let verdict = match &digest {
+                Some(d) => crate::file_check::check(inner.options.cid.as_deref(), d),
+                None => Verdict::Verified { cid: hex::encode(inner.options.info_hash) },
+            };
+            inner.sha256 = digest.map(hex::encode);
             inner.verdict = Some(verdict.clone());
             if let Some(reason) = verdict.failure() {
                 inner.state = TransferState::Error;

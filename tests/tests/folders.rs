@@ -1,0 +1,213 @@
+//! Folder torrents (BEP 3 `files`) between real clients and our page, each browser a
+//! headless Chromium of its own, through one relay:
+//! - WebTorrent seeds a folder with nested, unicode and empty files; our page downloads it by
+//!   magnet (each file's SHA-256 checked, one file saved to disk through the per-file Save);
+//!   then our page is the only seeder, and a second WebTorrent (WebRTC) and aria2 (TCP,
+//!   through the relay's bridge) each download the folder from it;
+//! - aria2 seeds a folder made by transmission-create; our page downloads it by magnet
+//!   through the relay's bridge.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chiral_e2e::{encode_uri_component, mixed_www, open_download, outer_html, sha256_file, start_download, wait_for_transfer, write_test_file, Browser, Relay};
+use fantoccini::Locator;
+
+const MIB: u64 = 1024 * 1024;
+
+/// (path below the folder, size, seed): nested, unicode, an empty file, sizes off piece bounds.
+const FILES: [(&str, u64, u32); 4] = [
+    ("readme.txt", 1_234, 1),
+    ("Música/canción 01.bin", 3 * MIB + 5_000, 2),
+    ("Música/深い/曲.bin", 2 * MIB + 77, 3),
+    ("empty.dat", 0, 4),
+];
+
+/// Writes the folder's files flat in `dir` (WebTorrent's page gets their paths separately);
+/// returns path → SHA-256.
+fn write_files(dir: &Path) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut expected = BTreeMap::new();
+    for (path, size, seed) in FILES {
+        let base = path.rsplit('/').next().unwrap_or(path);
+        let file = dir.join(base);
+        write_test_file(&file, size, seed)?;
+        expected.insert(path.to_string(), sha256_file(&file)?);
+    }
+    Ok(expected)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_folder_goes_from_webtorrent_to_our_page_and_on_to_webtorrent() -> anyhow::Result<()> {
+    let www = mixed_www()?;
+    let relay = Relay::start_with_www(www.path())?;
+    let dir = tempfile::tempdir()?;
+    let expected = write_files(dir.path())?;
+    let folder = "Álbum de prueba";
+
+    // 1. WebTorrent seeds the folder.
+    let wt = Browser::start().await?;
+    wt.client.goto(&format!("{}/webtorrent-peer.html", relay.url)).await?;
+    wt.wait_for("return window.__ready ? true : null;", Duration::from_secs(30)).await?;
+    let paths: serde_json::Map<String, serde_json::Value> = FILES.iter().map(|(p, ..)| (p.rsplit('/').next().unwrap().to_string(), serde_json::Value::from(*p))).collect();
+    wt.client.execute("window.__folder = { name: arguments[0], paths: arguments[1] }; return true;", vec![folder.into(), paths.into()]).await?;
+    let list = FILES.iter().map(|(p, ..)| dir.path().join(p.rsplit('/').next().unwrap()).display().to_string()).collect::<Vec<_>>().join("\n");
+    wt.client.find(Locator::Css("#folder-input")).await?.send_keys(&list).await?;
+    let seeding = wt.wait_for("return window.__seeding || null;", Duration::from_secs(120)).await?;
+    let info_hash = seeding["infoHash"].as_str().unwrap_or_default().to_lowercase();
+    let magnet = seeding["magnet"].as_str().unwrap_or_default().to_string();
+    assert_eq!(seeding["files"].as_array().map(Vec::len), Some(FILES.len()), "WebTorrent seeds another layout: {seeding}");
+
+    // 2. Our page downloads it by magnet: every file, each with its own SHA-256.
+    let saves = tempfile::tempdir()?;
+    let ours = Browser::start_saving_to(saves.path()).await?;
+    open_download(&ours, &relay).await?;
+    let started = Instant::now();
+    start_download(&ours, &magnet).await?;
+    let t = wait_for_transfer(&ours, Some(&info_hash), Duration::from_secs(180)).await?;
+    println!("folder of {} files, WebTorrent → our page: {:.1} s", FILES.len(), started.elapsed().as_secs_f64());
+    let rows = ours
+        .wait_for(
+            "const rows = [...document.querySelectorAll('#transfers .file-row')]; \
+             if (!rows.length || rows.some(r => !r.dataset.sha256)) return null; \
+             return rows.map(r => ({ path: r.dataset.path, length: +r.dataset.length, have: +r.dataset.haveBytes, sha256: r.dataset.sha256 }));",
+            Duration::from_secs(30),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}\n{}", t.html))?;
+    let got: BTreeMap<String, String> = rows.as_array().into_iter().flatten().map(|r| (r["path"].as_str().unwrap_or("").to_string(), r["sha256"].as_str().unwrap_or("").to_string())).collect();
+    assert_eq!(got, expected, "our page's files differ from WebTorrent's folder\n{}", t.html);
+    for r in rows.as_array().into_iter().flatten() {
+        assert_eq!(r["have"], r["length"], "a file is not wholly there: {r}");
+    }
+
+    // One file saved on its own (the transfer card's per-file Save): the bytes on disk.
+    let deep = FILES[2].0;
+    ours.client
+        .execute("[...document.querySelectorAll('#transfers .file-row')].find(r => r.dataset.path === arguments[0]).querySelector('.save-file').click(); return true;", vec![deep.into()])
+        .await?;
+    let saved = saves.path().join("曲.bin");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !(saved.exists() && sha256_file(&saved).ok().as_ref() == expected.get(deep)) {
+        anyhow::ensure!(Instant::now() < deadline, "the saved file never matched; {} holds {:?}", saves.path().display(), std::fs::read_dir(saves.path())?.flatten().map(|e| e.file_name()).collect::<Vec<_>>());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // 3. WebTorrent goes away; our page is the folder's only seeder for a second WebTorrent.
+    wt.close().await?;
+    let wt2 = Browser::start().await?;
+    wt2.client.goto(&format!("{}/webtorrent-download.html#{}", relay.url, encode_uri_component(&magnet))).await?;
+    let done = match wt2.wait_for("return window.__done || null;", Duration::from_secs(180)).await {
+        Ok(v) => v,
+        Err(e) => {
+            let state = wt2.client.execute("return { progress: window.__progress, events: window.__events };", vec![]).await?;
+            anyhow::bail!("WebTorrent did not get the folder from our page: {e}\nWebTorrent: {state}\nours: {}", outer_html(&ours, "#transfers").await);
+        }
+    };
+    let theirs: BTreeMap<String, String> = done["files"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| (f["path"].as_str().unwrap_or("").trim_start_matches(&format!("{folder}/")).to_string(), f["sha256"].as_str().unwrap_or("").to_string()))
+        .collect();
+    assert_eq!(theirs, expected, "WebTorrent got another folder from our page: {done}");
+    wt2.close().await?;
+
+    // 4. aria2 (TCP) finds the relay on its HTTP tracker; the relay's bridge takes the pieces
+    //    from our page, the only holder.
+    let out = dir.path().join("aria2");
+    let started = Instant::now();
+    let result = tokio::task::spawn_blocking({
+        let (out, magnet, tracker) = (out.clone(), format!("magnet:?xt=urn:btih:{info_hash}"), format!("{}/announce", relay.url));
+        move || {
+            Command::new("aria2c")
+                .args(["--seed-time=0", "--enable-dht=false", "--enable-dht6=false", "--bt-enable-lpd=false", "--enable-peer-exchange=false"])
+                .args(["--bt-stop-timeout=60", "--summary-interval=0", "--console-log-level=warn", "--bt-save-metadata=false"])
+                .arg(format!("--bt-tracker={tracker}"))
+                .arg("--interface=127.0.0.1")
+                .arg("-d")
+                .arg(&out)
+                .arg(&magnet)
+                .output()
+        }
+    })
+    .await??;
+    let log = String::from_utf8_lossy(&result.stdout).to_string() + &String::from_utf8_lossy(&result.stderr);
+    assert!(result.status.success(), "aria2 failed:\n{log}");
+    println!("folder, our page → relay bridge → aria2: {:.1} s", started.elapsed().as_secs_f64());
+    assert_eq!(tree(&out.join(folder))?, expected, "aria2's copy of the folder differs");
+    ours.close().await
+}
+
+/// Every file below `dir`: relative path → SHA-256.
+fn tree(dir: &Path) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path.strip_prefix(dir)?.to_string_lossy().replace('\\', "/");
+                out.insert(rel, sha256_file(&path)?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_page_downloads_a_folder_that_aria2_seeds_through_the_relay() -> anyhow::Result<()> {
+    let relay = Relay::start()?;
+    relay.wait_for_line("bittorrent listening on ", Duration::from_secs(30))?;
+    let dir = tempfile::tempdir()?;
+    let name = "Carpeta ñ";
+    let folder = dir.path().join("seeds").join(name);
+    std::fs::create_dir_all(folder.join("sub").join("更深"))?;
+    write_test_file(&folder.join("top.bin"), 700_001, 71)?;
+    write_test_file(&folder.join("sub").join("更深").join("canción.bin"), 2 * MIB + 13, 72)?;
+    write_test_file(&folder.join("sub").join("notes.txt"), 50_003, 73)?;
+    let expected = tree(&folder)?;
+    let torrent = dir.path().join("folder.torrent");
+    chiral_e2e::run_tool(Command::new("transmission-create").args(["-s", "256", "-o"]).arg(&torrent).arg(&folder))?;
+    let info_hash = chiral_e2e::run_tool(Command::new("transmission-show").arg(&torrent))?
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Hash: ").map(str::to_lowercase))
+        .ok_or_else(|| anyhow::anyhow!("transmission-show printed no infohash"))?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let _aria2 = chiral_e2e::Guarded::spawn(
+        Command::new("aria2c")
+            .args(["--seed-ratio=0.0", "--enable-dht=false", "--enable-dht6=false", "--bt-enable-lpd=false"])
+            .args(["--enable-peer-exchange=false", "--summary-interval=0", "--console-log-level=warn", "--check-integrity=true"])
+            .args(["--bt-tracker=", "--bt-exclude-tracker=*"])
+            .arg(format!("--listen-port={port}"))
+            .arg("--interface=127.0.0.1")
+            .arg("-d")
+            .arg(dir.path().join("seeds"))
+            .arg(&torrent)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )?;
+    // aria2 is the only source: the magnet names it (x.pe); the relay's bridge dials it.
+    let magnet = format!("magnet:?xt=urn:btih:{info_hash}&dn={}&x.pe=127.0.0.1%3A{port}", encode_uri_component(name));
+    let browser = Browser::start().await?;
+    open_download(&browser, &relay).await?;
+    let started = Instant::now();
+    start_download(&browser, &magnet).await?;
+    let t = wait_for_transfer(&browser, Some(&info_hash), Duration::from_secs(120)).await?;
+    println!("folder, aria2 → relay bridge → our page: {:.1} s", started.elapsed().as_secs_f64());
+    let rows = browser
+        .wait_for(
+            "const rows = [...document.querySelectorAll('#transfers .file-row')]; \
+             if (!rows.length || rows.some(r => !r.dataset.sha256)) return null; \
+             return rows.map(r => [r.dataset.path, r.dataset.sha256]);",
+            Duration::from_secs(30),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}\n{}", t.html))?;
+    let got: BTreeMap<String, String> = rows.as_array().into_iter().flatten().map(|r| (r[0].as_str().unwrap_or("").to_string(), r[1].as_str().unwrap_or("").to_string())).collect();
+    assert_eq!(got, expected, "the page's folder differs from aria2's\n{}", t.html);
+    browser.close().await
+}
