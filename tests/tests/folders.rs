@@ -140,6 +140,74 @@ async fn a_folder_goes_from_webtorrent_to_our_page_and_on_to_webtorrent() -> any
     ours.close().await
 }
 
+/// WebTorrent seeding the folder of [`FILES`] through `relay`: (browser, infohash, magnet,
+/// the torrent's file paths in its order).
+async fn webtorrent_seeds_folder(relay: &Relay, dir: &Path, folder: &str) -> anyhow::Result<(Browser, String, String, Vec<String>)> {
+    let wt = Browser::start().await?;
+    wt.client.goto(&format!("{}/webtorrent-peer.html", relay.url)).await?;
+    wt.wait_for("return window.__ready ? true : null;", Duration::from_secs(30)).await?;
+    let paths: serde_json::Map<String, serde_json::Value> = FILES.iter().map(|(p, ..)| (p.rsplit('/').next().unwrap().to_string(), serde_json::Value::from(*p))).collect();
+    wt.client.execute("window.__folder = { name: arguments[0], paths: arguments[1] }; return true;", vec![folder.into(), paths.into()]).await?;
+    let list = FILES.iter().map(|(p, ..)| dir.join(p.rsplit('/').next().unwrap()).display().to_string()).collect::<Vec<_>>().join("\n");
+    wt.client.find(Locator::Css("#folder-input")).await?.send_keys(&list).await?;
+    let seeding = wt.wait_for("return window.__seeding || null;", Duration::from_secs(120)).await?;
+    let order = seeding["files"].as_array().into_iter().flatten().map(|f| f["path"].as_str().unwrap_or("").trim_start_matches(&format!("{folder}/")).to_string()).collect();
+    Ok((wt, seeding["infoHash"].as_str().unwrap_or_default().to_lowercase(), seeding["magnet"].as_str().unwrap_or_default().to_string(), order))
+}
+
+/// The transfer's file rows once `ready` (a JS expression over `rows`) holds: path → (chosen, sha256).
+async fn file_rows(browser: &Browser, ready: &str) -> anyhow::Result<BTreeMap<String, (bool, String)>> {
+    let js = format!(
+        "const rows = [...document.querySelectorAll('#transfers .file-row')].map(r => ({{ path: r.dataset.path, chosen: r.dataset.chosen === 'true', sha256: r.dataset.sha256 }})); \
+         return rows.length && ({ready}) ? rows : null;"
+    );
+    let rows = browser.wait_for(&js, Duration::from_secs(120)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(rows.as_array().into_iter().flatten().map(|r| (r["path"].as_str().unwrap_or("").to_string(), (r["chosen"] == true, r["sha256"].as_str().unwrap_or("").to_string()))).collect())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_magnets_select_only_fetches_just_those_files_and_a_checkbox_adds_one() -> anyhow::Result<()> {
+    let www = mixed_www()?;
+    let relay = Relay::start_with_www(www.path())?;
+    let dir = tempfile::tempdir()?;
+    let expected = write_files(dir.path())?;
+    let (wt, info_hash, magnet, order) = webtorrent_seeds_folder(&relay, dir.path(), "Selección").await?;
+    let want = [FILES[0].0, FILES[2].0];
+    let so: Vec<String> = order.iter().enumerate().filter(|(_, p)| want.contains(&p.as_str())).map(|(i, _)| i.to_string()).collect();
+    assert_eq!(so.len(), 2, "WebTorrent's file order {order:?}");
+
+    let ours = Browser::start().await?;
+    open_download(&ours, &relay).await?;
+    start_download(&ours, &format!("{magnet}&so={}", so.join(","))).await?;
+    let rows = file_rows(&ours, "rows.filter(r => r.chosen).every(r => r.sha256)").await?;
+    for (path, (chosen, sha256)) in &rows {
+        let wanted = want.contains(&path.as_str());
+        assert_eq!(*chosen, wanted, "{path}: chosen {chosen}, BEP 53 said {wanted}");
+        if wanted {
+            assert_eq!(Some(sha256), expected.get(path), "{path}");
+        } else {
+            assert!(sha256.is_empty(), "{path} was not chosen, yet hashed complete");
+        }
+    }
+    let downloaded: u64 = ours.client.execute("return +document.querySelector('#transfers .transfer').dataset.downloaded;", vec![]).await?.as_u64().unwrap_or(u64::MAX);
+    let chosen_bytes: u64 = FILES.iter().filter(|f| want.contains(&f.0)).map(|f| f.1).sum();
+    // The chosen files, the two pieces they share with others, and what was in flight before
+    // the info dict was known (at most 64 blocks of 16 KiB).
+    let bound = chosen_bytes + 2 * 256 * 1024 + MIB;
+    assert!(downloaded <= bound, "{downloaded} bytes downloaded for {chosen_bytes} bytes of chosen files (bound {bound})");
+
+    // Ticking the big file reopens the download; it completes with every file.
+    ours.client
+        .execute("[...document.querySelectorAll('#transfers .file-row')].find(r => r.dataset.path === arguments[0]).querySelector('.choose').click(); return true;", vec![FILES[1].0.into()])
+        .await?;
+    let rows = file_rows(&ours, &format!("rows.find(r => r.path === {}).sha256", serde_json::json!(FILES[1].0))).await?;
+    assert_eq!(rows.get(FILES[1].0).map(|r| &r.1), expected.get(FILES[1].0), "the file chosen later");
+    let t = wait_for_transfer(&ours, Some(&info_hash), Duration::from_secs(60)).await?;
+    assert!(!t.sha256.is_empty());
+    wt.close().await?;
+    ours.close().await
+}
+
 /// Every file below `dir`: relative path → SHA-256.
 fn tree(dir: &Path) -> anyhow::Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();

@@ -214,7 +214,9 @@ fn StartDownload() -> impl IntoView {
                     if trackers.iter().all(|t| !t.starts_with("ws")) {
                         trackers.extend(own_tracker());
                     }
-                    with_owner(&owner, || transfers.download(transfers.options(m.info_hash, m.name, trackers, m.peers, None)));
+                    let mut options = transfers.options(m.info_hash, m.name, trackers, m.peers, None);
+                    options.select_only = m.select_only;
+                    with_owner(&owner, || transfers.download(options));
                     set_text.set(String::new());
                 }
                 Err(e) => set_status.set(Some(e.to_string())),

@@ -107,6 +107,7 @@ impl Transfers {
             excluded_wallets: Default::default(),
             keep_from: None,
             peers,
+            select_only: None,
         }
     }
 

@@ -150,6 +150,31 @@ pub struct Magnet {
     /// IPv6 literal), at most [`MAX_MAGNET_PEERS`]; malformed ones are skipped. Untrusted:
     /// whoever dials them applies its outbound policy.
     pub peers: Vec<String>,
+    /// BEP 53 `so`: the files to download, as indexes into the info dict's `files` (sorted,
+    /// no duplicates, at most [`MAX_SELECT_ONLY`]); `None` when absent or malformed.
+    pub select_only: Option<Vec<u32>>,
+}
+
+/// File indexes one `so=` may name (ranges expanded).
+pub const MAX_SELECT_ONLY: usize = 10_000;
+
+/// BEP 53's `so` value: `0,2,4-6` → [0, 2, 4, 5, 6]; `None` if malformed, empty or larger than
+/// [`MAX_SELECT_ONLY`].
+pub fn parse_select_only(value: &str) -> Option<Vec<u32>> {
+    let mut out = std::collections::BTreeSet::new();
+    for part in value.split(',') {
+        let (a, b) = part.split_once('-').unwrap_or((part, part));
+        let digits = |s: &str| !s.is_empty() && s.len() <= 9 && s.bytes().all(|c| c.is_ascii_digit());
+        if !digits(a) || !digits(b) {
+            return None;
+        }
+        let (a, b): (u32, u32) = (a.parse().ok()?, b.parse().ok()?);
+        if a > b || out.len() + (b - a) as usize + 1 > MAX_SELECT_ONLY {
+            return None;
+        }
+        out.extend(a..=b);
+    }
+    (!out.is_empty()).then(|| out.into_iter().collect())
 }
 
 /// `tr` and `x.pe` entries kept from one magnet.
@@ -180,7 +205,7 @@ pub enum MagnetError {
 
 pub fn parse_magnet(uri: &str) -> Result<Magnet, MagnetError> {
     let query = uri.trim().strip_prefix("magnet:?").ok_or(MagnetError::NotMagnet)?;
-    let mut magnet = Magnet { info_hash: [0; 20], name: None, length: None, trackers: Vec::new(), peers: Vec::new() };
+    let mut magnet = Magnet { info_hash: [0; 20], name: None, length: None, trackers: Vec::new(), peers: Vec::new(), select_only: None };
     let mut found = false;
     for pair in query.split('&') {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -196,6 +221,7 @@ pub fn parse_magnet(uri: &str) -> Result<Magnet, MagnetError> {
             "xl" => magnet.length = value.parse().ok(),
             "tr" if magnet.trackers.len() < MAX_MAGNET_TRACKERS => magnet.trackers.push(value),
             "x.pe" if magnet.peers.len() < MAX_MAGNET_PEERS && valid_peer_address(&value) => magnet.peers.push(value),
+            "so" => magnet.select_only = parse_select_only(&value),
             _ => {}
         }
     }
@@ -259,6 +285,30 @@ mod tests {
         let many: String = (0..40).map(|i| format!("&x.pe=10.0.0.{i}:1")).collect();
         let m = parse_magnet(&format!("magnet:?xt=urn:btih:{}{many}", "ab".repeat(20))).unwrap();
         assert_eq!(m.peers.len(), MAX_MAGNET_PEERS);
+    }
+
+    #[test]
+    fn bep_53_select_only() {
+        let m = parse_magnet(&format!("magnet:?xt=urn:btih:{}&so=0,2,4-6,2", "ab".repeat(20))).unwrap();
+        assert_eq!(m.select_only, Some(vec![0, 2, 4, 5, 6]));
+        for bad in ["", "a", "1-", "-1", "3-1", "1,,2", "0-99999999", "1 ", "+1"] {
+            assert_eq!(parse_select_only(bad), None, "{bad:?}");
+        }
+        let singles = |n: u32| (0..n).map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+        assert_eq!(parse_select_only(&singles(MAX_SELECT_ONLY as u32)).map(|v| v.len()), Some(MAX_SELECT_ONLY));
+        assert!(parse_select_only(&singles(MAX_SELECT_ONLY as u32 + 1)).is_none());
+        assert!(parse_select_only("0-10000").is_none());
+        assert_eq!(parse_select_only("0-9999").map(|v| v.len()), Some(MAX_SELECT_ONLY));
+        assert_eq!(parse_magnet(&format!("magnet:?xt=urn:btih:{}&so=x", "ab".repeat(20))).unwrap().select_only, None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn select_only_is_sorted_bounded_and_never_panics(s in "[0-9,\\-]{0,40}") {
+            if let Some(v) = parse_select_only(&s) {
+                proptest::prop_assert!(v.len() <= MAX_SELECT_ONLY && v.windows(2).all(|w| w[0] < w[1]));
+            }
+        }
     }
 
     #[test]

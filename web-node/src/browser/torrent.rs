@@ -153,6 +153,9 @@ pub struct TorrentOptions {
     pub keep_from: Option<Id20>,
     /// The magnet's `x.pe` peers (`HOST:PORT`), passed to the relay bridge to dial.
     pub peers: Vec<String>,
+    /// The magnet's BEP 53 `so`: the files of a folder torrent to download (indexes into its
+    /// `files`), applied once the info dict is known.
+    pub select_only: Option<Vec<u32>>,
 }
 
 struct Inner {
@@ -260,6 +263,7 @@ impl Torrent {
             excluded_wallets: BTreeSet::new(),
             keep_from: None,
             peers: Vec::new(),
+            select_only: None,
         };
         let store = PieceStore::UserFile { file, piece_length: info.piece_length };
         let t = Self::new(swarm, Some(store), options, peer_id, TransferState::Seeding, Rc::new(on_update));
@@ -273,7 +277,7 @@ impl Torrent {
         let hex_hash = hex::encode(options.info_hash);
         let opfs = OpfsTorrent::open(&hex_hash).await?;
         let excluded: Vec<String> = options.excluded_wallets.iter().map(|w| format!("0x{}", hex::encode(w))).collect();
-        let meta = serde_json::json!({ "name": options.name, "trackers": options.trackers, "cid": options.cid, "auto_seed": options.auto_seed, "relay": options.bridge.is_some(), "merkle_root": options.merkle_root.map(hex::encode), "excluded_wallets": excluded, "peers": options.peers });
+        let meta = serde_json::json!({ "name": options.name, "trackers": options.trackers, "cid": options.cid, "auto_seed": options.auto_seed, "relay": options.bridge.is_some(), "merkle_root": options.merkle_root.map(hex::encode), "excluded_wallets": excluded, "peers": options.peers, "select_only": options.select_only });
         opfs.write("meta.json", meta.to_string().as_bytes()).await?;
         let deliveries = match opfs.read("deliveries.json").await {
             Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
@@ -325,6 +329,7 @@ impl Torrent {
         let t = Self::new(swarm, Some(PieceStore::Opfs(opfs)), options, peer_id, state, Rc::new(on_update));
         t.0.borrow_mut().deliveries = deliveries;
         t.0.borrow_mut().chosen = chosen;
+        t.apply_select_only();
         if state == TransferState::Verifying {
             t.finish();
         }
@@ -364,6 +369,7 @@ impl Torrent {
                         .collect(),
                     keep_from: None,
                     peers: strings(&meta["peers"]),
+                    select_only: meta["select_only"].as_array().map(|a| a.iter().filter_map(|i| i.as_u64().and_then(|i| u32::try_from(i).ok())).collect()),
                 };
                 Self::download(options, on_update.clone()).await
             }
@@ -579,6 +585,7 @@ impl Torrent {
                         }
                     }
                 });
+                self.apply_select_only();
                 // The chunk hash list may have come first.
                 self.keep_checked_pieces();
             }

@@ -94,14 +94,43 @@ impl Torrent {
     /// file stays chosen. A wider choice reopens a finished download; the choice is kept in
     /// OPFS. Ignored for a single-file torrent or before the info dict is known.
     pub fn choose_file(&self, index: usize, on: bool) {
-        let save = {
-            let mut inner = self.0.borrow_mut();
-            let Some(info) = inner.swarm.info().cloned() else { return };
+        let current = {
+            let inner = self.0.borrow();
+            let Some(info) = inner.swarm.info() else { return };
             if info.is_single_file() || info.files.get(index).is_none_or(|f| f.padding) {
                 return;
             }
-            let mut chosen = inner.chosen.clone().unwrap_or_else(|| vec![true; info.files.len()]);
-            chosen[index] = on;
+            inner.chosen.clone().unwrap_or_else(|| vec![true; info.files.len()])
+        };
+        let mut chosen = current;
+        chosen[index] = on;
+        self.set_choice(chosen);
+    }
+
+    /// BEP 53: a magnet's `so` becomes the choice once the info dict is known, unless a
+    /// choice was made already (indexes past the file list are ignored; a choice of no
+    /// real file is ignored).
+    pub(super) fn apply_select_only(&self) {
+        let (select, info, chosen) = {
+            let inner = self.0.borrow();
+            (inner.options.select_only.clone(), inner.swarm.info().cloned(), inner.chosen.is_some())
+        };
+        let (Some(select), Some(info)) = (select, info) else { return };
+        self.0.borrow_mut().options.select_only = None;
+        if info.is_single_file() || chosen {
+            return;
+        }
+        self.set_choice((0..info.files.len()).map(|i| select.binary_search(&(i as u32)).is_ok()).collect());
+    }
+
+    /// Makes `chosen` (one flag per entry of `files`) the choice, unless it names no real file.
+    fn set_choice(&self, chosen: Vec<bool>) {
+        let save = {
+            let mut inner = self.0.borrow_mut();
+            let Some(info) = inner.swarm.info().cloned() else { return };
+            if chosen.len() != info.files.len() {
+                return;
+            }
             let real = |i: usize| !info.files[i].padding;
             if !(0..chosen.len()).any(|i| real(i) && chosen[i]) {
                 return;
