@@ -109,6 +109,15 @@ async fn a_kept_file_seeds_again_after_a_reload() -> anyhow::Result<()> {
         anyhow::bail!("the reloaded page did not count the upload: {e}\n{}", outer_html(&seeder, "#library").await);
     }
     leecher.close().await?;
+
+    // The upload total is kept across visits too.
+    let saved = entry_js(&shared.infohash, &format!("return e && Number(e.dataset.savedUploaded) >= {size} ? true : null;"));
+    seeder.wait_for(&saved, Duration::from_secs(30)).await?;
+    reload(&seeder).await?;
+    let again = entry_js(&shared.infohash, &format!("return e && e.dataset.state === 'seeding' && Number(e.dataset.uploaded) >= {size} ? true : null;"));
+    if let Err(e) = seeder.wait_for(&again, Duration::from_secs(60)).await {
+        anyhow::bail!("after a second reload the file does not seed with its upload total: {e}\n{}", outer_html(&seeder, "#library").await);
+    }
     seeder.close().await
 }
 

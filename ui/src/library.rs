@@ -64,6 +64,8 @@ pub struct Row {
     pub uploaded_before: u64,
     /// When the DHT record was last stored (ms since the epoch), and whether beyond the relay.
     pub published: Option<(f64, bool)>,
+    /// The upload total the stored record holds.
+    pub saved_uploaded: u64,
 }
 
 impl Row {
@@ -151,6 +153,16 @@ impl Library {
                 self.resume(key, false).await;
             }
         });
+        // Payments for kept files, as the wallet finds them (once the records are read).
+        let wallet = self.wallet;
+        Effect::new(move |_| {
+            let loaded = self.loaded.get();
+            wallet.earnings.with(|e| {
+                if loaded && !e.is_empty() {
+                    self.count_earnings(e);
+                }
+            });
+        });
         // Republish on every (re)connect and every TTL/3, like the Share view.
         let was_connected = StoredValue::new(false);
         Effect::new(move |_| {
@@ -169,7 +181,13 @@ impl Library {
     }
 
     fn add(self, kept: Kept) {
-        let row = Row { entry: kept.entry.clone(), status: Status::Starting, uploaded_before: kept.entry.uploaded, published: None };
+        let row = Row {
+            entry: kept.entry.clone(),
+            status: Status::Starting,
+            uploaded_before: kept.entry.uploaded,
+            published: None,
+            saved_uploaded: kept.entry.uploaded,
+        };
         self.kept.update_value(|k| {
             k.retain(|x| x.key() != kept.key());
             k.push(kept);
@@ -261,7 +279,8 @@ impl Library {
         let Some(store) = self.store.get_value() else { return };
         let transfers = self.transfers;
         let mut changed = Vec::new();
-        for row in self.rows.get_untracked() {
+        // A file still being copied has no record yet: it is written when the copy is done.
+        for row in self.rows.get_untracked().into_iter().filter(|r| !matches!(r.status, Status::Copying { .. })) {
             let session = transfers.list.with_untracked(|l| l.iter().find(|s| s.info_hash == row.info_hash()).map_or(0, |s| s.uploaded));
             let total = row.uploaded_before + session;
             if let Some(mut kept) = self.kept(row.info_hash()).filter(|k| k.entry.uploaded != total) {
@@ -278,8 +297,52 @@ impl Library {
         }
         spawn_local(async move {
             for kept in changed {
+                match store.put(&kept).await {
+                    Ok(()) => self.rows.update(|rows| {
+                        if let Some(r) = rows.iter_mut().find(|r| r.info_hash() == kept.key()) {
+                            r.saved_uploaded = kept.entry.uploaded;
+                        }
+                    }),
+                    Err(e) => tracing_warn(&format!("saving the upload total of {} failed: {e}", kept.key())),
+                }
+            }
+        });
+    }
+
+    /// Counts new payments that name a kept file's CID in its entry, and stores them.
+    fn count_earnings(self, earnings: &[web_node::browser::settle::Earning]) {
+        let mut changed = Vec::new();
+        let copying: Vec<String> =
+            self.rows.with_untracked(|rows| rows.iter().filter(|r| matches!(r.status, Status::Copying { .. })).map(|r| r.info_hash().to_string()).collect());
+        self.kept.update_value(|all| {
+            for kept in all.iter_mut().filter(|k| !copying.iter().any(|c| c == k.key())) {
+                let mut moved = false;
+                let cid = kept.entry.file.cid.clone();
+                for e in earnings.iter().filter(|e| e.file.as_deref() == Some(cid.as_str())) {
+                    moved |= kept.entry.add_earning(&e.tx, e.wei);
+                }
+                if moved {
+                    changed.push(kept.clone());
+                }
+            }
+        });
+        if changed.is_empty() {
+            return;
+        }
+        self.rows.update(|rows| {
+            for kept in &changed {
+                if let Some(r) = rows.iter_mut().find(|r| r.info_hash() == kept.key()) {
+                    r.entry.earned_wei = kept.entry.earned_wei;
+                    r.entry.earned_txs = kept.entry.earned_txs.clone();
+                }
+            }
+        });
+        let Some(store) = self.store.get_value() else { return };
+        spawn_local(async move {
+            for kept in changed {
+                // The upload total is saved with it; keep the stored one's meaning.
                 if let Err(e) = store.put(&kept).await {
-                    tracing_warn(&format!("saving the upload total of {} failed: {e}", kept.key()));
+                    tracing_warn(&format!("saving the earnings of {} failed: {e}", kept.key()));
                 }
             }
         });
@@ -298,6 +361,8 @@ impl Library {
                 added_at: web_node::browser::now_secs(),
                 uploaded: 0,
                 last_modified_ms: source.last_modified(),
+                earned_wei: 0,
+                earned_txs: Vec::new(),
             },
             info_bytes: hashed.info_bytes.clone(),
             chunk_hashes: hashed.chunk_hashes.clone(),

@@ -20,7 +20,14 @@ pub fn LibraryView() -> impl IntoView {
     let seeding = move || library.rows.with(|r| r.iter().filter(|r| r.status == Status::Seeding).count());
     let uploaded = move || library.rows.with(|rows| rows.iter().map(|r| library.uploaded(r)).sum::<u64>());
     let up_rate = move || transfers.list.with(|l| l.iter().filter(|s| s.state == TransferState::Seeding).map(|s| s.up_rate).sum::<f64>());
-    let earned = move || wallet.earnings.with(|e| e.iter().map(|x| x.2).sum::<u128>());
+    // Kept files count their own payments (stored, across visits); other payments this
+    // visit found (downloads seeded on) come from the wallet.
+    let earned = move || {
+        let cids: Vec<String> = library.rows.with(|r| r.iter().map(|r| r.entry.file.cid.clone()).collect());
+        let kept: u128 = library.rows.with(|r| r.iter().map(|r| r.entry.earned_wei).sum());
+        let other: u128 = wallet.earnings.with(|e| e.iter().filter(|x| !x.file.as_ref().is_some_and(|f| cids.contains(f))).map(|x| x.wei).sum());
+        kept.saturating_add(other)
+    };
     // Downloads: transfers that are not one of the library's own shares.
     let downloads = move || {
         let kept: Vec<String> = library.rows.with(|r| r.iter().map(|r| r.info_hash().to_string()).collect());
@@ -92,6 +99,8 @@ fn SharedCard(info_hash: String) -> impl IntoView {
     view! {
         <div class="card lib-entry" data-infohash=info_hash.clone() data-state=state
             data-uploaded=move || uploaded().to_string()
+            data-saved-uploaded=move || row.get().map_or(String::new(), |r| r.saved_uploaded.to_string())
+            data-earned-wei=move || row.get().map_or(String::new(), |r| r.entry.earned_wei.to_string())
             data-published=move || row.get().and_then(|r| r.published).map_or(String::new(), |(at, _)| format!("{at:.0}"))>
             {move || row.get().map(|r| {
                 let s = snapshot.get();
@@ -113,6 +122,7 @@ fn SharedCard(info_hash: String) -> impl IntoView {
                     <div class="stats">
                         <span class="up">"↑ " {units::rate_per_second(s.as_ref().map_or(0.0, |s| s.up_rate))}</span>
                         <span class="uploaded">{units::bytes(library.uploaded(&r))} " uploaded in all"</span>
+                        <span class="earned" title="Payments received for this file">{eth(r.entry.earned_wei)} " earned"</span>
                         <span>"added " {String::from(added)}</span>
                         <span class="published">{match r.published {
                             Some((at, remote)) => format!(

@@ -79,6 +79,31 @@ pub struct LibraryEntry {
     /// The file's `lastModified` (ms since the epoch) when it was hashed: a handle whose
     /// file has another size or time has changed and is not seeded.
     pub last_modified_ms: f64,
+    /// Wei received for this file (payments whose data names its CID).
+    #[serde(default)]
+    pub earned_wei: u128,
+    /// The payments counted in `earned_wei` (tx hashes), newest last, at most
+    /// [`MAX_EARNED_TXS`]: a payment seen again is not counted twice.
+    #[serde(default)]
+    pub earned_txs: Vec<String>,
+}
+
+/// Payments remembered per entry to count each once.
+pub const MAX_EARNED_TXS: usize = 256;
+
+impl LibraryEntry {
+    /// Counts a payment of `wei` in transaction `tx` once; returns whether it was new.
+    pub fn add_earning(&mut self, tx: &str, wei: u128) -> bool {
+        if self.earned_txs.iter().any(|t| t.eq_ignore_ascii_case(tx)) {
+            return false;
+        }
+        self.earned_wei = self.earned_wei.saturating_add(wei);
+        if self.earned_txs.len() >= MAX_EARNED_TXS {
+            self.earned_txs.remove(0);
+        }
+        self.earned_txs.push(tx.to_string());
+        true
+    }
 }
 
 /// One record: the entry, what seeding needs, and the handle when there is one.
