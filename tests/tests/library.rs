@@ -114,9 +114,15 @@ async fn a_kept_file_seeds_again_after_a_reload() -> anyhow::Result<()> {
     let saved = entry_js(&shared.infohash, &format!("return e && Number(e.dataset.savedUploaded) >= {size} ? true : null;"));
     seeder.wait_for(&saved, Duration::from_secs(30)).await?;
     reload(&seeder).await?;
+    if std::env::var("CHIRAL_SCREENSHOT_DIR").is_ok() {
+        seeder.client.execute("location.hash = '#library'; return true;", vec![]).await?;
+    }
     let again = entry_js(&shared.infohash, &format!("return e && e.dataset.state === 'seeding' && Number(e.dataset.uploaded) >= {size} ? true : null;"));
     if let Err(e) = seeder.wait_for(&again, Duration::from_secs(60)).await {
         anyhow::bail!("after a second reload the file does not seed with its upload total: {e}\n{}", outer_html(&seeder, "#library").await);
+    }
+    if let Ok(dir) = std::env::var("CHIRAL_SCREENSHOT_DIR") {
+        std::fs::write(std::path::Path::new(&dir).join("library.png"), seeder.client.screenshot().await?)?;
     }
     seeder.close().await
 }
@@ -162,5 +168,88 @@ async fn stop_sharing_forgets_the_file() -> anyhow::Result<()> {
     assert_eq!(stored(&browser, &shared.infohash).await?, serde_json::json!([false, false]));
     let transfers = browser.client.execute("return document.querySelectorAll('#transfers .transfer').length;", vec![]).await?;
     assert_eq!(transfers, 0, "something seeds after Stop sharing and a reload\n{}", outer_html(&browser, "#transfers").await);
+    browser.close().await
+}
+
+/// Runs `body` (an async JS function body) in the page and returns its value (or the
+/// thrown error's text, as an error).
+async fn run_async(browser: &Browser, body: &str) -> anyhow::Result<serde_json::Value> {
+    let js = format!(
+        "const done = arguments[arguments.length - 1]; \
+         (async () => {{ {body} }})().then(v => done({{ ok: v === undefined ? null : v }}), e => done({{ err: String(e) }}));"
+    );
+    let v = browser.client.execute_async(&js, vec![]).await?;
+    match v.get("err") {
+        Some(e) => anyhow::bail!("the page threw: {e}"),
+        None => Ok(v["ok"].clone()),
+    }
+}
+
+/// The File System Access route: a record that keeps a handle (here a handle into the
+/// private file system, which IndexedDB stores the same way as one from a drop or the
+/// file picker, and which needs no prompt) seeds from that file after a reload; the same
+/// file modified is marked changed, and deleted is marked missing, and neither is seeded.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kept_handle_seeds_and_a_changed_or_missing_file_does_not() -> anyhow::Result<()> {
+    let relay = Relay::start()?;
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("by handle.bin");
+    write_test_file(&file, 3 * MIB + 17, 33)?;
+
+    let browser = Browser::start().await?;
+    let shared = share_file(&browser, &relay, &file, Duration::from_secs(120)).await?;
+    keep_a_copy(&browser).await?;
+    // Turn the record into a handle record on a file of its own, and delete the copy.
+    let ih = &shared.infohash;
+    run_async(
+        &browser,
+        &format!(
+            "const root = await navigator.storage.getDirectory(); \
+             const lib = await (await root.getDirectoryHandle('chiral')).getDirectoryHandle('library'); \
+             const copy = await (await lib.getFileHandle('{ih}')).getFile(); \
+             const handle = await root.getFileHandle('user-file.bin', {{ create: true }}); \
+             const w = await handle.createWritable(); await w.write(copy); await w.close(); \
+             await lib.removeEntry('{ih}'); \
+             const db = await new Promise((ok, err) => {{ const r = indexedDB.open('chiral-library'); r.onsuccess = () => ok(r.result); r.onerror = () => err(r.error); }}); \
+             const get = () => new Promise((ok, err) => {{ const r = db.transaction('files').objectStore('files').get('{ih}'); r.onsuccess = () => ok(r.result); r.onerror = () => err(r.error); }}); \
+             const record = await get(); \
+             const meta = JSON.parse(record.meta); \
+             meta.location = 'handle'; meta.last_modified_ms = (await handle.getFile()).lastModified; \
+             record.meta = JSON.stringify(meta); record.handle = handle; \
+             await new Promise((ok, err) => {{ const tx = db.transaction('files', 'readwrite'); tx.objectStore('files').put(record, '{ih}'); tx.oncomplete = ok; tx.onerror = () => err(tx.error); }}); \
+             db.close();"
+        ),
+    )
+    .await?;
+
+    let state = |want: &str| entry_js(ih, &format!("return e && e.dataset.location === 'handle' && e.dataset.state === '{want}' ? true : null;"));
+    reload(&browser).await?;
+    if let Err(e) = browser.wait_for(&state("seeding"), Duration::from_secs(30)).await {
+        anyhow::bail!("the handle record does not seed: {e}\n{}", outer_html(&browser, "#library").await);
+    }
+    let seeding = format!("const t = document.querySelector('#transfers .transfer[data-infohash=\"{ih}\"]'); return t && t.dataset.state === 'seeding' ? true : null;");
+    browser.wait_for(&seeding, Duration::from_secs(30)).await?;
+
+    // Modified on disk (same size, new bytes and time): marked changed, not seeded.
+    run_async(
+        &browser,
+        "const root = await navigator.storage.getDirectory(); \
+         const h = await root.getFileHandle('user-file.bin'); \
+         const w = await h.createWritable({ keepExistingData: true }); await w.write({ type: 'write', position: 0, data: new Uint8Array([1, 2, 3]) }); await w.close();",
+    )
+    .await?;
+    reload(&browser).await?;
+    if let Err(e) = browser.wait_for(&state("changed"), Duration::from_secs(30)).await {
+        anyhow::bail!("a modified file is not marked changed: {e}\n{}", outer_html(&browser, "#library").await);
+    }
+    let transfers = browser.client.execute("return document.querySelectorAll('#transfers .transfer').length;", vec![]).await?;
+    assert_eq!(transfers, 0, "a changed file is seeded\n{}", outer_html(&browser, "#transfers").await);
+
+    // Deleted: marked missing.
+    run_async(&browser, "await (await navigator.storage.getDirectory()).removeEntry('user-file.bin');").await?;
+    reload(&browser).await?;
+    if let Err(e) = browser.wait_for(&state("missing"), Duration::from_secs(30)).await {
+        anyhow::bail!("a deleted file is not marked missing: {e}\n{}", outer_html(&browser, "#library").await);
+    }
     browser.close().await
 }

@@ -98,6 +98,7 @@ fn SharedCard(info_hash: String) -> impl IntoView {
     let stop_hash = info_hash.clone();
     view! {
         <div class="card lib-entry" data-infohash=info_hash.clone() data-state=state
+            data-location=move || row.get().map_or("", |r| match r.entry.location { Location::OpfsCopy => "opfs_copy", Location::Handle => "handle" })
             data-uploaded=move || uploaded().to_string()
             data-saved-uploaded=move || row.get().map_or(String::new(), |r| r.saved_uploaded.to_string())
             data-earned-wei=move || row.get().map_or(String::new(), |r| r.entry.earned_wei.to_string())
