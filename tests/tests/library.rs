@@ -253,3 +253,50 @@ async fn a_kept_handle_seeds_and_a_changed_or_missing_file_does_not() -> anyhow:
     }
     browser.close().await
 }
+
+/// Bytes are checked as they are served, not only at load: a kept copy altered behind the
+/// page's back (same size, so the cheap check at load passes) seeds, but the altered piece
+/// fails its SHA-1 before it leaves, the entry turns "changed", and the second browser
+/// never completes a wrong file.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_altered_copy_is_never_served() -> anyhow::Result<()> {
+    let relay = Relay::start()?;
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("altered.bin");
+    write_test_file(&file, 3 * MIB, 34)?;
+
+    let seeder = Browser::start().await?;
+    let shared = share_file(&seeder, &relay, &file, Duration::from_secs(120)).await?;
+    keep_a_copy(&seeder).await?;
+    let ih = &shared.infohash;
+    run_async(
+        &seeder,
+        &format!(
+            "const root = await navigator.storage.getDirectory(); \
+             const lib = await (await root.getDirectoryHandle('chiral')).getDirectoryHandle('library'); \
+             const w = await (await lib.getFileHandle('{ih}')).createWritable({{ keepExistingData: true }}); \
+             await w.write({{ type: 'write', position: 0, data: new Uint8Array([0xde, 0xad, 0xbe, 0xef]) }}); await w.close();"
+        ),
+    )
+    .await?;
+    reload(&seeder).await?;
+    seeder.wait_for(&entry_js(ih, "return e && e.dataset.state === 'seeding' ? true : null;"), Duration::from_secs(30)).await?;
+
+    let leecher = Browser::start().await?;
+    open_download(&leecher, &relay).await?;
+    let set_mode = "const s = document.querySelector('#source-mode'); s.value = 'webrtc'; s.dispatchEvent(new Event('change')); return true;";
+    leecher.client.execute(set_mode, vec![]).await?;
+    start_download(&leecher, &shared.magnet).await?;
+    if let Err(e) = seeder.wait_for(&entry_js(ih, "return e && e.dataset.state === 'changed' ? true : null;"), Duration::from_secs(60)).await {
+        anyhow::bail!("the altered piece was not caught when served: {e}\n{}", outer_html(&seeder, "#library").await);
+    }
+    let progress = format!(
+        "const t = document.querySelector('#transfers .transfer[data-infohash=\"{ih}\"]'); \
+         return t ? [t.dataset.state, Number(t.dataset.have), Number(t.dataset.pieces), t.dataset.sha256 || ''] : null;"
+    );
+    let p = leecher.wait_for(&progress, Duration::from_secs(10)).await?;
+    assert!(p[1].as_u64() < p[2].as_u64(), "the second browser completed a file whose first piece was altered: {p}");
+    assert_eq!(p[3], "", "the second browser hashed a complete file: {p}");
+    leecher.close().await?;
+    seeder.close().await
+}
