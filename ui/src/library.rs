@@ -154,12 +154,17 @@ impl Library {
             }
         });
         // Payments for kept files, as the wallet finds them (once the records are read).
+        // The wallet's list only grows: each payment is looked at once per visit (and
+        // counted once ever, by its tx hash).
         let wallet = self.wallet;
+        let seen = StoredValue::new(0usize);
         Effect::new(move |_| {
             let loaded = self.loaded.get();
             wallet.earnings.with(|e| {
-                if loaded && !e.is_empty() {
-                    self.count_earnings(e);
+                let from = seen.get_value().min(e.len());
+                if loaded && from < e.len() {
+                    seen.set_value(e.len());
+                    self.count_earnings(&e[from..]);
                 }
             });
         });
@@ -340,7 +345,7 @@ impl Library {
         let Some(store) = self.store.get_value() else { return };
         spawn_local(async move {
             for kept in changed {
-                // The upload total is saved with it; keep the stored one's meaning.
+                // The whole record goes back, with the upload total last saved.
                 if let Err(e) = store.put(&kept).await {
                     tracing_warn(&format!("saving the earnings of {} failed: {e}", kept.key()));
                 }
@@ -385,6 +390,11 @@ impl Library {
             if let Err(e) = copied {
                 self.forget(&info_hash);
                 return Err(e.to_string());
+            }
+            if !self.contains(&info_hash) {
+                // "Stop sharing" was pressed while it copied.
+                let _ = kept_file::delete_copy(&info_hash).await;
+                return Err("sharing was stopped while the copy was written".into());
             }
         }
         if let Err(e) = store.put(&kept).await {

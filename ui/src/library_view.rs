@@ -50,7 +50,12 @@ pub fn LibraryView() -> impl IntoView {
             <Show when=move || library.loaded.get() fallback=|| view! { <p class="meta"><span class="spinner"></span>" reading the library…"</p> }>
                 <Show when=move || library.rows.with(|r| !r.is_empty())
                     fallback=|| view! { <p class="meta empty" id="lib-empty">"Nothing kept yet. Share a file and choose “Keep seeding after reload”."</p> }>
-                    <For each=move || library.rows.get() key=|r| r.info_hash().to_string() let:row>
+                    <For each=move || {
+                        // Newest first.
+                        let mut rows = library.rows.get();
+                        rows.sort_by(|a, b| b.entry.added_at.cmp(&a.entry.added_at).then_with(|| a.entry.file.name.cmp(&b.entry.file.name)));
+                        rows
+                    } key=|r| r.info_hash().to_string() let:row>
                         <SharedCard info_hash=row.info_hash().to_string() />
                     </For>
                 </Show>
