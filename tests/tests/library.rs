@@ -67,6 +67,12 @@ async fn a_kept_file_seeds_again_after_a_reload() -> anyhow::Result<()> {
 
     let seeder = Browser::start().await?;
     let shared = share_file(&seeder, &relay, &file, Duration::from_secs(120)).await?;
+    if let Ok(dir) = std::env::var("CHIRAL_SCREENSHOT_DIR") {
+        seeder
+            .wait_for("const b = document.querySelector('#keep-copy'); if (!b || b.disabled) return null; b.scrollIntoView(); return true;", Duration::from_secs(30))
+            .await?;
+        std::fs::write(std::path::Path::new(&dir).join("share-keep.png"), seeder.client.screenshot().await?)?;
+    }
     keep_a_copy(&seeder).await?;
     assert_eq!(stored(&seeder, &shared.infohash).await?, serde_json::json!([true, true]), "no record or no copy after keeping");
 
