@@ -4,7 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use chiral_e2e::{open_download, outer_html, sha256_file, share_file, start_download, wait_for_transfer, write_test_file, Browser, Relay};
+use chiral_e2e::{
+    open_download, outer_html, relay_bin, sha256_file, share_file, start_download, wait_for_transfer, write_test_file, Browser, Relay,
+};
 
 const MIB: u64 = 1024 * 1024;
 
@@ -133,8 +135,18 @@ async fn a_kept_file_seeds_again_after_a_reload() -> anyhow::Result<()> {
     seeder.close().await
 }
 
-/// "Stop sharing" stops the seed, deletes the copy and the record, and after another reload
-/// nothing of the file is left to seed.
+/// Whether the DHT (through `relay`) holds a live record for `cid` (`relay lookup`).
+async fn in_dht(relay: &Relay, cid: &str) -> anyhow::Result<bool> {
+    let out = tokio::process::Command::new(relay_bin())
+        .args(["lookup", cid, "--bootstrap", &relay.tcp_multiaddr()?, "--timeout", "10"])
+        .output()
+        .await?;
+    Ok(out.status.success())
+}
+
+/// "Stop sharing" stops the seed, withdraws the DHT record (it drops out of lookups within
+/// about 30 s, not the 6 h it was published for), deletes the copy and the record, and
+/// after another reload nothing of the file is left to seed.
 #[tokio::test(flavor = "multi_thread")]
 async fn stop_sharing_forgets_the_file() -> anyhow::Result<()> {
     let relay = Relay::start()?;
@@ -146,8 +158,9 @@ async fn stop_sharing_forgets_the_file() -> anyhow::Result<()> {
     let shared = share_file(&browser, &relay, &file, Duration::from_secs(120)).await?;
     keep_a_copy(&browser).await?;
     reload(&browser).await?;
-    let seeding = entry_js(&shared.infohash, "return e && e.dataset.state === 'seeding' ? true : null;");
+    let seeding = entry_js(&shared.infohash, "return e && e.dataset.state === 'seeding' && e.dataset.published ? true : null;");
     browser.wait_for(&seeding, Duration::from_secs(60)).await?;
+    anyhow::ensure!(in_dht(&relay, &shared.cid).await?, "the republished record is not in the DHT");
     let transfer = format!("return document.querySelector('#transfers .transfer[data-infohash=\"{}\"]') ? true : null;", shared.infohash);
     browser.wait_for(&transfer, Duration::from_secs(30)).await?;
 
@@ -165,6 +178,13 @@ async fn stop_sharing_forgets_the_file() -> anyhow::Result<()> {
         anyhow::ensure!(Instant::now() < deadline, "after Stop sharing, [record, copy] = {left}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+
+    let withdrawn = Instant::now();
+    while in_dht(&relay, &shared.cid).await? {
+        anyhow::ensure!(withdrawn.elapsed() < Duration::from_secs(90), "the DHT still returns the record 90 s after Stop sharing");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    println!("the DHT record dropped out {:.1} s after Stop sharing", withdrawn.elapsed().as_secs_f64());
 
     reload(&browser).await?;
     let rows = browser.client.execute("return document.querySelectorAll('.lib-entry').length;", vec![]).await?;
