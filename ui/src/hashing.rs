@@ -26,6 +26,9 @@ pub struct Hashed {
     /// The file as chosen, to seed from (plain files only: encrypted shares name the
     /// ciphertext, which is not on disk).
     pub source: Option<web_sys::File>,
+    /// The File System Access handle the file came with (dropped, or picked with
+    /// `showOpenFilePicker`): the library keeps it instead of a copy.
+    pub handle: Option<web_sys::FileSystemFileHandle>,
 }
 
 pub fn now_ms() -> f64 {
@@ -77,5 +80,6 @@ pub async fn hash_file(
         info_bytes: manifest.info_dict_bytes(),
         chunk_hashes: manifest.chunk_hashes.clone(),
         source: (!encrypted).then_some(file),
+        handle: None,
     })
 }

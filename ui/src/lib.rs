@@ -7,6 +7,9 @@
 //! | [`network`] | the page's libp2p node (started at load) and the Network view |
 //! | [`transfers`] | every download and seed of this page, live: progress, rates, peers, save |
 //! | [`wallet`] | the Wallet view: built-in or browser wallet, price, payments, earnings; the payment box |
+//! | [`library`] | what the page shares across reloads (IndexedDB + OPFS copies / file handles): resumed and republished at load |
+//! | [`library_view`] | the Library view: shared and downloaded files, state, uploads, earnings, stop sharing |
+//! | [`publish`] | this page's DHT record for a file it seeds |
 //! | [`hashing`] | the data side of Share: one async fn over `web_node::browser` |
 //! | [`units`] | human-readable sizes, rates and durations |
 //! | [`clipboard`] | copy to the clipboard |
@@ -16,7 +19,10 @@ pub mod download;
 pub mod folder;
 pub mod hashing;
 pub mod ice;
+pub mod library;
+pub mod library_view;
 pub mod network;
+pub mod publish;
 pub mod share;
 pub mod transfers;
 pub mod units;
@@ -29,6 +35,7 @@ use wasm_bindgen::prelude::wasm_bindgen;
 enum View {
     Share,
     Download,
+    Library,
     Wallet,
     Network,
 }
@@ -37,6 +44,7 @@ impl View {
     fn from_hash(hash: &str) -> Self {
         match hash {
             "#download" => View::Download,
+            "#library" => View::Library,
             "#network" => View::Network,
             "#wallet" => View::Wallet,
             _ => View::Share,
@@ -67,6 +75,9 @@ pub fn App() -> impl IntoView {
     let transfers = transfers::Transfers::new();
     provide_context(transfers);
     transfers.resume();
+    let library = library::Library::new(transfers, network, wallet);
+    provide_context(library);
+    library.start();
     let (view, set_view) = signal(View::from_hash(&current_hash()));
     let _ = window_event_listener(leptos::ev::hashchange, move |_| set_view.set(View::from_hash(&current_hash())));
     let tab = move |target: View, href: &'static str, label: &'static str| {
@@ -78,6 +89,7 @@ pub fn App() -> impl IntoView {
             <nav>
                 {tab(View::Share, "#share", "Share")}
                 {tab(View::Download, "#download", "Download")}
+                {tab(View::Library, "#library", "Library")}
                 {tab(View::Wallet, "#wallet", "Wallet")}
                 {tab(View::Network, "#network", "Network")}
                 <network::NetworkPill />
@@ -88,6 +100,7 @@ pub fn App() -> impl IntoView {
             <div class:hidden=move || view.get() != View::Share><share::Share /></div>
             // Download stays mounted too: its transfer list is live while seeding.
             <div class:hidden=move || view.get() != View::Download><download::DownloadView /></div>
+            <div class:hidden=move || view.get() != View::Library><library_view::LibraryView /></div>
             <div class:hidden=move || view.get() != View::Wallet><wallet::WalletView /></div>
             <Show when=move || view.get() == View::Network><network::NetworkView /></Show>
         </main>

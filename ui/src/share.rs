@@ -4,13 +4,14 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use web_sys::{DragEvent, File, HtmlInputElement};
+use web_node::browser::kept_file;
+use web_sys::{DragEvent, File, FileSystemFileHandle, HtmlInputElement};
 
 use crate::clipboard::copy;
 use crate::network::Network;
 use crate::transfers::Transfers;
 use web_node::browser::p2p::Connection;
-use web_node::file_record::{FileInfo, FileRecord, Protocol, Seeder, DEFAULT_TTL_SECS};
+use web_node::file_record::{FileInfo, DEFAULT_TTL_SECS};
 use crate::hashing::{hash_file, now_ms, Hashed, Progress};
 use crate::units;
 
@@ -41,7 +42,7 @@ pub fn Share() -> impl IntoView {
     let (encrypt, set_encrypt) = signal(false);
     let (passphrase, set_passphrase) = signal(String::new());
 
-    let start = move |file: File| {
+    let start = move |file: File, handle: Option<FileSystemFileHandle>| {
         if matches!(stage.get_untracked(), Stage::Hashing { .. }) {
             return;
         }
@@ -75,7 +76,7 @@ pub fn Share() -> impl IntoView {
             })
             .await;
             set_stage.set(match result {
-                Ok(hashed) => Stage::Done(hashed),
+                Ok(hashed) => Stage::Done(Hashed { handle, ..hashed }),
                 Err(why) => Stage::Failed(why),
             });
         });
@@ -84,14 +85,30 @@ pub fn Share() -> impl IntoView {
     let on_drop = move |ev: DragEvent| {
         ev.prevent_default();
         set_dragging.set(false);
-        if let Some(file) = ev.data_transfer().and_then(|d| d.files()).and_then(|l| l.get(0)) {
-            start(file);
+        let Some(transfer) = ev.data_transfer() else { return };
+        let Some(file) = transfer.files().and_then(|l| l.get(0)) else { return };
+        // The handle must be asked for inside the event; its promise outlives it.
+        match transfer.items().get(0).as_ref().and_then(kept_file::dropped_handle_promise) {
+            Some(promise) => spawn_local(async move { start(file, kept_file::dropped_handle(promise).await) }),
+            None => start(file, None),
         }
+    };
+    let on_pick = move |_| {
+        spawn_local(async move {
+            match kept_file::pick_file().await {
+                Ok(Some(handle)) => match kept_file::handle_file(&handle).await {
+                    Ok(file) => start(file, Some(handle)),
+                    Err(e) => set_stage.set(Stage::Failed(format!("The chosen file cannot be read: {e}"))),
+                },
+                Ok(None) => {}
+                Err(e) => set_stage.set(Stage::Failed(format!("The file picker failed: {e}"))),
+            }
+        });
     };
     let on_choose = move |ev: leptos::ev::Event| {
         let input: HtmlInputElement = event_target(&ev);
         if let Some(file) = input.files().and_then(|l| l.get(0)) {
-            start(file);
+            start(file, None);
         }
     };
 
@@ -115,6 +132,12 @@ pub fn Share() -> impl IntoView {
                 <span class="drop-hint">"Any size: it is read in slices and never held in memory whole."</span>
             </label>
             <div class="options">
+                <Show when=kept_file::has_file_picker>
+                    <button class="copy" id="pick-file" on:click=on_pick
+                        title="Chosen this way (or dropped), a file can seed again after a reload straight from your disk, without a copy">
+                        "Choose a file to keep seeding from disk…"
+                    </button>
+                </Show>
                 <label class="check">
                     <input
                         type="checkbox"
@@ -170,6 +193,7 @@ fn HashingCard(name: String, progress: Progress, elapsed_s: f64) -> impl IntoVie
 #[component]
 fn ResultCard(hashed: Hashed) -> impl IntoView {
     let hashed = hashed.clone();
+    let keep = hashed.clone();
     let s = hashed.summary.clone();
     let file = hashed.file.clone();
     let seconds = hashed.elapsed_ms / 1000.0;
@@ -192,6 +216,7 @@ fn ResultCard(hashed: Hashed) -> impl IntoView {
             <CopyRow label="Merkle root" id="merkle-root" value=s.merkle_root />
             <SeedRow source=hashed.source info_bytes=hashed.info_bytes chunk_hashes=hashed.chunk_hashes infohash=s.infohash.clone() cid=s.cid.clone() />
             <PublishRow file />
+            <crate::library_view::KeepRow hashed=keep />
         </div>
     }
 }
@@ -239,36 +264,14 @@ fn PublishRow(file: FileInfo) -> impl IntoView {
     let (state, set_state) = signal(Publish::WaitingForNetwork);
     let file = StoredValue::new(file);
     let publish = move || {
-        let (Some(node), Some(keypair)) = (network.node.get_untracked(), network.keypair.get_value()) else {
+        if network.node.get_untracked().is_none() || network.keypair.get_value().is_none() {
             return;
-        };
+        }
         set_state.set(Publish::Publishing);
         let file = file.get_value();
-        // The same terms the swarm announces in its handshakes.
         let terms = use_context::<crate::wallet::Wallet>().and_then(|w| w.pay_to());
         spawn_local(async move {
-            let now = web_node::browser::now_secs();
-            let tracker = web_sys::window()
-                .and_then(|w| w.location().origin().ok())
-                .map(|o| web_node::torrent::Sources::relay(&o, &file.cid).trackers.remove(0))
-                .unwrap_or_default();
-            let record = FileRecord {
-                seeders: vec![Seeder {
-                    peer_id: node.peer_id.to_string(),
-                    protocol: Protocol::WebTorrent,
-                    endpoint: tracker,
-                    wallet: terms.map(|t| format!("0x{}", hex::encode(t.wallet))),
-                    available_chunks: vec![(0, file.chunks)],
-                    price_per_mb_wei: terms.map_or(0, |t| t.price_per_mb_wei),
-                }],
-                file: file.clone(),
-                published_at: now,
-                expires_at: now + DEFAULT_TTL_SECS,
-            };
-            let result = match record.sign(&keypair) {
-                Ok(signed) => node.publish(&file.cid, signed, now).await.map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            };
+            let result = crate::publish::publish_file(network, &file, DEFAULT_TTL_SECS, terms).await;
             set_state.set(match result {
                 Ok(report) => Publish::Published { remote: report.record_stored_remotely, at: js_sys::Date::now() },
                 Err(e) => Publish::Failed(e),

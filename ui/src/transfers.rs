@@ -246,7 +246,9 @@ impl Transfers {
         });
     }
 
-    fn remove(self, info_hash: String) {
+    /// Stops a transfer and deletes what it stored (a download's pieces; a shared file's
+    /// own bytes are never touched).
+    pub fn remove(self, info_hash: String) {
         let Some(t) = self.find(&info_hash) else { return };
         self.torrents.update_value(|ts| ts.retain(|x| hex::encode(x.info_hash()) != info_hash));
         self.list.update(|l| l.retain(|s| s.info_hash != info_hash));

@@ -51,7 +51,7 @@ pub struct Wallet {
     pub balance: RwSignal<Option<u128>>,
     pub price_wei: RwSignal<u128>,
     pub ledger: RwSignal<Ledger>,
-    pub earnings: RwSignal<Vec<(String, String, u128, u64)>>,
+    pub earnings: RwSignal<Vec<settle::Earning>>,
     pub status: RwSignal<Option<String>>,
     pub busy: RwSignal<bool>,
 }
@@ -430,7 +430,7 @@ pub fn WalletView() -> impl IntoView {
     let (key_text, set_key_text) = signal(String::new());
     let (price_text, set_price_text) = signal(format!("{}", wallet.price_wei.get_untracked() as f64 / WEI_PER_ETH));
     let has_injected = Injected::find().is_some();
-    let total_earned = move || wallet.earnings.with(|e| e.iter().map(|x| x.2).sum::<u128>());
+    let total_earned = move || wallet.earnings.with(|e| e.iter().map(|x| x.wei).sum::<u128>());
     view! {
         <section class="wallet" id="wallet-view">
             <h1>"Wallet"</h1>
@@ -528,7 +528,7 @@ pub fn WalletView() -> impl IntoView {
             <div class="card">
                 <h3>"Earnings " <span id="earnings-total" data-wei=move || total_earned().to_string()>{move || eth(total_earned())}</span></h3>
                 <ul class="receipts">
-                    {move || wallet.earnings.get().into_iter().map(|(hash, from, wei, block)| view! {
+                    {move || wallet.earnings.get().into_iter().map(|settle::Earning { tx: hash, from, wei, block, .. }| view! {
                         <li class="earning">{eth(wei)} " from " <code>{short(&from)}</code> " · block " {block} " · tx " <code>{short(&hash)}</code></li>
                     }).collect_view()}
                 </ul>

@@ -149,6 +149,14 @@ pub fn payment_data(file: &str, chunks: &[(u32, u32)]) -> Vec<u8> {
     text.into_bytes()
 }
 
+/// The file a payment's data field names (the `file=` of [`payment_data`]), when the data
+/// is Chiral's; at most 128 characters (a CID is 64).
+pub fn paid_file(data: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(data).ok()?;
+    let rest = text.strip_prefix(DATA_PREFIX)?;
+    rest.split(' ').find_map(|t| t.strip_prefix("file=")).filter(|f| !f.is_empty() && f.len() <= 128).map(str::to_string)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum PaymentState {
@@ -296,6 +304,17 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn paid_file_reads_back_what_payment_data_names() {
+        let cid = "ab".repeat(32);
+        assert_eq!(paid_file(&payment_data(&cid, &[(0, 3), (7, 7)])), Some(cid.clone()));
+        let long: Vec<(u32, u32)> = (0..2_000).map(|i| (i * 2, i * 2)).collect();
+        assert_eq!(paid_file(&payment_data(&cid, &long)), Some(cid), "a cut chunk list keeps the file");
+        assert_eq!(paid_file(b"something else file=x"), None);
+        assert_eq!(paid_file(format!("{DATA_PREFIX} chunks=1").as_bytes()), None);
+        assert_eq!(paid_file(&[0xff, 0xfe]), None);
+    }
 
     const A: [u8; 20] = [0xaa; 20];
     const B: [u8; 20] = [0xbb; 20];

@@ -10,11 +10,15 @@
 //! | [`chain`] | JSON-RPC to the relay's `/rpc`; an injected EIP-1193 wallet |
 //! | [`settle`] | paying seeders: the ledger in localStorage, driven to confirmation |
 //! | [`piece_store`] | pieces in the Origin Private File System, or straight from a shared `File` |
+//! | [`library`] | what the page shares, in IndexedDB (entries and File System Access handles) |
+//! | [`kept_file`] | a library file's bytes: a streamed copy in OPFS, or the user's file through its handle |
 
 pub mod ingest;
 pub mod p2p;
 pub mod chain;
 pub mod cid_download;
+pub mod kept_file;
+pub mod library;
 pub mod piece_store;
 pub mod rtc;
 pub mod settle;

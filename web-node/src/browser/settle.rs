@@ -241,8 +241,22 @@ async fn find_on_chain(chain: &Chain, account: &str, p: &Payment) -> Result<Opti
     Ok(None)
 }
 
-/// Payments into `address` that carry Chiral's data tag: (tx hash, from, wei, block).
-pub async fn earnings(chain: &Chain, address: &str, from_block: u64) -> Result<(Vec<(String, String, u128, u64)>, u64), ChainError> {
+/// One payment received: a transaction into our wallet carrying Chiral's data tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Earning {
+    /// Transaction hash (0x hex).
+    pub tx: String,
+    /// The payer's address (0x hex).
+    pub from: String,
+    pub wei: u128,
+    pub block: u64,
+    /// The file it pays for (its CID), as the data field names it.
+    pub file: Option<String>,
+}
+
+/// Payments into `address` that carry Chiral's data tag, from `from_block` to the latest
+/// block; and the block to start from next time.
+pub async fn earnings(chain: &Chain, address: &str, from_block: u64) -> Result<(Vec<Earning>, u64), ChainError> {
     let latest = chain.block_number().await?;
     let tag = format!("0x{}", hex::encode(crate::settlement::DATA_PREFIX));
     let mut found = Vec::new();
@@ -252,12 +266,14 @@ pub async fn earnings(chain: &Chain, address: &str, from_block: u64) -> Result<(
             let to_us = tx["to"].as_str().is_some_and(|t| t.eq_ignore_ascii_case(address));
             let input = tx["input"].as_str().or_else(|| tx["data"].as_str()).unwrap_or("");
             if to_us && input.to_ascii_lowercase().starts_with(&tag) {
-                found.push((
-                    tx["hash"].as_str().unwrap_or_default().to_string(),
-                    tx["from"].as_str().unwrap_or_default().to_string(),
-                    super::chain::hex_u128(&tx["value"]).unwrap_or(0),
-                    number,
-                ));
+                let data = hex::decode(input.trim_start_matches("0x")).unwrap_or_default();
+                found.push(Earning {
+                    tx: tx["hash"].as_str().unwrap_or_default().to_string(),
+                    from: tx["from"].as_str().unwrap_or_default().to_string(),
+                    wei: super::chain::hex_u128(&tx["value"]).unwrap_or(0),
+                    block: number,
+                    file: crate::settlement::paid_file(&data),
+                });
             }
         }
     }

@@ -23,7 +23,7 @@ use gloo_timers::callback::Interval;
 use sha2::Digest as _;
 use wasm_bindgen_futures::spawn_local;
 
-use super::piece_store::{delete_torrent, OpfsTorrent, PieceStore};
+use super::piece_store::{delete_torrent, OpfsTorrent, PieceStore, StoreError};
 use crate::file_check::Verdict;
 use crate::peer_wire::Bitfield;
 use crate::signaling::{Session, SessionConfig};
@@ -528,14 +528,28 @@ impl Torrent {
             Event::ReadPiece { index } => {
                 let this = self.clone();
                 spawn_local(async move {
-                    let (store, len) = {
+                    let (store, len, expected) = {
                         let inner = this.0.borrow();
-                        (inner.store.clone(), inner.swarm.info().map(|i| i.piece_len(index)))
+                        let info = inner.swarm.info();
+                        (inner.store.clone(), info.map(|i| i.piece_len(index)), info.and_then(|i| i.piece_hashes.get(index as usize).copied()))
                     };
                     let (Some(store), Some(len)) = (store, len) else { return };
                     let result = store.read_piece(index, len).await;
+                    // Every piece is checked against the info dict before it leaves: a shared
+                    // file changed on disk (or a damaged stored piece) is never served.
+                    let result = result.map_err(TorrentError::from).and_then(|data| {
+                        let actual: [u8; 20] = sha1::Sha1::digest(&data).into();
+                        if Some(actual) == expected { Ok(data) } else { Err(TorrentError::StoredPieceChanged { index }) }
+                    });
                     match result {
                         Ok(data) => this.0.borrow_mut().swarm.handle_piece_read(index, data, now_ms() as u64),
+                        Err(e @ (TorrentError::StoredPieceChanged { .. } | TorrentError::Store(StoreError::SharedFileChanged | StoreError::SharedFile { .. }))) => {
+                            tracing::warn!("not serving piece {index}: {e}");
+                            let mut inner = this.0.borrow_mut();
+                            inner.swarm.handle_piece_unreadable(index);
+                            inner.state = TransferState::Error;
+                            inner.error = Some(e.to_string());
+                        }
                         Err(e) => {
                             tracing::warn!("cannot read piece {index}: {e}");
                             this.0.borrow_mut().swarm.handle_piece_unreadable(index);

@@ -24,4 +24,8 @@ pub enum TorrentError {
     NotCheckedYet,
     #[error("no storage")]
     NoStorage,
+    /// A piece read for a peer does not hash to the info dict's SHA-1: the file changed on
+    /// disk (or a stored piece was damaged); it is not served.
+    #[error("piece {index} no longer matches the file that was shared: the file changed on disk")]
+    StoredPieceChanged { index: u32 },
 }
