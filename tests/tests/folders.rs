@@ -279,3 +279,82 @@ async fn a_page_downloads_a_folder_that_aria2_seeds_through_the_relay() -> anyho
     assert_eq!(got, expected, "the page's folder differs from aria2's\n{}", t.html);
     browser.close().await
 }
+
+/// Our page shares a folder (chosen with the folder picker: nested, unicode, an empty
+/// file) as one torrent; WebTorrent downloads it from the tab over WebRTC, aria2 through the
+/// relay's bridge; both copies match file for file.
+#[tokio::test(flavor = "multi_thread")]
+async fn our_page_shares_a_folder_that_webtorrent_and_aria2_download() -> anyhow::Result<()> {
+    let www = mixed_www()?;
+    let relay = Relay::start_with_www(www.path())?;
+    relay.wait_for_line("bittorrent listening on ", Duration::from_secs(30))?;
+    let dir = tempfile::tempdir()?;
+    let name = "Compartida ñ";
+    let folder = dir.path().join(name);
+    for (path, size, seed) in FILES {
+        let file = folder.join(path);
+        std::fs::create_dir_all(file.parent().unwrap())?;
+        write_test_file(&file, size, seed + 10)?;
+    }
+    let expected = tree(&folder)?;
+
+    let ours = Browser::start().await?;
+    ours.client.goto(&relay.url).await?;
+    ours.wait_for("return document.querySelector('#dir-input') ? true : null;", Duration::from_secs(60)).await?;
+    ours.client.find(Locator::Css("#dir-input")).await?.send_keys(folder.to_str().unwrap()).await?;
+    let state = ours
+        .wait_for("const s = document.querySelector('#folder-share'); return s && (s.dataset.state === 'done' || s.dataset.state === 'error') ? s.dataset.state : null;", Duration::from_secs(120))
+        .await?;
+    anyhow::ensure!(state == "done", "sharing the folder failed: {}", outer_html(&ours, "#folder-share").await);
+    let text = |id: &str| format!("return document.getElementById('{id}').textContent;");
+    let magnet = ours.client.execute(&text("folder-magnet"), vec![]).await?.as_str().unwrap_or_default().to_string();
+    let info_hash = ours.client.execute(&text("folder-infohash"), vec![]).await?.as_str().unwrap_or_default().to_string();
+    assert_eq!(ours.client.execute(&text("folder-name"), vec![]).await?.as_str(), Some(name));
+    let cids = ours.client.execute("return [...document.querySelectorAll('.shared-file')].map(r => [r.dataset.path, r.dataset.cid]);", vec![]).await?;
+    let cids: BTreeMap<String, String> = cids.as_array().into_iter().flatten().map(|r| (r[0].as_str().unwrap_or("").into(), r[1].as_str().unwrap_or("").into())).collect();
+    assert_eq!(cids, expected, "each file's content ID is its SHA-256");
+
+    let wt = Browser::start().await?;
+    let started = Instant::now();
+    wt.client.goto(&format!("{}/webtorrent-download.html#{}", relay.url, encode_uri_component(&magnet))).await?;
+    let done = match wt.wait_for("return window.__done || null;", Duration::from_secs(180)).await {
+        Ok(v) => v,
+        Err(e) => {
+            let state = wt.client.execute("return { progress: window.__progress, events: window.__events };", vec![]).await?;
+            anyhow::bail!("WebTorrent did not get the shared folder: {e}\nWebTorrent: {state}\nours: {}", outer_html(&ours, "#transfers").await);
+        }
+    };
+    println!("folder shared by our page → WebTorrent: {:.1} s", started.elapsed().as_secs_f64());
+    let theirs: BTreeMap<String, String> = done["files"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| (f["path"].as_str().unwrap_or("").trim_start_matches(&format!("{name}/")).to_string(), f["sha256"].as_str().unwrap_or("").to_string()))
+        .filter(|(p, _)| !p.starts_with(".pad/"))
+        .collect();
+    assert_eq!(theirs, expected, "WebTorrent got another folder: {done}");
+    wt.close().await?;
+
+    let out = dir.path().join("aria2");
+    let result = tokio::task::spawn_blocking({
+        let (out, magnet, tracker) = (out.clone(), format!("magnet:?xt=urn:btih:{info_hash}"), format!("{}/announce", relay.url));
+        move || {
+            Command::new("aria2c")
+                .args(["--seed-time=0", "--enable-dht=false", "--enable-dht6=false", "--bt-enable-lpd=false", "--enable-peer-exchange=false"])
+                .args(["--bt-stop-timeout=60", "--summary-interval=0", "--console-log-level=warn", "--bt-save-metadata=false"])
+                .arg(format!("--bt-tracker={tracker}"))
+                .arg("--interface=127.0.0.1")
+                .arg("-d")
+                .arg(&out)
+                .arg(&magnet)
+                .output()
+        }
+    })
+    .await??;
+    let log = String::from_utf8_lossy(&result.stdout).to_string() + &String::from_utf8_lossy(&result.stderr);
+    assert!(result.status.success(), "aria2 failed:\n{log}");
+    let mut got = tree(&out.join(name))?;
+    got.retain(|p, _| !p.starts_with(".pad/"));
+    assert_eq!(got, expected, "aria2's copy of the shared folder differs");
+    ours.close().await
+}

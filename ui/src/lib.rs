@@ -24,6 +24,7 @@ pub mod library_view;
 pub mod network;
 pub mod publish;
 pub mod share;
+pub mod share_folder;
 pub mod transfers;
 pub mod units;
 pub mod wallet;
@@ -97,7 +98,7 @@ pub fn App() -> impl IntoView {
         </header>
         <main>
             // Share stays mounted so a running hash or publication survives tab switches.
-            <div class:hidden=move || view.get() != View::Share><share::Share /></div>
+            <div class:hidden=move || view.get() != View::Share><share::Share /><share_folder::ShareFolder /></div>
             // Download stays mounted too: its transfer list is live while seeding.
             <div class:hidden=move || view.get() != View::Download><download::DownloadView /></div>
             <div class:hidden=move || view.get() != View::Library><library_view::LibraryView /></div>

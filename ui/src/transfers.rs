@@ -195,6 +195,21 @@ impl Transfers {
         Ok(())
     }
 
+    /// Seeds a folder the user chose as one torrent (`files` in the info dict's order, `None`
+    /// for padding; `sha256` each file's CID); returns its infohash.
+    pub fn seed_folder(self, files: Vec<Option<web_sys::File>>, sha256: Vec<Option<String>>, info_bytes: Vec<u8>) -> Result<[u8; 20], String> {
+        let trackers = own_tracker().into_iter().collect();
+        let pay_to = use_context::<Wallet>().and_then(|w| w.pay_to());
+        let t = Torrent::seed_folder(files, sha256, info_bytes, trackers, pay_to, self.on_update()).map_err(|e| e.to_string())?;
+        let info_hash = t.info_hash();
+        if self.has(&info_hash) {
+            t.stop();
+        } else {
+            self.torrents.update_value(|ts| ts.push(t));
+        }
+        Ok(info_hash)
+    }
+
     fn find(&self, info_hash: &str) -> Option<Torrent> {
         self.torrents.with_value(|ts| ts.iter().find(|t| hex::encode(t.info_hash()) == info_hash).cloned())
     }

@@ -16,6 +16,7 @@
 //! | [`settlement`] | who delivered which verified chunks, the payment plan, the idempotent ledger |
 //! | [`wallet`] | the built-in wallet: encrypted keystore, EIP-1559 payments signed with alloy |
 //! | [`ed2k`] | ed2k hash and link |
+//! | [`folder_share`] | a folder shared as one torrent (files aligned to pieces by BEP 47 padding) and its folder manifest and ID |
 //! | [`ice`] | ICE servers (STUN/TURN) for WebRTC: the relay's `/api/ice`, the user's own, merged and bounded |
 //! | [`encryption`] | optional AES-256-GCM with a PBKDF2-SHA256 key, chunk-aligned |
 //! | [`bencode`] | canonical, bounded bencode |
@@ -33,6 +34,7 @@ pub mod ed2k;
 pub mod encryption;
 pub mod file_check;
 pub mod file_record;
+pub mod folder_share;
 pub mod ice;
 pub mod ingest;
 pub mod manifest;

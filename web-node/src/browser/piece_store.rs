@@ -53,6 +53,9 @@ impl StoreError {
 pub enum PieceStore {
     /// A file the user chose to share: read-only.
     UserFile { file: File, piece_length: u32 },
+    /// A folder the user chose, shared as one torrent: its files in the info dict's order
+    /// (`None` for padding, read as zeros): read-only.
+    UserFolder { files: std::rc::Rc<Vec<Option<File>>>, info: std::rc::Rc<crate::peer_wire::extension::TorrentInfo> },
     Opfs(OpfsTorrent),
 }
 
@@ -193,13 +196,28 @@ impl PieceStore {
                 }
                 Ok(bytes)
             }
+            PieceStore::UserFolder { files, info } => {
+                let mut piece = vec![0u8; len as usize];
+                for span in info.piece_spans(index) {
+                    let Some(Some(file)) = files.get(span.file) else { continue };
+                    let start = span.file_offset as f64;
+                    let slice = file.slice_with_f64_and_f64(start, start + f64::from(span.len)).map_err(StoreError::shared_file("slicing a shared file"))?;
+                    let buffer = JsFuture::from(slice.array_buffer()).await.map_err(StoreError::shared_file("reading a shared file"))?;
+                    let bytes = Uint8Array::new(&buffer);
+                    if bytes.length() != span.len || span.piece_offset + span.len > len {
+                        return Err(StoreError::SharedFileChanged);
+                    }
+                    bytes.copy_to(&mut piece[span.piece_offset as usize..(span.piece_offset + span.len) as usize]);
+                }
+                Ok(piece)
+            }
             PieceStore::Opfs(t) => t.read(&format!("p{index}")).await,
         }
     }
 
     pub async fn write_piece(&self, index: u32, data: &[u8]) -> Result<(), StoreError> {
         match self {
-            PieceStore::UserFile { .. } => Err(StoreError::ReadOnly),
+            PieceStore::UserFile { .. } | PieceStore::UserFolder { .. } => Err(StoreError::ReadOnly),
             PieceStore::Opfs(t) => t.write(&format!("p{index}"), data).await,
         }
     }
@@ -208,6 +226,7 @@ impl PieceStore {
     pub async fn blob(&self, pieces: u32) -> Result<Blob, StoreError> {
         match self {
             PieceStore::UserFile { file, .. } => Ok(file.clone().into()),
+            PieceStore::UserFolder { .. } => Err(StoreError::ReadOnly),
             PieceStore::Opfs(t) => t.blob(pieces).await,
         }
     }

@@ -171,7 +171,12 @@ impl Torrent {
         };
         let f = &info.files[index];
         let name = f.path.last().cloned().unwrap_or_else(|| info.name.clone());
-        let PieceStore::Opfs(t) = store else { return Err(TorrentError::NoStorage) };
+        let t = match store {
+            PieceStore::Opfs(t) => t,
+            // A folder the user shared: the file itself.
+            PieceStore::UserFolder { files, .. } => return files.get(index).cloned().flatten().map(|f| (f.into(), name)).ok_or(TorrentError::NoStorage),
+            PieceStore::UserFile { .. } => return Err(TorrentError::NoStorage),
+        };
         if f.length == 0 {
             let empty = web_sys::Blob::new().map_err(|_| TorrentError::NoStorage)?;
             return Ok((empty, name));
