@@ -36,21 +36,23 @@ async fn wait_for_ice(browser: &Browser) -> anyhow::Result<String> {
     Ok(kinds.as_str().unwrap_or_default().to_string())
 }
 
-/// The leecher's view of its transfer once a WebRTC peer's path is known: (paths of its
-/// peers, the sources that delivered chunks).
-async fn paths_and_sources(browser: &Browser) -> anyhow::Result<(Vec<String>, Vec<String>)> {
-    let v = browser
-        .wait_for(
-            "const t = document.querySelector('#transfers .transfer'); if (!t) return null; \
-             const paths = [...t.querySelectorAll('.peer .path')].map(e => e.dataset.path); \
-             if (!paths.length) return null; \
-             return { paths, sources: [...t.querySelectorAll('.chunk-source')].map(e => e.dataset.source) };",
-            Duration::from_secs(30),
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let list = |k: &str| v[k].as_array().into_iter().flatten().filter_map(|x| x.as_str().map(String::from)).collect::<Vec<_>>();
-    Ok((list("paths"), list("sources")))
+/// The leecher's view of its transfer once every WebRTC peer's path is `want` (ICE may
+/// start on one candidate pair and move to a better one; the page looks again every few
+/// seconds): (paths of its peers, the sources that delivered chunks), or the last seen.
+async fn paths_and_sources(browser: &Browser, want: &str) -> anyhow::Result<(Vec<String>, Vec<String>)> {
+    let read = "const t = document.querySelector('#transfers .transfer'); if (!t) return null; \
+         return { paths: [...t.querySelectorAll('.peer .path')].map(e => e.dataset.path), \
+                  sources: [...t.querySelectorAll('.chunk-source')].map(e => e.dataset.source) };";
+    let list = |v: &serde_json::Value, k: &str| v[k].as_array().into_iter().flatten().filter_map(|x| x.as_str().map(String::from)).collect::<Vec<_>>();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let v = browser.client.execute(read, vec![]).await?;
+        let (paths, sources) = (list(&v, "paths"), list(&v, "sources"));
+        if (!paths.is_empty() && paths.iter().all(|p| p == want)) || Instant::now() > deadline {
+            return Ok((paths, sources));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
 
 /// One download from the home-1 seeder into a fresh browser in home 2; returns its seconds.
@@ -64,8 +66,8 @@ async fn download_into_home2(lab: &TwoHomes, relay: &Relay, magnet: &str, infoha
     let t = wait_for_transfer(&leecher, Some(infohash), Duration::from_secs(180)).await?;
     let seconds = started.elapsed().as_secs_f64();
     assert_eq!(t.sha256, expected, "home 2 stored other bytes than home 1 shared\n{}", t.html);
-    let (paths, sources) = paths_and_sources(&leecher).await?;
-    assert!(paths.iter().all(|p| p == want_path), "expected every WebRTC peer on the {want_path} path, got {paths:?}\n{}", outer_html(&leecher, "#transfers").await);
+    let (paths, sources) = paths_and_sources(&leecher, want_path).await?;
+    assert!(!paths.is_empty() && paths.iter().all(|p| p == want_path), "expected every WebRTC peer on the {want_path} path, got {paths:?}\n{}", outer_html(&leecher, "#transfers").await);
     assert!(!sources.is_empty() && sources.iter().all(|s| s.starts_with("WebTorrent")), "chunks came from elsewhere than WebRTC peers: {sources:?}");
     Ok((seconds, leecher))
 }

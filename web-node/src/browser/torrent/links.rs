@@ -48,11 +48,14 @@ pub(super) struct PeerLink {
     pub(super) rates: (f64, f64),
     /// How a WebRTC peer's packets travel (`rtc::path`), once known.
     pub(super) path: std::rc::Rc<std::cell::Cell<Option<&'static str>>>,
+    /// Asks the connection's stats for its path again: ICE may move to a better candidate
+    /// pair after the first one carried the data channel open.
+    pub(super) refresh_path: Option<std::rc::Rc<dyn Fn()>>,
 }
 
 impl PeerLink {
     pub(super) fn new(channel: Channel, listeners: Vec<EventListener>) -> Self {
-        Self { _listeners: listeners, channel, last: (0, 0), rates: (0.0, 0.0), path: Default::default() }
+        Self { _listeners: listeners, channel, last: (0, 0), rates: (0.0, 0.0), path: Default::default(), refresh_path: None }
     }
 
     pub(super) fn protocol(&self) -> &'static str {
@@ -171,6 +174,7 @@ impl Torrent {
         if already_open {
             learn_path();
         }
+        link.refresh_path = Some(std::rc::Rc::new(learn_path));
         self.0.borrow_mut().peers.insert(key, link);
         if already_open {
             self.0.borrow_mut().swarm.handle_connected(key, initiator, now_ms() as u64);
