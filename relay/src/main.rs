@@ -94,7 +94,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             }
         }
         state = state.with_files_cached(local_files, args.chunk_cache_mib.saturating_mul(1 << 20));
-        if let Some(ice) = relay::ice::IceService::start(&args.ice, &args.data_dir).await? {
+        if let Some(ice) = relay::ice::IceService::start(&args.ice, &args.data_dir, outbound.clone()).await? {
             state = state.with_ice(ice);
         }
         if let Some(url) = &args.eth_rpc {

@@ -30,6 +30,11 @@ fn args(turn: bool, stun: bool) -> IceArgs {
     }
 }
 
+/// The policy of a relay on 127.0.0.1: peers on loopback may be relayed to.
+fn loopback() -> relay::outbound::OutboundPolicy {
+    relay::outbound::OutboundPolicy::new(relay::outbound::Scope::Loopback)
+}
+
 fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
 }
@@ -63,7 +68,7 @@ async fn client(server: &str, username: &str, password: &str) -> Client {
 #[tokio::test]
 async fn stun_answers_with_the_clients_address() {
     let dir = tempfile::tempdir().unwrap();
-    let service = IceService::start(&args(false, true), dir.path()).await.unwrap().unwrap();
+    let service = IceService::start(&args(false, true), dir.path(), loopback()).await.unwrap().unwrap();
     let server = server_addr(&service, "stun:");
     let c = client(&server, "", "").await;
     let mapped = tokio::time::timeout(Duration::from_secs(5), c.send_binding_request()).await.unwrap().unwrap();
@@ -77,7 +82,7 @@ async fn stun_answers_with_the_clients_address() {
 #[tokio::test]
 async fn turn_relays_for_issued_credentials_only() {
     let dir = tempfile::tempdir().unwrap();
-    let service = IceService::start(&args(true, false), dir.path()).await.unwrap().unwrap();
+    let service = IceService::start(&args(true, false), dir.path(), loopback()).await.unwrap().unwrap();
     let server = server_addr(&service, "turn:");
     let config = service.config("page-1", now());
     let turn = config.ice_servers.iter().find(|s| s.username.is_some()).unwrap();
@@ -124,7 +129,7 @@ async fn turn_relays_for_issued_credentials_only() {
 #[tokio::test]
 async fn api_ice_hands_out_credentials_and_rate_limits_them() {
     let dir = tempfile::tempdir().unwrap();
-    let service = IceService::start(&args(true, true), dir.path()).await.unwrap().unwrap();
+    let service = IceService::start(&args(true, true), dir.path(), loopback()).await.unwrap().unwrap();
     let www = tempfile::tempdir().unwrap();
     std::fs::write(www.path().join("index.html"), "<!doctype html>").unwrap();
     let app = app(AppState::new(www.path().to_path_buf(), "http://127.0.0.1:8080".into()).with_ice(service));
@@ -138,9 +143,14 @@ async fn api_ice_hands_out_credentials_and_rate_limits_them() {
         assert!(parsed.ice_servers[1].urls[0].ends_with("?transport=udp"));
         assert_eq!(parsed.ttl, 600);
     }
+    // Beyond the rate: STUN still, no TURN credential, and when to ask again.
     let res = app.clone().oneshot(Request::get("/api/ice").body(Body::empty()).unwrap()).await.unwrap();
-    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(res.status(), StatusCode::OK);
     assert!(res.headers().contains_key(header::RETRY_AFTER));
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    let limited = web_node::ice::IceConfig::from_json(&body).unwrap();
+    assert!(limited.ice_servers.iter().all(|s| s.username.is_none()), "no credential beyond the rate");
+    assert_eq!(limited.ice_servers.len(), 2, "STUN and --ice-server");
     let stats = app.oneshot(Request::get("/api/ice/stats").body(Body::empty()).unwrap()).await.unwrap();
     let stats: serde_json::Value = serde_json::from_slice(&stats.into_body().collect().await.unwrap().to_bytes()).unwrap();
     assert_eq!(stats["enabled"], true);
@@ -151,18 +161,18 @@ async fn a_wildcard_listen_address_needs_the_external_one() {
     let dir = tempfile::tempdir().unwrap();
     let mut a = args(true, false);
     a.turn_listen = Some("0.0.0.0:0".parse().unwrap());
-    let err = IceService::start(&a, dir.path()).await.unwrap_err().to_string();
+    let err = IceService::start(&a, dir.path(), loopback()).await.unwrap_err().to_string();
     assert!(err.contains("--ice-external"), "{err}");
     a.external = Some("198.51.100.7".parse().unwrap());
-    let service = IceService::start(&a, dir.path()).await.unwrap().unwrap();
+    let service = IceService::start(&a, dir.path(), loopback()).await.unwrap().unwrap();
     assert!(service.config("t", now()).ice_servers[0].urls[0].starts_with("stun:198.51.100.7:"));
     service.close().await;
     // No secret given: one is made once and kept.
     a.secret = None;
-    let s1 = IceService::start(&a, dir.path()).await.unwrap().unwrap();
+    let s1 = IceService::start(&a, dir.path(), loopback()).await.unwrap().unwrap();
     let secret = std::fs::read_to_string(dir.path().join("turn.secret")).unwrap();
     s1.close().await;
-    let s2 = IceService::start(&a, dir.path()).await.unwrap().unwrap();
+    let s2 = IceService::start(&a, dir.path(), loopback()).await.unwrap().unwrap();
     assert_eq!(std::fs::read_to_string(dir.path().join("turn.secret")).unwrap(), secret);
     s2.close().await;
 }

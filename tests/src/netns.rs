@@ -33,6 +33,14 @@ use anyhow::{bail, Context};
 #[derive(Debug)]
 pub struct Unavailable(pub String);
 
+/// Why the lab was not built: the machine cannot (a test may skip), or building it failed
+/// (a test must fail).
+#[derive(Debug)]
+pub enum LabError {
+    Unavailable(Unavailable),
+    Broken(anyhow::Error),
+}
+
 fn run(args: &[&str], stdin: Option<&str>) -> anyhow::Result<()> {
     let mut child = Command::new(args[0])
         .args(&args[1..])
@@ -92,9 +100,19 @@ impl Netns {
     }
 }
 
+/// Kills whatever still runs in namespace `name` (deleting a namespace does not), then deletes it.
+fn remove(name: &str) {
+    if let Ok(out) = Command::new("ip").args(["netns", "pids", name]).output() {
+        for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+            let _ = Command::new("kill").args(["-KILL", pid]).stderr(Stdio::null()).status();
+        }
+    }
+    let _ = Command::new("ip").args(["netns", "del", name]).stderr(Stdio::null()).status();
+}
+
 impl Drop for Netns {
     fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.name]).stderr(Stdio::null()).status();
+        remove(&self.name);
     }
 }
 
@@ -105,7 +123,7 @@ fn sweep_stale() {
         let name = line.split_whitespace().next().unwrap_or("");
         let Some(pid) = name.strip_prefix("chiral-").and_then(|r| r.split('-').next()).and_then(|p| p.parse::<u32>().ok()) else { continue };
         if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
-            let _ = Command::new("ip").args(["netns", "del", name]).stderr(Stdio::null()).status();
+            remove(name);
         }
     }
 }
@@ -136,10 +154,17 @@ pub struct TwoHomes {
 pub const RELAY_IP: &str = "198.18.0.1";
 
 impl TwoHomes {
-    pub fn create() -> Result<Self, Unavailable> {
-        available()?;
+    /// Builds the lab; `LabError::Unavailable` only when this machine cannot make
+    /// namespaces or NAT rules at all (and `CHIRAL_REQUIRE_NETNS` is not set).
+    pub fn create() -> Result<Self, LabError> {
+        if let Err(why) = available() {
+            if std::env::var_os("CHIRAL_REQUIRE_NETNS").is_some() {
+                return Err(LabError::Broken(anyhow::anyhow!("CHIRAL_REQUIRE_NETNS is set, but {}", why.0)));
+            }
+            return Err(LabError::Unavailable(why));
+        }
         sweep_stale();
-        Self::build().map_err(|e| Unavailable(format!("building the namespaces failed: {e:#}")))
+        Self::build().map_err(LabError::Broken)
     }
 
     fn build() -> anyhow::Result<Self> {

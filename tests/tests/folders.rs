@@ -356,5 +356,24 @@ async fn our_page_shares_a_folder_that_webtorrent_and_aria2_download() -> anyhow
     let mut got = tree(&out.join(name))?;
     got.retain(|p, _| !p.starts_with(".pad/"));
     assert_eq!(got, expected, "aria2's copy of the shared folder differs");
+
+    // Each file is in the DHT under its own CID: another page finds one and fetches it.
+    let published = ours
+        .wait_for(
+            "const p = [...document.querySelectorAll('[id^=publish-]')]; return p.length === 3 && p.every(e => e.dataset.state === 'published') ? true : null;",
+            Duration::from_secs(60),
+        )
+        .await;
+    if let Err(e) = published {
+        anyhow::bail!("{e}: {}", outer_html(&ours, "#folder-share").await);
+    }
+    let deep = FILES[2].0;
+    let cid = expected[deep].clone();
+    let other = Browser::start().await?;
+    open_download(&other, &relay).await?;
+    start_download(&other, &cid).await?;
+    let t = wait_for_transfer(&other, None, Duration::from_secs(120)).await?;
+    assert_eq!(t.sha256, cid, "a folder's file fetched by its CID\n{}", t.html);
+    other.close().await?;
     ours.close().await
 }

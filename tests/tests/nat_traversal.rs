@@ -15,7 +15,7 @@
 
 use std::time::{Duration, Instant};
 
-use chiral_e2e::netns::{TwoHomes, RELAY_IP};
+use chiral_e2e::netns::{LabError, TwoHomes, RELAY_IP};
 use chiral_e2e::{open_download, outer_html, sha256_file, share_file, start_download, wait_for_transfer, write_test_file, Browser, Relay};
 
 const MIB: u64 = 1024 * 1024;
@@ -76,10 +76,11 @@ async fn download_into_home2(lab: &TwoHomes, relay: &Relay, magnet: &str, infoha
 async fn browsers_in_two_homes_connect_through_stun_and_through_turn() -> anyhow::Result<()> {
     let lab = match TwoHomes::create() {
         Ok(lab) => lab,
-        Err(why) => {
+        Err(LabError::Unavailable(why)) => {
             eprintln!("SKIPPED: the two-NAT test needs network namespaces: {}", why.0);
             return Ok(());
         }
+        Err(LabError::Broken(e)) => return Err(e.context("building the two-NAT lab")),
     };
     let relay = Relay::start_in_netns(&lab.internet, RELAY_IP, &["--turn-listen", &format!("{RELAY_IP}:3478"), "--bridge-max-files", "0"])?;
     let dir = tempfile::tempdir()?;

@@ -259,7 +259,7 @@ enum Publish {
 /// Publishes this page as a seeder of the file (WebTorrent, through the relay's tracker)
 /// as soon as the page is online, again after every reconnect, and every 2 hours.
 #[component]
-fn PublishRow(file: FileInfo) -> impl IntoView {
+pub(crate) fn PublishRow(file: FileInfo, #[prop(into, default = "publish".to_string())] id: String) -> impl IntoView {
     let network = expect_context::<Network>();
     let (state, set_state) = signal(Publish::WaitingForNetwork);
     let file = StoredValue::new(file);
@@ -311,7 +311,7 @@ fn PublishRow(file: FileInfo) -> impl IntoView {
     view! {
         <div class="row">
             <span class="label">"Discovery"</span>
-            <span class="value publish" id="publish" data-state=data data-published-at=published_at>{label}</span>
+            <span class="value publish" id=id data-state=data data-published-at=published_at>{label}</span>
             <span></span>
         </div>
     }

@@ -17,6 +17,10 @@ use crate::hashing::now_ms;
 use crate::transfers::Transfers;
 use crate::units;
 
+/// Files of a folder also seeded and published one by one (each is a swarm and a DHT
+/// record; a larger folder is found by its magnet, its other files inside it).
+pub const MAX_FILES_ON_THEIR_OWN: usize = 32;
+
 #[derive(Debug, Clone, PartialEq)]
 enum Stage {
     Idle,
@@ -27,6 +31,9 @@ enum Stage {
 
 #[derive(Debug, Clone, PartialEq)]
 struct Shared {
+    /// The files also shared on their own (each its own torrent and DHT record, so it is
+    /// found and fetched by its CID); at most [`MAX_FILES_ON_THEIR_OWN`], empty files left out.
+    on_their_own: Vec<web_node::file_record::FileInfo>,
     name: String,
     infohash: String,
     magnet: String,
@@ -106,11 +113,17 @@ async fn share(files: Vec<File>, set_stage: WriteSignal<Stage>, transfers: Trans
     let (ordered, sha256): (Vec<Option<File>>, Vec<Option<String>>) =
         info.files.iter().map(|e| if e.padding { (None, None) } else { by_path.remove(&e.path).map_or((None, None), |(f, c)| (Some(f), Some(c))) }).unzip();
     let infohash = transfers.seed_folder(ordered, sha256, info_bytes)?;
+    // Each file on its own too: its CID names it in the DHT, and this tab seeds it.
+    let mut on_their_own = Vec::new();
+    for ((_, file), m) in entries.iter().zip(&manifests).filter(|(_, m)| m.size > 0).take(MAX_FILES_ON_THEIR_OWN) {
+        transfers.seed(file.clone(), m.info_dict_bytes(), m.chunk_hashes.clone(), hex::encode(m.cid))?;
+        on_their_own.push(web_node::file_record::FileInfo::from_manifest(m));
+    }
     let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
     let sources = web_node::torrent::Sources { web_seeds: vec![], ..web_node::torrent::Sources::relay(&origin, "") };
     let magnet = web_node::torrent::magnet_uri(&infohash, &name, info.length, &sources);
     let files = folder.iter().map(|f| (f.path.join("/"), f.manifest.size, hex::encode(f.manifest.cid))).collect();
-    Ok(Shared { name, infohash: hex::encode(infohash), magnet, folder_id, files, total })
+    Ok(Shared { on_their_own, name, infohash: hex::encode(infohash), magnet, folder_id, files, total })
 }
 
 #[component]
@@ -192,7 +205,11 @@ pub fn ShareFolder() -> impl IntoView {
                                 <tr class="shared-file" data-path=p.clone() data-cid=c.clone()><td><code>{p.clone()}</code></td><td>{units::bytes(*n)}</td><td><code>{format!("{}…", &c[..16])}</code></td></tr>
                             }).collect_view()}</tbody>
                         </table>
-                        <p class="meta">"Seeding from this tab while it is open (see Download for live numbers)."</p>
+                        <p class="meta">"Seeding from this tab while it is open (see Download for live numbers). Each file is also published on its own, found by its content ID:"</p>
+                        {s.on_their_own.iter().enumerate().map(|(i, f)| view! {
+                            <div class="folder-file-publish" data-cid=f.cid.clone()><code>{f.name.clone()}</code>
+                                <crate::share::PublishRow file=f.clone() id=format!("publish-{i}") /></div>
+                        }).collect_view()}
                     }.into_any()
                 }
             }}

@@ -152,6 +152,30 @@ mod folders {
     }
 
     #[test]
+    fn a_leecher_with_its_choice_done_is_no_longer_interested() {
+        let (info_bytes, bytes) = folder();
+        let info_hash: [u8; 20] = sha1::Sha1::digest(&info_bytes).into();
+        let pieces = bytes.len().div_ceil(PIECE) as u32;
+        let mut config = SwarmConfig::new(info_hash, [2; 20]);
+        config.folders = true;
+        let mut have = Bitfield::new(pieces);
+        have.set(0);
+        let mut leecher = Swarm::with_info(config, info_bytes, Some(have)).unwrap();
+        let mut wanted = Bitfield::new(pieces);
+        wanted.set(0);
+        leecher.set_wanted(Some(wanted), 0);
+        leecher.handle_connected(PeerKey(1), true, 0);
+        let mut seeder_bytes = Vec::new();
+        web_node::peer_wire::Handshake::new(info_hash, [1; 20]).encode_into(&mut seeder_bytes);
+        Message::Bitfield(Bitfield::full(pieces).as_bytes()).encode_into(&mut seeder_bytes);
+        leecher.handle_data(PeerKey(1), &seeder_bytes, 0);
+        let sent: Vec<u8> = std::iter::from_fn(|| leecher.poll_output()).filter_map(|o| if let Output::Transmit { data, .. } = o { Some(data) } else { None }).flatten().collect();
+        let mut interested = Vec::new();
+        Message::Interested.encode_into(&mut interested);
+        assert!(!sent.windows(interested.len()).any(|w| w == interested.as_slice()), "interested in a seeder though every wanted piece is here");
+    }
+
+    #[test]
     fn a_swarm_that_does_not_refuses_a_folder_with_the_reason() {
         let events = exchange(false);
         assert!(

@@ -19,7 +19,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use clap::Args;
@@ -103,6 +103,7 @@ pub struct IceService {
     extra: Vec<String>,
     issuer: CredentialIssuer,
     limiter: DefaultKeyedRateLimiter<IpAddr>,
+    sweeps: std::sync::atomic::AtomicU64,
     pub stats: Arc<TurnStats>,
     servers: Vec<Server>,
 }
@@ -176,7 +177,8 @@ impl IceService {
     /// Binds the configured sockets and starts the servers; `None` when nothing is asked for.
     /// `listen_ip` (the relay's `--listen` IP) names the sockets when `--ice-external` is
     /// absent; a wildcard listen address then is an error, as peers could not be told where to go.
-    pub async fn start(args: &IceArgs, data_dir: &Path) -> anyhow::Result<Option<Self>> {
+    /// `outbound`: where the relay may connect; TURN relays only to and from those peers.
+    pub async fn start(args: &IceArgs, data_dir: &Path, outbound: crate::outbound::OutboundPolicy) -> anyhow::Result<Option<Self>> {
         if args.stun_listen.is_none() && args.turn_listen.is_none() && args.extra.is_empty() {
             return Ok(None);
         }
@@ -201,6 +203,7 @@ impl IceService {
             extra: args.extra.clone(),
             issuer: issuer.clone(),
             limiter: RateLimiter::keyed(Quota::per_minute(per_minute)),
+            sweeps: std::sync::atomic::AtomicU64::new(0),
             stats: stats.clone(),
             servers: vec![],
         };
@@ -208,6 +211,7 @@ impl IceService {
             let ip = advertised(addr, "--stun-listen")?;
             let socket = tokio::net::UdpSocket::bind(addr).await.with_context(|| format!("cannot listen for STUN on {addr}"))?;
             let port = socket.local_addr()?.port();
+            outbound.add_own(socket.local_addr()?);
             let refuse_all = RestAuth { issuer: CredentialIssuer::new(b"stun-only".to_vec(), 1), stats: Arc::default() };
             service.servers.push(
                 Server::new(ServerConfig {
@@ -226,11 +230,12 @@ impl IceService {
             let ip = advertised(addr, "--turn-listen")?;
             let socket = tokio::net::UdpSocket::bind(addr).await.with_context(|| format!("cannot listen for TURN on {addr}"))?;
             let port = socket.local_addr()?.port();
+            outbound.add_own(socket.local_addr()?);
             let relays = turn::relay::relay_static::RelayAddressGeneratorStatic { relay_address: ip, address: addr.ip().to_string(), net: Arc::new(Net::new(None)) };
             let quotas = Quotas { max_allocations: args.max_allocations, bytes_per_allocation: args.quota_mib.saturating_mul(1 << 20) };
             service.servers.push(
                 Server::new(ServerConfig {
-                    conn_configs: vec![ConnConfig { conn: Arc::new(socket), relay_addr_generator: Box::new(LimitedRelays { inner: relays, quotas, stats: stats.clone() }) }],
+                    conn_configs: vec![ConnConfig { conn: Arc::new(socket), relay_addr_generator: Box::new(LimitedRelays { inner: relays, quotas, stats: stats.clone(), policy: outbound.clone() }) }],
                     realm: args.realm.clone(),
                     auth_handler: Arc::new(RestAuth { issuer, stats: stats.clone() }),
                     channel_bind_timeout: std::time::Duration::ZERO,
@@ -250,12 +255,17 @@ impl IceService {
     /// The ICE servers for one page: the relay's STUN, its TURN with a fresh credential
     /// tagged with `tag`, then `--ice-server`s.
     pub fn config(&self, tag: &str, now: u64) -> IceConfig {
+        self.config_with(Some(tag), now)
+    }
+
+    /// As [`IceService::config`], without a TURN credential when `tag` is `None`.
+    fn config_with(&self, tag: Option<&str>, now: u64) -> IceConfig {
         let mut ice_servers = vec![];
         if !self.stun_urls.is_empty() {
             ice_servers.push(IceServer { urls: self.stun_urls.clone(), username: None, credential: None });
         }
         let mut expires = None;
-        if !self.turn_urls.is_empty() {
+        if let (false, Some(tag)) = (self.turn_urls.is_empty(), tag) {
             let c = self.issuer.issue(tag, now);
             expires = Some(c.expires);
             ice_servers.push(IceServer { urls: self.turn_urls.clone(), username: Some(c.username), credential: Some(c.password) });
@@ -273,17 +283,18 @@ impl IceService {
 }
 
 /// `GET /api/ice`: this relay's ICE servers for the calling page (an empty list when it
-/// runs none), 429 with `Retry-After` beyond `--ice-requests-per-minute`.
+/// runs none). Beyond `--ice-requests-per-minute` a client gets them without a TURN
+/// credential (STUN costs the relay nothing) and a `Retry-After`.
 pub async fn ice_servers(State(ice): State<IceState>, client: ClientAddr) -> Response {
     let Some(service) = ice.0.as_deref() else {
         return Json(IceConfig { ice_servers: vec![], ttl: 3600, expires: None }).into_response();
     };
     if let Err(wait) = service.limiter.check_key(&client.limit_key()) {
         let secs = wait.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default())).as_secs().max(1);
-        return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, secs.to_string())], Json(serde_json::json!({ "error": "too many ICE credential requests; try again later" })))
-            .into_response();
+        return ([(header::RETRY_AFTER, secs.to_string()), (header::CACHE_CONTROL, "no-store".to_string())], Json(service.config_with(None, now_secs()))).into_response();
     }
-    if service.limiter.len() > 100_000 {
+    // Forget idle clients now and then (bounded memory), not on every request.
+    if service.limiter.len() > 100_000 && service.sweeps.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 1024 == 0 {
         service.limiter.retain_recent();
     }
     let tag = format!("page-{}", client.ip()).replace(':', ".");

@@ -29,6 +29,9 @@ pub struct TurnStats {
     pub relayed_bytes: AtomicU64,
     /// Payload bytes dropped because an allocation's budget was spent.
     pub dropped_bytes: AtomicU64,
+    /// Datagrams dropped because their peer is an address the relay may not reach
+    /// ([`crate::outbound`]: loopback, private ranges on a public relay, its own sockets).
+    pub peers_refused: AtomicU64,
 }
 
 impl TurnStats {
@@ -40,6 +43,7 @@ impl TurnStats {
             "auth_refused": self.auth_refused.load(Ordering::Relaxed),
             "relayed_bytes": self.relayed_bytes.load(Ordering::Relaxed),
             "dropped_bytes": self.dropped_bytes.load(Ordering::Relaxed),
+            "peers_refused": self.peers_refused.load(Ordering::Relaxed),
         })
     }
 }
@@ -52,11 +56,14 @@ pub struct Quotas {
     pub bytes_per_allocation: u64,
 }
 
-/// A relay-address generator that keeps to [`Quotas`].
+/// A relay-address generator that keeps to [`Quotas`] and to the relay's outbound policy:
+/// an allocation relays only to and from peers the relay may reach itself (the `turn`
+/// crate has no peer filter of its own, coturn's `denied-peer-ip`).
 pub struct LimitedRelays<G> {
     pub inner: G,
     pub quotas: Quotas,
     pub stats: Arc<TurnStats>,
+    pub policy: crate::outbound::OutboundPolicy,
 }
 
 #[async_trait]
@@ -76,7 +83,7 @@ impl<G: RelayAddressGenerator + Send + Sync> RelayAddressGenerator for LimitedRe
         let (conn, addr) = self.inner.allocate_conn(use_ipv4, requested_port).await?;
         self.stats.allocations_total.fetch_add(1, Ordering::Relaxed);
         let budget = AtomicU64::new(self.quotas.bytes_per_allocation);
-        Ok((Arc::new(BudgetConn { inner: conn, budget, slot }), addr))
+        Ok((Arc::new(BudgetConn { inner: conn, budget, slot, policy: self.policy.clone() }), addr))
     }
 }
 
@@ -106,9 +113,19 @@ pub struct BudgetConn {
     inner: Arc<dyn Conn + Send + Sync>,
     budget: AtomicU64,
     slot: Slot,
+    policy: crate::outbound::OutboundPolicy,
 }
 
 impl BudgetConn {
+    /// Whether `peer` may be relayed to or from; counts a refusal.
+    fn allowed(&self, peer: SocketAddr) -> bool {
+        let ok = self.policy.check(peer).is_ok();
+        if !ok {
+            self.slot.stats.peers_refused.fetch_add(1, Ordering::Relaxed);
+        }
+        ok
+    }
+
     /// Takes `n` bytes from the budget; false (and nothing taken) when it does not cover them.
     fn spend(&self, n: usize) -> bool {
         let n = n as u64;
@@ -137,7 +154,7 @@ impl Conn for BudgetConn {
     async fn recv_from(&self, buf: &mut [u8]) -> webrtc_util::Result<(usize, SocketAddr)> {
         loop {
             let (n, from) = self.inner.recv_from(buf).await?;
-            if self.spend(n) {
+            if self.allowed(from) && self.spend(n) {
                 return Ok((n, from));
             }
         }
@@ -151,7 +168,7 @@ impl Conn for BudgetConn {
     }
 
     async fn send_to(&self, buf: &[u8], target: SocketAddr) -> webrtc_util::Result<usize> {
-        if !self.spend(buf.len()) {
+        if !self.allowed(target) || !self.spend(buf.len()) {
             return Ok(buf.len());
         }
         match self.inner.send_to(buf, target).await {
@@ -208,7 +225,8 @@ mod tests {
     fn relays(max: usize, bytes: u64) -> (LimitedRelays<RelayAddressGeneratorStatic>, Arc<TurnStats>) {
         let stats = Arc::new(TurnStats::default());
         let inner = RelayAddressGeneratorStatic { relay_address: Ipv4Addr::new(198, 18, 0, 1).into(), address: "127.0.0.1".into(), net: Arc::new(Net::new(None)) };
-        (LimitedRelays { inner, quotas: Quotas { max_allocations: max, bytes_per_allocation: bytes }, stats: stats.clone() }, stats)
+        let policy = crate::outbound::OutboundPolicy::new(crate::outbound::Scope::Loopback);
+        (LimitedRelays { inner, quotas: Quotas { max_allocations: max, bytes_per_allocation: bytes }, stats: stats.clone(), policy }, stats)
     }
 
     #[tokio::test]
@@ -250,5 +268,28 @@ mod tests {
         assert_eq!(n, 300);
         let blocked = tokio::time::timeout(std::time::Duration::from_millis(200), conn.recv_from(&mut buf)).await;
         assert!(blocked.is_err(), "datagrams beyond the budget are discarded");
+    }
+
+    #[tokio::test]
+    async fn relays_only_to_peers_the_relay_may_reach() {
+        let stats = Arc::new(TurnStats::default());
+        let inner = RelayAddressGeneratorStatic { relay_address: Ipv4Addr::new(198, 51, 100, 7).into(), address: "127.0.0.1".into(), net: Arc::new(Net::new(None)) };
+        // A public relay: loopback and private peers are refused, its own sockets too.
+        let policy = crate::outbound::OutboundPolicy::new(crate::outbound::Scope::Public);
+        let gen = LimitedRelays { inner, quotas: Quotas { max_allocations: 4, bytes_per_allocation: 1 << 20 }, stats: stats.clone(), policy };
+        let (conn, _) = gen.allocate_conn(true, 0).await.unwrap();
+        let peer = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        conn.send_to(b"to loopback", peer.local_addr().unwrap()).await.unwrap();
+        conn.send_to(b"to a LAN", "192.168.1.10:53".parse().unwrap()).await.unwrap();
+        let mut buf = [0u8; 64];
+        let silent = tokio::time::timeout(std::time::Duration::from_millis(200), peer.recv_from(&mut buf)).await;
+        assert!(silent.is_err(), "nothing reaches a loopback peer from a public relay");
+        assert_eq!(stats.peers_refused.load(Ordering::Relaxed), 2);
+        assert_eq!(stats.relayed_bytes.load(Ordering::Relaxed), 0);
+        // Inbound from a refused address is dropped, uncharged.
+        peer.send_to(b"in", conn.local_addr().unwrap()).await.unwrap();
+        let blocked = tokio::time::timeout(std::time::Duration::from_millis(200), conn.recv_from(&mut buf)).await;
+        assert!(blocked.is_err());
+        assert_eq!(stats.relayed_bytes.load(Ordering::Relaxed), 0);
     }
 }

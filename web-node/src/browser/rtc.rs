@@ -58,6 +58,8 @@ async fn wait_for_ice() {
         futures_timer::Delay::new(step).await;
         waited += step;
     }
+    // Waited once: later connections go ahead with whatever is known.
+    ice_settled();
 }
 
 /// The STUN/TURN servers new peer connections use from now on (the relay's `/api/ice`
@@ -90,7 +92,15 @@ fn ice_server_array() -> js_sys::Array {
 fn peer_connection() -> Result<RtcPeerConnection, RtcError> {
     let config = RtcConfiguration::new();
     config.set_ice_servers(&ice_server_array());
-    RtcPeerConnection::new_with_configuration(&config).map_err(RtcError::browser("creating the peer connection"))
+    match RtcPeerConnection::new_with_configuration(&config) {
+        Ok(pc) => Ok(pc),
+        Err(e) => {
+            // The browser refuses the whole list for one URL it cannot parse: connect with
+            // host candidates rather than not at all.
+            tracing::warn!("the ICE servers were refused ({}); connecting without them", super::js_message(&e));
+            RtcPeerConnection::new_with_configuration(&RtcConfiguration::new()).map_err(RtcError::browser("creating the peer connection"))
+        }
+    }
 }
 
 /// How a connected peer connection's packets travel, from its selected ICE candidate pair

@@ -101,7 +101,14 @@ impl Swarm {
     pub(super) fn update_interest(&mut self, peer: PeerKey, now: u64) {
         let Some(p) = self.peers.get_mut(&peer) else { return };
         let priced = Self::asks_price(p);
-        let want = p.useful > 0 && self.config.download && self.unsupported.is_none() && !(self.config.free_sources_only && priced);
+        // With a choice of files, only a peer that has a wanted piece we lack is interesting
+        // (counted on demand: `useful` counts every piece).
+        let useful = p.useful > 0
+            && self.known.as_ref().is_none_or(|k| match (&k.picker.wanted, &p.has) {
+                (Some(w), Some(theirs)) => w.ones().any(|i| theirs.get(i) && !k.have.get(i)),
+                _ => true,
+            });
+        let want = useful && self.config.download && self.unsupported.is_none() && !(self.config.free_sources_only && priced);
         if want != p.am_interested {
             p.am_interested = want;
             self.send(peer, if want { &Message::Interested } else { &Message::NotInterested }, now);

@@ -139,11 +139,18 @@ impl Torrent {
             inner.chosen = (!all).then(|| chosen.clone());
             let wanted = inner.chosen.as_ref().map(|c| info.wanted_pieces(c));
             inner.swarm.set_wanted(wanted, now_ms() as u64);
-            if !inner.swarm.is_complete() && matches!(inner.state, TransferState::Seeding | TransferState::Complete) && !inner.stopped {
-                inner.state = TransferState::Downloading;
-                inner.finishing = false;
-                inner.sha256 = None;
-                inner.verdict = None;
+            if !inner.swarm.is_complete() && !inner.stopped {
+                match inner.state {
+                    TransferState::Seeding | TransferState::Complete => {
+                        inner.state = TransferState::Downloading;
+                        inner.finishing = false;
+                        inner.sha256 = None;
+                        inner.verdict = None;
+                    }
+                    // The running check sees the wider choice and steps back itself.
+                    TransferState::Verifying => inner.state = TransferState::Downloading,
+                    _ => {}
+                }
             }
             inner.store.clone().map(|s| (s, serde_json::to_vec(&chosen).unwrap_or_default()))
         };

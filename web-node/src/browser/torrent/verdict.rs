@@ -81,6 +81,13 @@ impl Torrent {
                 inner.error = Some(e);
                 return;
             }
+            if !inner.swarm.is_complete() {
+                // The choice of files widened while this ran: back to downloading; the next
+                // completion hashes again.
+                inner.state = TransferState::Downloading;
+                inner.finishing = false;
+                return;
+            }
             inner.file_sha256 = files.map(super::folder::FileHashes::finish).unwrap_or_default();
             // Only part of a folder: its pieces were each checked against the infohash's
             // SHA-1s, and there is no whole-file CID to hold it to.
@@ -110,10 +117,14 @@ impl Torrent {
             if inner.state == TransferState::Verifying {
                 inner.state = if inner.options.auto_seed { TransferState::Seeding } else { TransferState::Complete };
             }
-            let stop = inner.state == TransferState::Complete;
+            // Only part of a folder: not "completed" to the trackers, and kept running so
+            // the choice can still widen.
+            let stop = inner.state == TransferState::Complete && whole;
             drop(inner);
-            let stats = this.announce_stats();
-            this.signal(|s, now| s.handle_completed(stats, now));
+            if whole {
+                let stats = this.announce_stats();
+                this.signal(|s, now| s.handle_completed(stats, now));
+            }
             if stop {
                 this.stop();
             }
