@@ -345,6 +345,46 @@ pub fn mixed_www() -> anyhow::Result<tempfile::TempDir> {
     Ok(dir)
 }
 
+/// Every file under `dir`: its path below `dir` ('/'-joined) → SHA-256.
+pub fn tree(dir: &Path) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path.strip_prefix(dir)?.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/");
+                out.insert(rel, sha256_file(&path)?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// aria2 downloads `magnet` into `out`, finding peers only at the HTTP `tracker` (no DHT,
+/// LPD or PEX) on 127.0.0.1, and stops once complete; fails with aria2's log.
+pub async fn aria2_fetch_magnet(magnet: &str, tracker: &str, out: &Path) -> anyhow::Result<()> {
+    let (magnet, tracker, out) = (magnet.to_string(), tracker.to_string(), out.to_path_buf());
+    let result = tokio::task::spawn_blocking(move || {
+        Command::new("aria2c")
+            .args(["--seed-time=0", "--enable-dht=false", "--enable-dht6=false", "--bt-enable-lpd=false", "--enable-peer-exchange=false"])
+            .args(["--bt-stop-timeout=60", "--summary-interval=0", "--console-log-level=warn", "--bt-save-metadata=false"])
+            .arg(format!("--bt-tracker={tracker}"))
+            .arg("--interface=127.0.0.1")
+            .arg("-d")
+            .arg(&out)
+            .arg(&magnet)
+            .output()
+    })
+    .await??;
+    if !result.status.success() {
+        bail!("aria2 failed:\n{}{}", String::from_utf8_lossy(&result.stdout), String::from_utf8_lossy(&result.stderr));
+    }
+    Ok(())
+}
+
 /// SHA-256 of a file, hex, read in 1 MiB chunks.
 pub fn sha256_file(path: &Path) -> anyhow::Result<String> {
     use sha2::Digest;

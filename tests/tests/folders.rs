@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use chiral_e2e::{encode_uri_component, mixed_www, open_download, outer_html, sha256_file, start_download, wait_for_transfer, write_test_file, Browser, Relay};
+use chiral_e2e::{aria2_fetch_magnet, encode_uri_component, mixed_www, tree, open_download, outer_html, sha256_file, start_download, wait_for_transfer, write_test_file, Browser, Relay};
 use fantoccini::Locator;
 
 const MIB: u64 = 1024 * 1024;
@@ -118,23 +118,7 @@ async fn a_folder_goes_from_webtorrent_to_our_page_and_on_to_webtorrent() -> any
     //    from our page, the only holder.
     let out = dir.path().join("aria2");
     let started = Instant::now();
-    let result = tokio::task::spawn_blocking({
-        let (out, magnet, tracker) = (out.clone(), format!("magnet:?xt=urn:btih:{info_hash}"), format!("{}/announce", relay.url));
-        move || {
-            Command::new("aria2c")
-                .args(["--seed-time=0", "--enable-dht=false", "--enable-dht6=false", "--bt-enable-lpd=false", "--enable-peer-exchange=false"])
-                .args(["--bt-stop-timeout=60", "--summary-interval=0", "--console-log-level=warn", "--bt-save-metadata=false"])
-                .arg(format!("--bt-tracker={tracker}"))
-                .arg("--interface=127.0.0.1")
-                .arg("-d")
-                .arg(&out)
-                .arg(&magnet)
-                .output()
-        }
-    })
-    .await??;
-    let log = String::from_utf8_lossy(&result.stdout).to_string() + &String::from_utf8_lossy(&result.stderr);
-    assert!(result.status.success(), "aria2 failed:\n{log}");
+    aria2_fetch_magnet(&format!("magnet:?xt=urn:btih:{info_hash}"), &format!("{}/announce", relay.url), &out).await?;
     println!("folder, our page → relay bridge → aria2: {:.1} s", started.elapsed().as_secs_f64());
     assert_eq!(tree(&out.join(folder))?, expected, "aria2's copy of the folder differs");
     ours.close().await
@@ -206,24 +190,6 @@ async fn a_magnets_select_only_fetches_just_those_files_and_a_checkbox_adds_one(
     assert!(!t.sha256.is_empty());
     wt.close().await?;
     ours.close().await
-}
-
-/// Every file below `dir`: relative path → SHA-256.
-fn tree(dir: &Path) -> anyhow::Result<BTreeMap<String, String>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d)? {
-            let path = entry?.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let rel = path.strip_prefix(dir)?.to_string_lossy().replace('\\', "/");
-                out.insert(rel, sha256_file(&path)?);
-            }
-        }
-    }
-    Ok(out)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -336,23 +302,7 @@ async fn our_page_shares_a_folder_that_webtorrent_and_aria2_download() -> anyhow
     wt.close().await?;
 
     let out = dir.path().join("aria2");
-    let result = tokio::task::spawn_blocking({
-        let (out, magnet, tracker) = (out.clone(), format!("magnet:?xt=urn:btih:{info_hash}"), format!("{}/announce", relay.url));
-        move || {
-            Command::new("aria2c")
-                .args(["--seed-time=0", "--enable-dht=false", "--enable-dht6=false", "--bt-enable-lpd=false", "--enable-peer-exchange=false"])
-                .args(["--bt-stop-timeout=60", "--summary-interval=0", "--console-log-level=warn", "--bt-save-metadata=false"])
-                .arg(format!("--bt-tracker={tracker}"))
-                .arg("--interface=127.0.0.1")
-                .arg("-d")
-                .arg(&out)
-                .arg(&magnet)
-                .output()
-        }
-    })
-    .await??;
-    let log = String::from_utf8_lossy(&result.stdout).to_string() + &String::from_utf8_lossy(&result.stderr);
-    assert!(result.status.success(), "aria2 failed:\n{log}");
+    aria2_fetch_magnet(&format!("magnet:?xt=urn:btih:{info_hash}"), &format!("{}/announce", relay.url), &out).await?;
     let mut got = tree(&out.join(name))?;
     got.retain(|p, _| !p.starts_with(".pad/"));
     assert_eq!(got, expected, "aria2's copy of the shared folder differs");

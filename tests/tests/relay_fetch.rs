@@ -5,13 +5,12 @@
 //! (served by a hostile peer made here: real clients refuse to seed one) refused at once
 //! with the reason, with nothing written.
 
-use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use chiral_e2e::{relay_bin, relay_manifest, sha256_file, write_test_file, Guarded};
+use chiral_e2e::{relay_bin, relay_manifest, sha256_file, tree, write_test_file, Guarded};
 
 /// aria2 seeding `torrent` from `dir` on 127.0.0.1:`port`, with no tracker, DHT, LPD or PEX.
 fn aria2_seed(dir: &Path, torrent: &Path, port: u16) -> anyhow::Result<Guarded> {
@@ -68,24 +67,6 @@ fn relay_fetch_dials_a_magnets_x_pe_peer() -> anyhow::Result<()> {
     assert!(result.status.success(), "relay fetch failed:\n{log}");
     assert_eq!(sha256_file(&out)?, m["cid"].as_str().unwrap(), "the fetched file differs");
     Ok(())
-}
-
-/// Every file under `dir`: its path below `dir` ('/'-joined) → SHA-256.
-fn tree(dir: &Path) -> anyhow::Result<BTreeMap<String, String>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d)? {
-            let path = entry?.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let rel = path.strip_prefix(dir)?.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/");
-                out.insert(rel, sha256_file(&path)?);
-            }
-        }
-    }
-    Ok(out)
 }
 
 fn fetch_ok(magnet: &str, out: &Path) -> anyhow::Result<String> {
