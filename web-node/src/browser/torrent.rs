@@ -495,6 +495,7 @@ impl Torrent {
                     };
                     let (Some(store), Some(len)) = (store, len) else { return };
                     let result = store.read_piece(index, len).await;
+                    let store = store.clone();
                     // Every piece is checked against the info dict before it leaves: a shared
                     // file changed on disk (or a damaged stored piece) is never served.
                     let result = result.map_err(TorrentError::from).and_then(|data| {
@@ -503,7 +504,11 @@ impl Torrent {
                     });
                     match result {
                         Ok(data) => this.0.borrow_mut().swarm.handle_piece_read(index, data, now_ms() as u64),
-                        Err(e @ (TorrentError::StoredPieceChanged { .. } | TorrentError::Store(StoreError::SharedFileChanged | StoreError::SharedFile { .. }))) => {
+                        // The user's own file or folder changed: stop sharing it. (A download's
+                        // stored piece can be mid-write when a peer asks: just not served.)
+                        Err(e @ (TorrentError::StoredPieceChanged { .. } | TorrentError::Store(StoreError::SharedFileChanged | StoreError::SharedFile { .. })))
+                            if !matches!(store, PieceStore::Opfs(_)) =>
+                        {
                             tracing::warn!("not serving piece {index}: {e}");
                             let mut inner = this.0.borrow_mut();
                             inner.swarm.handle_piece_unreadable(index);
