@@ -13,6 +13,7 @@
 //! | [`tracker`] | WebTorrent WebSocket tracker protocol, server side (sans-IO) |
 //! | [`tracker_client`] | the same protocol, client side: announces with offers, answers, responses; magnet links |
 //! | [`signaling`] | one torrent's tracker signaling, sans-IO: connects, backoff, announce cadence, offers and their lifetimes |
+//! | [`pay`] | Style 2: the payment-channel contract, `chiral_pay` vouchers in-band, seller and buyer sessions |
 //! | [`settlement`] | who delivered which verified chunks, the payment plan, the idempotent ledger |
 //! | [`wallet`] | the built-in wallet: encrypted keystore, EIP-1559 payments signed with alloy |
 //! | [`ed2k`] | ed2k hash and link |
@@ -38,6 +39,7 @@ pub mod folder_share;
 pub mod ice;
 pub mod ingest;
 pub mod manifest;
+pub mod pay;
 pub mod merkle;
 pub mod peer_wire;
 pub mod root_candidates;
