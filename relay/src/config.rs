@@ -57,6 +57,9 @@ pub struct FetchArgs {
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 3600)]
     pub timeout: u64,
+    /// Style 2: pay sellers from this key.
+    #[command(flatten)]
+    pub pay: crate::paid::args::PayArgs,
 }
 
 impl FetchArgs {
@@ -171,6 +174,9 @@ pub struct ServeArgs {
     /// STUN and TURN for pages behind NATs.
     #[command(flatten)]
     pub ice: crate::ice::IceArgs,
+    /// Style 2: selling the relay's own files over payment channels.
+    #[command(flatten)]
+    pub sell: crate::paid::args::SellArgs,
 }
 
 /// A 20-byte id given on the command line was not 40 hex digits.

@@ -31,12 +31,31 @@ pub struct LocalFile {
     pub path: PathBuf,
     pub manifest: Manifest,
     verified: std::sync::Mutex<VerifiedChunks>,
+    /// Sold in Style 2 only: HTTP clients get 402 and these terms.
+    pub price: Option<web_node::pay::wire::Terms>,
 }
 
 impl LocalFile {
     pub fn new(path: PathBuf, manifest: Manifest) -> Self {
-        Self { path, manifest, verified: Default::default() }
+        Self { path, manifest, verified: Default::default(), price: None }
     }
+}
+
+/// RFC 9110 §15.5.3 402 Payment Required for a priced file, with the terms as JSON
+/// (`price_per_mb_wei`, `payee`, `chain_id`, `contract`, `credit_bytes`, and the magnet to
+/// buy it with over `chiral_pay`).
+fn payment_required(file: &LocalFile, terms: &web_node::pay::wire::Terms) -> Response {
+    let body = serde_json::json!({
+        "error": "payment required: this file is sold over a payment channel (BitTorrent extension chiral_pay)",
+        "cid": file.manifest.cid_hex(),
+        "magnet": web_node::torrent::magnet_uri(&file.manifest.infohash, &file.manifest.name, file.manifest.size, &web_node::torrent::Sources::default()),
+        "price_per_mb_wei": terms.price_per_mb_wei.to_string(),
+        "payee": format!("0x{}", hex::encode(terms.payee)),
+        "chain_id": terms.chain_id,
+        "contract": format!("0x{}", hex::encode(terms.contract)),
+        "credit_bytes": terms.credit_bytes,
+    });
+    (StatusCode::PAYMENT_REQUIRED, axum::Json(body)).into_response()
 }
 
 /// Chunks already checked against the manifest while the file kept one length and
@@ -129,6 +148,9 @@ pub async fn whole_file(State(files): State<LocalFiles>, State(bridge): State<Br
         return not_found(&cid).into_response();
     }
     if let Some(file) = files.get(&cid) {
+        if let Some(terms) = &file.price {
+            return payment_required(file, terms);
+        }
         return serve_local(&files, file, &cid, &method, &headers).await.unwrap_or_else(IntoResponse::into_response);
     }
     if let Some(bridge) = bridge.0.as_ref() {
@@ -173,6 +195,9 @@ pub async fn chunk(State(files): State<LocalFiles>, State(bridge): State<BridgeS
         return not_found(&cid).into_response();
     }
     let (bytes, modified) = if let Some(file) = files.get(&cid) {
+        if let Some(terms) = &file.price {
+            return payment_required(file, terms);
+        }
         match files.chunk(file, &cid, index).await {
             Ok(read) => read,
             Err(e) => return e.into_response(),

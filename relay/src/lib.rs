@@ -42,6 +42,7 @@ pub mod ice;
 pub mod manifest_cmd;
 pub mod outbound;
 pub mod p2p;
+pub mod paid;
 pub mod peer_discovery;
 pub mod rpc_guard;
 pub mod rpc_proxy;

@@ -88,9 +88,17 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         if let (Some(bridge), Some(node)) = (&state.bridge.0, &state.node.0) {
             bridge.set_records(node.clone());
         }
+        let seller = relay::paid::seller_from_args(&args).await?;
+        let mut local_files = local_files;
+        if let Some(s) = &seller {
+            for f in &mut local_files {
+                f.price = Some(s.terms);
+            }
+            tokio::spawn(s.clone().close_due_forever());
+        }
         if let Some(bridge) = &state.bridge.0 {
             for f in &local_files {
-                bridge.add_local(&f.path, &f.manifest)?;
+                bridge.add_local_sold(&f.path, &f.manifest, seller.clone())?;
             }
         }
         state = state.with_files_cached(local_files, args.chunk_cache_mib.saturating_mul(1 << 20));
@@ -187,7 +195,8 @@ async fn fetch(args: FetchArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let trackers: Vec<String> = magnet.trackers.iter().filter(|t| relay::peer_discovery::speaks(t)).cloned().collect();
     let peers = relay::bridge::resolve_peers(&magnet.peers).await;
-    let info = tokio::time::timeout(Duration::from_secs(args.timeout), bridge.fetch(magnet.info_hash, &trackers, peers, output.clone(), args.cid.map(|c| c.to_ascii_lowercase())))
+    let buyer = relay::paid::buyer_from_args(&args.pay).await?;
+    let info = tokio::time::timeout(Duration::from_secs(args.timeout), bridge.fetch_paying(magnet.info_hash, &trackers, peers, output.clone(), args.cid.map(|c| c.to_ascii_lowercase()), buyer))
         .await
         .map_err(|_| anyhow::anyhow!("the download did not finish within {} s", args.timeout))?
         .map_err(|e| anyhow::anyhow!(e))?;

@@ -6,6 +6,7 @@
 //! | [`download`] | the Download view: look a CID up in the DHT, see seeders by protocol |
 //! | [`network`] | the page's libp2p node (started at load) and the Network view |
 //! | [`transfers`] | every download and seed of this page, live: progress, rates, peers, save |
+//! | [`channels`] | Style 2: the Wallet view's payment channels card (paying, paid by, close, idle close) |
 //! | [`wallet`] | the Wallet view: built-in or browser wallet, price, payments, earnings; the payment box |
 //! | [`library`] | what the page shares across reloads (IndexedDB + OPFS copies / file handles): resumed and republished at load |
 //! | [`library_view`] | the Library view: shared and downloaded files, state, uploads, earnings, stop sharing |
@@ -14,6 +15,7 @@
 //! | [`units`] | human-readable sizes, rates and durations |
 //! | [`clipboard`] | copy to the clipboard |
 
+pub mod channels;
 pub mod clipboard;
 pub mod download;
 pub mod folder;
@@ -73,6 +75,11 @@ pub fn App() -> impl IntoView {
     let wallet = wallet::Wallet::new();
     provide_context(wallet);
     wallet.start();
+    let channels = channels::Channels::new();
+    provide_context(channels);
+    if let Ok(handle) = set_interval_with_handle(move || channels.poll(), std::time::Duration::from_secs(3)) {
+        on_cleanup(move || handle.clear());
+    }
     let transfers = transfers::Transfers::new();
     provide_context(transfers);
     transfers.resume();

@@ -112,6 +112,8 @@ impl Wallet {
             this.refresh_ledger();
         });
         let poll = move || {
+            // Style 2 opens channels and closes them with whichever wallet pays now.
+            web_node::browser::channels::set_payer(self.payer());
             let Some(address) = self.address() else { return };
             spawn_local(async move {
                 let chain = Chain::for_page();
@@ -156,6 +158,7 @@ impl Wallet {
                     store(EARNINGS_FROM_KEY, "");
                     self.keystore.set(Some(ks.clone()));
                     self.signer.set_value(Some(signer));
+                    web_node::browser::channels::set_payer(self.payer());
                     self.unlocked.set(true);
                     self.status.set(Some(format!("Wallet {} is ready.", short(&ks.address))));
                     self.faucet(ks.address);
@@ -205,6 +208,7 @@ impl Wallet {
             match ks.open(&passphrase) {
                 Ok(signer) => {
                     self.signer.set_value(Some(signer));
+                    web_node::browser::channels::set_payer(self.payer());
                     self.unlocked.set(true);
                     self.status.set(Some("Unlocked.".into()));
                     // Payments planned before a reload continue now.
@@ -244,6 +248,7 @@ impl Wallet {
                     self.injected.set_value(Some(provider));
                     self.injected_account.set(Some(account.clone()));
                     self.use_injected.set(true);
+                    web_node::browser::channels::set_payer(self.payer());
                     self.status.set(Some(format!("Browser wallet {} connected on chain 98765.", short(&account))));
                     self.resume_payments();
                 }
@@ -508,8 +513,9 @@ pub fn WalletView() -> impl IntoView {
                 </div>
                 <div class="meta" id="price-current" data-wei=move || wallet.price_wei.get().to_string()>{move || format!("now {} per MB", eth(wallet.price_wei.get()))}</div>
             </div>
+            <crate::channels::ChannelsCard />
             <div class="card">
-                <h3>"Payments made"</h3>
+                <h3>"Payments made (Style 1)"</h3>
                 <table class="seeders" id="ledger">
                     <thead><tr><th>"File"</th><th>"To"</th><th>"Amount"</th><th>"State"</th><th>"Transaction"</th></tr></thead>
                     <tbody>

@@ -137,8 +137,13 @@ pub fn intrinsic_gas(data: &[u8]) -> u64 {
 
 /// Signs an EIP-1559 transaction for chain 98765 (EIP-155 replay protection by chain id).
 pub fn sign_payment(signer: &PrivateKeySigner, tx: &PaymentTx) -> Result<SignedTx, WalletError> {
+    sign_payment_on(CHAIN_ID, signer, tx)
+}
+
+/// [`sign_payment`] for another chain id (a relay talking to the chain node it was given).
+pub fn sign_payment_on(chain_id: u64, signer: &PrivateKeySigner, tx: &PaymentTx) -> Result<SignedTx, WalletError> {
     let unsigned = TxEip1559 {
-        chain_id: CHAIN_ID,
+        chain_id,
         nonce: tx.nonce,
         gas_limit: tx.gas_limit,
         max_fee_per_gas: tx.max_fee_per_gas,

@@ -53,6 +53,12 @@ pub(super) struct FileTask {
     pub(super) me: Option<mpsc::WeakSender<Cmd>>,
     /// The slot of the client that made the bridge open this file, given back when the task ends.
     pub(super) creator: Option<crate::client_caps::ClientPermit>,
+    /// Style 2: the relay sells this file, or (`relay fetch --pay-key`) pays for it.
+    pub(super) pay: Option<crate::paid::TaskPay>,
+    /// Seller: the channel each connection pays with (released when it goes).
+    pub(super) pay_channels: HashMap<PeerKey, [u8; 32]>,
+    /// Buyer: sellers' terms waiting for the file's size (the deposit covers the file).
+    pub(super) pay_pending: Vec<(PeerKey, web_node::pay::wire::Terms)>,
 }
 
 #[derive(Debug, Clone)]
@@ -105,6 +111,9 @@ impl FileTask {
             held: Vec::new(),
             me: None,
             creator: None,
+            pay: None,
+            pay_channels: HashMap::new(),
+            pay_pending: Vec::new(),
         }
     }
 
@@ -204,7 +213,25 @@ impl FileTask {
             Cmd::PageClosed { key } => {
                 self.outboxes.remove(&key);
                 self.swarm.handle_disconnected(key, now);
+                self.release_channel(key);
             }
+            Cmd::AllFlushed { reply } => {
+                let _ = reply.send(self.swarm.all_flushed());
+            }
+            Cmd::ChannelChecked { key, channel, result } => {
+                if self.outboxes.contains_key(&key) {
+                    self.swarm.handle_channel_checked(key, result, now);
+                } else if let Some(crate::paid::TaskPay::Seller(s)) = &self.pay {
+                    s.release(channel); // the connection went while the chain answered
+                }
+            }
+            Cmd::ChannelReady { key, result } => match result {
+                Ok((channel, signed)) => self.swarm.handle_channel_ready(key, channel, signed, now),
+                Err(reason) => {
+                    eprintln!("fetch: not paying a seller: {reason}");
+                    self.swarm.decline_channel(key, &reason, now);
+                }
+            },
             Cmd::Info { reply } => match self.swarm.info() {
                 Some(info) => {
                     let _ = reply.send(Some(info.clone()));
@@ -276,6 +303,9 @@ impl FileTask {
                     for w in self.info_waiting.drain(..) {
                         let _ = w.send(Some(info.clone()));
                     }
+                    for (key, terms) in std::mem::take(&mut self.pay_pending) {
+                        self.open_channel(key, terms, info.length);
+                    }
                     let pending: Vec<u32> = self.waiting.keys().copied().collect();
                     for index in pending {
                         self.swarm.prioritize(index, now);
@@ -338,6 +368,10 @@ impl FileTask {
                 Output::Event(Event::Disconnect { peer, reason }) => {
                     tracing::info!(cid = ?self.cid, "bridge drops a peer: {reason}");
                     self.outboxes.remove(&peer);
+                    self.release_channel(peer);
+                }
+                Output::Event(e @ (Event::CheckChannel { .. } | Event::VoucherReceived { .. } | Event::ChannelNeeded { .. } | Event::VoucherDue { .. } | Event::PayRefused { .. })) => {
+                    self.on_pay_event(e, now);
                 }
                 Output::Event(_) => {}
             }
@@ -480,5 +514,58 @@ async fn hash_file(path: &std::path::Path) -> std::io::Result<String> {
             return Ok(hex::encode(hasher.finalize()));
         }
         hasher.update(&buf[..n]);
+    }
+}
+
+/// Style 2 (see [`crate::paid`]): the swarm's payment events, answered through the chain
+/// off the task (the answer comes back as a [`Cmd`]) or from the books at once.
+impl FileTask {
+    fn on_pay_event(&mut self, e: Event, now: u64) {
+        match (e, self.pay.clone()) {
+            (Event::CheckChannel { peer, channel, .. }, Some(crate::paid::TaskPay::Seller(seller))) => {
+                self.pay_channels.insert(peer, channel);
+                let me = self.me.clone();
+                tokio::spawn(async move {
+                    let result = seller.check(channel).await;
+                    if let Some(tx) = me.and_then(|m| m.upgrade()) {
+                        let _ = tx.send(Cmd::ChannelChecked { key: peer, channel, result }).await;
+                    }
+                });
+            }
+            (Event::VoucherReceived { channel, amount_wei, signature, .. }, Some(crate::paid::TaskPay::Seller(seller))) => {
+                seller.received(channel, amount_wei, signature);
+            }
+            (Event::ChannelNeeded { peer, terms }, Some(crate::paid::TaskPay::Buyer(_))) => match self.swarm.info().map(|i| i.length) {
+                Some(length) => self.open_channel(peer, terms, length),
+                None => self.pay_pending.push((peer, terms)),
+            },
+            (Event::ChannelNeeded { peer, .. }, _) => self.swarm.decline_channel(peer, "this relay does not pay", now),
+            (Event::VoucherDue { peer, channel, amount_wei, terms }, Some(crate::paid::TaskPay::Buyer(buyer))) => match buyer.voucher(&terms, channel, amount_wei) {
+                Ok(signature) => self.swarm.send_voucher(peer, channel, amount_wei, signature, now),
+                Err(e) => {
+                    eprintln!("fetch: cannot sign a voucher: {e}");
+                    self.swarm.decline_channel(peer, &e, now);
+                }
+            },
+            (Event::PayRefused { peer, reason }, _) => tracing::info!(cid = ?self.cid, ?peer, "Style 2 refused: {reason}"),
+            _ => {}
+        }
+    }
+
+    fn open_channel(&mut self, key: PeerKey, terms: web_node::pay::wire::Terms, length: u64) {
+        let Some(crate::paid::TaskPay::Buyer(buyer)) = self.pay.clone() else { return };
+        let me = self.me.clone();
+        tokio::spawn(async move {
+            let result = buyer.channel_for(&terms, length).await;
+            if let Some(tx) = me.and_then(|m| m.upgrade()) {
+                let _ = tx.send(Cmd::ChannelReady { key, result }).await;
+            }
+        });
+    }
+
+    fn release_channel(&mut self, key: PeerKey) {
+        if let (Some(channel), Some(crate::paid::TaskPay::Seller(seller))) = (self.pay_channels.remove(&key), &self.pay) {
+            seller.release(channel);
+        }
     }
 }

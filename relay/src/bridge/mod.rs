@@ -97,6 +97,12 @@ enum Cmd {
     CidChecked { result: Result<(), BridgeError> },
     Want { index: u32, reply: oneshot::Sender<Result<Vec<u8>, BridgeError>> },
     Info { reply: oneshot::Sender<Option<TorrentInfo>> },
+    /// Style 2, seller: the chain's answer for the channel a peer named.
+    ChannelChecked { key: PeerKey, channel: [u8; 32], result: Result<web_node::pay::seller::ChannelGrant, String> },
+    /// Whether every connection wrote all it was given (a paying fetch waits for its last voucher).
+    AllFlushed { reply: oneshot::Sender<bool> },
+    /// Style 2, buyer (`relay fetch --pay-key`): a channel for a seller's terms, or why not.
+    ChannelReady { key: PeerKey, result: Result<([u8; 32], u128), String> },
 }
 
 /// What the file's actor sends one connection: bytes, or the end of it and why.
@@ -204,10 +210,17 @@ impl Bridge {
     /// A file on the relay's own disk joins the bridge as a complete swarm: tabs that download
     /// it get pieces from the relay beside their WebRTC peers.
     pub fn add_local(&self, path: &std::path::Path, manifest: &web_node::manifest::Manifest) -> anyhow::Result<()> {
+        self.add_local_sold(path, manifest, None)
+    }
+
+    /// [`Bridge::add_local`], sold in Style 2 only when `seller` is given: peers that pay
+    /// through a channel get it, others are never unchoked.
+    pub fn add_local_sold(&self, path: &std::path::Path, manifest: &web_node::manifest::Manifest, seller: Option<Arc<crate::paid::seller::SellerService>>) -> anyhow::Result<()> {
         let info_bytes = manifest.info_dict_bytes();
         let pieces = manifest.chunks() as u32;
         let mut config = SwarmConfig::new(manifest.infohash, self.peer_id);
         config.send_window = Some(SEND_WINDOW);
+        config.sell = seller.as_ref().map(|s| web_node::swarm::SellOffer { terms: s.terms, serve_others: false });
         let mut swarm = Swarm::with_info(config, info_bytes, Some(web_node::peer_wire::Bitfield::full(pieces)))?;
         swarm.set_chunk_hashes(manifest.chunk_hashes.clone());
         let file = std::fs::File::open(path)?;
@@ -218,6 +231,7 @@ impl Bridge {
         task.store = Some(PieceStore::File(tokio::fs::File::from_std(file)));
         task.local = true;
         task.cid_check = CidCheck::Passed; // every chunk is checked against the manifest as it is read
+        task.pay = seller.map(crate::paid::TaskPay::Seller);
         tokio::spawn(task.run(rx, tx.downgrade()));
         self.files.lock().expect("bridge lock").insert(
             manifest.infohash,
@@ -234,10 +248,18 @@ impl Bridge {
     /// `peers`: addresses to dial directly (a magnet's `x.pe`), under the same rules as
     /// every other address the bridge dials.
     pub async fn fetch(&self, info_hash: [u8; 20], trackers: &[String], peers: Vec<SocketAddr>, out: PathBuf, cid: Option<String>) -> Result<TorrentInfo, BridgeError> {
+        self.fetch_paying(info_hash, trackers, peers, out, cid, None).await
+    }
+
+    /// [`Bridge::fetch`] that pays Style 2 sellers through `buyer`'s channels.
+    pub async fn fetch_paying(&self, info_hash: [u8; 20], trackers: &[String], peers: Vec<SocketAddr>, out: PathBuf, cid: Option<String>, buyer: Option<Arc<crate::paid::buyer::BuyerService>>) -> Result<TorrentInfo, BridgeError> {
         let (tx, rx) = mpsc::channel(256);
         let mut config = FileTask::config(info_hash, self.peer_id);
         config.folders = true;
+        config.buy = buyer.is_some();
+        let paying = buyer.is_some();
         let mut task = FileTask::with_config(cid.clone(), config, self.dir.clone());
+        task.pay = buyer.map(crate::paid::TaskPay::Buyer);
         task.path = out;
         task.fetching = true;
         let (done, finished) = oneshot::channel();
@@ -251,6 +273,17 @@ impl Bridge {
         self.discover(tx.clone(), info_hash, trackers, true, false);
         self.dial_list(tx.clone(), peers);
         finished.await.map_err(|_| BridgeError::Stopped)??;
+        if paying {
+            // The vouchers for the last pieces leave after the file is complete: wait (up to
+            // 5 s) until the connections have written them, or the seller is paid short.
+            for _ in 0..50 {
+                let (reply, flushed) = oneshot::channel();
+                if tx.send(Cmd::AllFlushed { reply }).await.is_err() || flushed.await.unwrap_or(true) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
         let (reply, info) = oneshot::channel();
         tx.send(Cmd::Info { reply }).await.map_err(|_| BridgeError::Stopped)?;
         info.await.ok().flatten().ok_or(BridgeError::NoMetadata)

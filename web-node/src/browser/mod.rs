@@ -9,6 +9,7 @@
 //! | [`rtc`] | RTCPeerConnection offers/answers with complete SDPs (WebTorrent signaling) |
 //! | [`chain`] | JSON-RPC to the relay's `/rpc`; an injected EIP-1193 wallet |
 //! | [`settle`] | paying seeders: the ledger in localStorage, driven to confirmation |
+//! | [`channels`] | Style 2: the page's payment channels (open, vouchers, checks, closing) and their books |
 //! | [`piece_store`] | pieces in the Origin Private File System, or straight from a shared `File` |
 //! | [`library`] | what the page shares, in IndexedDB (entries and File System Access handles) |
 //! | [`kept_file`] | a library file's bytes: a streamed copy in OPFS, or the user's file through its handle |
@@ -16,6 +17,7 @@
 pub mod ingest;
 pub mod p2p;
 pub mod chain;
+pub mod channels;
 pub mod cid_download;
 pub mod kept_file;
 pub mod library;

@@ -12,6 +12,7 @@ mod folder;
 mod seeding;
 mod error;
 mod links;
+mod paid;
 mod signaling;
 mod snapshot;
 mod verdict;
@@ -198,6 +199,10 @@ struct Inner {
     chosen: Option<Vec<bool>>,
     /// Each chosen file's SHA-256 (hex), once complete and hashed.
     file_sha256: Vec<Option<String>>,
+    /// Style 2 ([`paid`]): sellers' terms waiting for the file's size, and the channel
+    /// paying each connection we sell to.
+    pay_pending: Vec<(PeerKey, crate::pay::wire::Terms)>,
+    pay_channels: HashMap<PeerKey, [u8; 32]>,
 }
 
 /// A running torrent; clones share it.
@@ -246,6 +251,8 @@ impl Torrent {
         let peer_id = our_peer_id();
         let mut config = SwarmConfig::new(options.info_hash, peer_id);
         config.pay_to = options.pay_to;
+        config.sell = super::channels::sell_offer(options.pay_to);
+        config.buy = super::channels::can_buy();
         // Folder torrents: files land in OPFS as pieces, each file is saved on its own.
         config.folders = true;
         // Pieces kept from a failed root go first: nothing is asked of peers until then.
@@ -372,6 +379,8 @@ impl Torrent {
             kept_pieces: 0,
             chosen: None,
             file_sha256: Vec::new(),
+            pay_pending: Vec::new(),
+            pay_channels: HashMap::new(),
         })))
     }
 
@@ -565,6 +574,7 @@ impl Torrent {
                     }
                 });
                 self.apply_select_only();
+                self.open_pending_channels();
                 // The chunk hash list may have come first.
                 self.keep_checked_pieces();
             }
@@ -584,7 +594,9 @@ impl Torrent {
                 tracing::info!("dropping peer {}: {reason}", peer.0);
                 let link = self.0.borrow_mut().peers.remove(&peer);
                 drop(link);
+                self.release_channel(peer);
             }
+            e @ (Event::ChannelNeeded { .. } | Event::CheckChannel { .. } | Event::VoucherDue { .. } | Event::VoucherReceived { .. } | Event::PayRefused { .. }) => self.on_pay_event(e),
             Event::Complete => {
                 let ready = self.0.borrow().writes_pending == 0;
                 if ready {

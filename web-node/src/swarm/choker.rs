@@ -43,7 +43,7 @@ impl Choker {
     /// A free slot for `peer`, which just became interested?
     pub fn admit(&self, peer: PeerKey, peers: &[Candidate]) -> Option<Decision> {
         let c = peers.iter().find(|c| c.key == peer)?;
-        (c.am_choking && c.ready && Self::unchoked(peers) < self.slots).then_some(Decision::Unchoke(peer))
+        (c.am_choking && c.interested && c.ready && Self::unchoked(peers) < self.slots).then_some(Decision::Unchoke(peer))
     }
 
     /// A slot may have freed up: the first waiting peer gets it.

@@ -108,7 +108,9 @@ impl Swarm {
                 (Some(w), Some(theirs)) => w.ones().any(|i| theirs.get(i) && !k.have.get(i)),
                 _ => true,
             });
-        let want = useful && self.config.download && self.unsupported.is_none() && !(self.config.free_sources_only && priced);
+        // A priced peer is fine for a `free_sources_only` swarm that pays it in Style 2.
+        let paid_here = self.config.buy && p.ext.as_ref().is_some_and(|e| e.extensions.get(crate::pay::wire::CHIRAL_PAY).is_some_and(|id| *id != 0));
+        let want = useful && self.config.download && self.unsupported.is_none() && !(self.config.free_sources_only && priced && !paid_here);
         if want != p.am_interested {
             p.am_interested = want;
             self.send(peer, if want { &Message::Interested } else { &Message::NotInterested }, now);
@@ -132,6 +134,7 @@ impl Swarm {
         self.downloaded_bytes += data.len() as u64;
         let Some(k) = self.known.as_mut() else { return };
         self.contributors.entry(index).or_default().insert(peer);
+        self.pay.delivered(index, peer, data.len() as u64);
         let finished = k.picker.receive(index, begin, data);
         // Endgame: whoever else has this block in flight gets a cancel.
         let others: Vec<PeerKey> = self
@@ -180,6 +183,7 @@ impl Swarm {
             None => true,
         };
         if !(sha1_ok && sha256_ok) {
+            self.pay.forget_piece(index);
             self.wasted_bytes += data.len() as u64;
             self.event(Event::PieceFailed { index, from: from.clone() });
             let senders: Vec<(PeerKey, [u8; 20])> = from.iter().filter_map(|k| Some((*k, self.peers.get(k)?.peer_id()?))).collect();
@@ -201,7 +205,9 @@ impl Swarm {
             }
         }
         self.upload.cache(index, data.clone());
-        let sellers = from.iter().filter_map(|k| self.peers.get(k).and_then(|p| p.ext.as_ref()).and_then(|e| e.pay_to)).collect();
+        self.pay_for_piece(index);
+        // Style 2 sellers are paid through their channel, not again in Style 1.
+        let sellers = from.iter().filter(|k| !self.pay.is_style2_seller(**k)).filter_map(|k| self.peers.get(k).and_then(|p| p.ext.as_ref()).and_then(|e| e.pay_to)).collect();
         self.event(Event::PieceVerified { index, data, from, sellers });
         let keys: Vec<PeerKey> = self.peers.iter().filter(|(_, p)| p.handshake.is_some()).map(|(k, _)| *k).collect();
         for key in &keys {

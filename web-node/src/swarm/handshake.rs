@@ -5,6 +5,7 @@
 
 use super::{Event, PeerKey, Swarm, OUR_REQQ};
 use crate::peer_wire::extension::{ExtendedHandshake, CHIRAL_HASHES, OUR_CHIRAL_HASHES_ID, OUR_UT_METADATA_ID, UT_METADATA};
+use crate::pay::wire::{CHIRAL_PAY, OUR_CHIRAL_PAY_ID};
 use crate::peer_wire::{Handshake, Message, HANDSHAKE_LEN};
 
 impl Swarm {
@@ -81,9 +82,11 @@ impl Swarm {
     /// BEP 10 handshake; sent again when we learn the metadata, so peers that wait for it
     /// (magnet downloads behind us, as through a relay bridge) can ask us for it.
     pub(super) fn send_extended_handshake(&mut self, peer: PeerKey, now: u64) {
+        let pays = self.config.sell.is_some() || self.config.buy;
         let ext = ExtendedHandshake {
             extensions: [(UT_METADATA.to_string(), OUR_UT_METADATA_ID), (CHIRAL_HASHES.to_string(), OUR_CHIRAL_HASHES_ID)]
                 .into_iter()
+                .chain(pays.then(|| (CHIRAL_PAY.to_string(), OUR_CHIRAL_PAY_ID)))
                 .collect(),
             metadata_size: self.known.as_ref().map(|k| k.info_bytes.len() as u64),
             hashes_size: self.hash_list.as_ref().map(|h| h.len() as u64),

@@ -31,6 +31,7 @@ mod choker;
 mod download;
 mod handshake;
 mod metadata;
+mod paid;
 mod peer;
 mod picker;
 mod upload;
@@ -46,6 +47,7 @@ use blob_fetch::BlobFetch;
 use choker::{Candidate, Choker, Decision};
 pub use blob_fetch::BLOB_REQUEST_TIMEOUT_MS;
 pub use choker::OPTIMISTIC_UNCHOKE_MS;
+pub use paid::{PaySession, SellOffer};
 pub use peer::{HANDSHAKE_TIMEOUT_MS, IDLE_TIMEOUT_MS, KEEPALIVE_MS};
 use peer::{Peer, MAX_PENDING_HAVES, RESPONDER_WAIT_MS};
 use picker::Picker;
@@ -88,6 +90,10 @@ pub struct SwarmConfig {
     /// (`relay fetch`); the others (the page, the bridge) refuse them as before, at once,
     /// with [`InfoError::MultiFile`](crate::peer_wire::extension::InfoError::MultiFile).
     pub folders: bool,
+    /// Style 2: sell in-band over `chiral_pay` ([`SellOffer`]); `None`: free or Style 1 only.
+    pub sell: Option<SellOffer>,
+    /// Style 2: pay sellers that name `chiral_pay` terms (the driver holds the channels).
+    pub buy: bool,
 }
 
 impl SwarmConfig {
@@ -106,6 +112,8 @@ impl SwarmConfig {
             free_sources_only: false,
             send_window: None,
             folders: false,
+            sell: None,
+            buy: false,
         }
     }
 }
@@ -134,6 +142,18 @@ pub enum Event {
     /// The torrent cannot be downloaded here (its info dict matches the infohash but is of
     /// a kind we refuse: unsafe names, sizes past our limits). Final: every peer is dropped.
     Unsupported { reason: String },
+    /// Style 2, buyer: `peer` sells on these terms; answer with
+    /// [`Swarm::handle_channel_ready`] or [`Swarm::decline_channel`].
+    ChannelNeeded { peer: PeerKey, terms: crate::pay::wire::Terms },
+    /// Style 2, seller: read `channel` on chain; answer with [`Swarm::handle_channel_checked`].
+    CheckChannel { peer: PeerKey, channel: [u8; 32], terms: crate::pay::wire::Terms },
+    /// Style 2, buyer: persist, then sign `amount_wei` (cumulative) on `channel` and give it
+    /// to [`Swarm::send_voucher`].
+    VoucherDue { peer: PeerKey, channel: [u8; 32], amount_wei: u128, terms: crate::pay::wire::Terms },
+    /// Style 2, seller: a valid voucher, the new highest on `channel`: keep it to close with.
+    VoucherReceived { peer: PeerKey, channel: [u8; 32], amount_wei: u128, signature: [u8; 65] },
+    /// Style 2: the peer refused to pay or to be paid on this connection.
+    PayRefused { peer: PeerKey, reason: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,6 +200,7 @@ pub struct Swarm {
     bans: BanPolicy,
     choker: Choker,
     upload: upload::Uploads,
+    pay: paid::PayState,
     /// Who sent blocks of each piece in progress.
     contributors: HashMap<u32, BTreeSet<PeerKey>>,
     out: VecDeque<Output>,
@@ -219,6 +240,7 @@ impl Swarm {
             bans: BanPolicy::default(),
             choker,
             upload: upload::Uploads::default(),
+            pay: paid::PayState::default(),
             contributors: HashMap::new(),
             out: VecDeque::new(),
             completed_reported: false,
@@ -411,6 +433,7 @@ impl Swarm {
 
     pub fn handle_disconnected(&mut self, peer: PeerKey, now: u64) {
         let Some(p) = self.peers.remove(&peer) else { return };
+        self.pay.forget_peer(peer);
         if let Some(k) = self.known.as_mut() {
             for (block, _) in &p.requests {
                 k.picker.release(block);
@@ -560,6 +583,7 @@ impl Swarm {
                     self.request_metadata(peer, now);
                     self.request_hashes(peer, now);
                     self.update_interest(peer, now);
+                    self.on_pay_handshake(peer, now);
                 }
                 Err(e) => self.drop_peer(peer, format!("bad extended handshake: {e}"), now),
             },
@@ -571,6 +595,7 @@ impl Swarm {
                 Ok(m) => self.on_hashes(peer, m, now),
                 Err(e) => self.drop_peer(peer, format!("bad chiral_hashes message: {e}"), now),
             },
+            Message::Extended { id: crate::pay::wire::OUR_CHIRAL_PAY_ID, payload } => self.on_pay_message(peer, payload, now),
             Message::Extended { .. } => {} // extensions we did not offer (ut_pex, …)
         }
     }
@@ -582,7 +607,7 @@ impl Swarm {
             .map(|(key, p)| Candidate {
                 key: *key,
                 am_choking: p.am_choking,
-                interested: p.peer_interested,
+                interested: p.peer_interested && self.pay_allows_unchoke(*key),
                 ready: p.handshake.is_some(),
                 unchoked_at_ms: p.unchoked_at_ms,
             })

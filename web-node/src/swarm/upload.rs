@@ -101,14 +101,19 @@ impl Swarm {
 
     /// Answers queued requests from cached pieces, while the peer's send window has room;
     /// asks the driver for pieces not cached.
-    fn serve_uploads(&mut self, peer: PeerKey, now: u64) {
+    pub(super) fn serve_uploads(&mut self, peer: PeerKey, now: u64) {
         let window = self.config.send_window;
         loop {
-            let Some(p) = self.peers.get_mut(&peer) else { return };
+            let Some(p) = self.peers.get(&peer) else { return };
             if window.is_some_and(|w| p.unflushed >= w) {
                 return;
             }
             let Some(block) = p.uploads.front().copied() else { return };
+            if !self.pay_allows(peer, u64::from(block.length)) {
+                // Style 2: past the credit window; the request waits for a voucher.
+                return;
+            }
+            let p = self.peers.get_mut(&peer).expect("peer");
             let Some((_, piece)) = self.upload.cache.iter().find(|(i, _)| *i == block.index) else {
                 if self.upload.reads_pending.insert(block.index) {
                     self.out.push_back(Output::Event(Event::ReadPiece { index: block.index }));
@@ -125,6 +130,7 @@ impl Swarm {
             p.uploaded += u64::from(block.length);
             p.last_sent_ms = now;
             self.uploaded_bytes += u64::from(block.length);
+            self.pay_sent(peer, u64::from(block.length));
             self.transmit(peer, msg);
         }
     }
@@ -148,6 +154,12 @@ impl Swarm {
         for p in self.peers.values_mut() {
             p.uploads.retain(|b| b.index != index);
         }
+    }
+
+    /// Every connection wrote everything we gave it (with a `send_window`, as reported by
+    /// [`Swarm::handle_flushed`]): a paying download's last voucher is out.
+    pub fn all_flushed(&self) -> bool {
+        self.peers.values().all(|p| p.unflushed == 0)
     }
 
     /// The driver wrote `bytes` of what we gave it for `peer` to the connection (only

@@ -104,6 +104,7 @@ impl Torrent {
         if let Some(link) = link {
             drop(link);
             self.0.borrow_mut().swarm.handle_disconnected(peer, now_ms() as u64);
+            self.release_channel(peer);
             self.pump();
         }
     }

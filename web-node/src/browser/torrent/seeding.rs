@@ -65,6 +65,7 @@ impl Torrent {
         let peer_id = our_peer_id();
         let mut config = SwarmConfig::new(info_hash, peer_id);
         config.pay_to = pay_to;
+        config.sell = crate::browser::channels::sell_offer(pay_to);
         config.folders = true;
         let mut swarm = Swarm::with_info(config, info_bytes, Some(Bitfield::full(info.pieces())))?;
         if let Some(hashes) = chunk_hashes {

@@ -1,0 +1,137 @@
+//! The Wallet view's payment channels card (Style 2): channels this page pays through
+//! (per seller: deposit, paid so far, what closing will settle and refund) and channels
+//! that pay this page (highest voucher, Close), plus the idle-close setting. Data comes
+//! from the channel books ([`web_node::browser::channels`]), re-read every few seconds.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use web_node::browser::channels;
+use web_node::pay::book::{BuyerBook, SellerBook};
+
+use crate::wallet::eth;
+
+const IDLE_KEY: &str = "chiral.channels.close_idle_secs";
+/// Default: a channel that has been quiet for 10 minutes is closed by the page itself.
+pub const DEFAULT_IDLE_SECS: u64 = 600;
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+/// Seconds of quiet after which this page closes a channel that pays it (0: never).
+pub fn idle_close_secs() -> u64 {
+    storage().and_then(|s| s.get_item(IDLE_KEY).ok().flatten()).and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_IDLE_SECS)
+}
+
+fn short(text: &str) -> String {
+    if text.len() > 14 { format!("{}…{}", &text[..8], &text[text.len() - 4..]) } else { text.to_string() }
+}
+
+#[derive(Clone, Copy)]
+pub struct Channels {
+    pub buying: RwSignal<BuyerBook>,
+    pub selling: RwSignal<SellerBook>,
+    pub status: RwSignal<Option<String>>,
+    closing: RwSignal<bool>,
+}
+
+impl Channels {
+    pub fn new() -> Self {
+        Self { buying: RwSignal::new(channels::buyer_book()), selling: RwSignal::new(channels::seller_book()), status: RwSignal::new(None), closing: RwSignal::new(false) }
+    }
+
+    /// Re-reads the books, and closes idle channels (one round at a time).
+    pub fn poll(self) {
+        self.buying.set(channels::buyer_book());
+        self.selling.set(channels::seller_book());
+        let idle = idle_close_secs();
+        if idle == 0 || self.closing.get_untracked() || !channels::can_buy() {
+            return;
+        }
+        self.closing.set(true);
+        spawn_local(async move {
+            let closed = channels::close_due(idle).await;
+            if !closed.is_empty() {
+                self.status.set(Some(format!("Closed {} idle channel(s).", closed.len())));
+            }
+            self.closing.set(false);
+            self.selling.set(channels::seller_book());
+        });
+    }
+
+    fn close(self, id: String) {
+        self.status.set(Some(format!("Closing {}…", short(&id))));
+        spawn_local(async move {
+            let result = channels::close(&id).await;
+            self.status.set(Some(match result {
+                Ok(tx) => format!("Closed {} in {}", short(&id), short(&tx)),
+                Err(e) => format!("Closing {} failed: {e}", short(&id)),
+            }));
+            self.selling.set(channels::seller_book());
+        });
+    }
+}
+
+#[component]
+pub fn ChannelsCard() -> impl IntoView {
+    let ch = expect_context::<Channels>();
+    let (idle, set_idle) = signal(idle_close_secs().to_string());
+    view! {
+        <div class="card" id="channels">
+            <h3>"Payment channels"</h3>
+            <p class="meta">"Style 2: one deposit per seller, then a signed voucher per verified piece, no transaction per chunk. The seller closes with the highest voucher; the rest of the deposit comes back in the same transaction."</p>
+            {move || ch.status.get().map(|s| view! { <div class="meta" id="channels-status">{s}</div> })}
+            <h4>"Paying"</h4>
+            <table class="seeders" id="channels-out">
+                <thead><tr><th>"Seller"</th><th>"Deposit"</th><th>"Paid so far"</th><th>"Closing settles"</th><th>"Refund"</th></tr></thead>
+                <tbody>
+                    {move || ch.buying.get().channels.into_iter().map(|(seller, c)| {
+                        let payee = seller.rsplit(':').next().unwrap_or_default().to_string();
+                        let (deposit, signed) = (c.deposit(), c.signed());
+                        view! {
+                            <tr class="channel-out" data-channel=c.channel.clone() data-deposit=deposit.to_string() data-signed=signed.to_string()>
+                                <td><code>{short(&payee)}</code></td>
+                                <td>{eth(deposit)}</td>
+                                <td>{eth(signed)}</td>
+                                <td>{eth(signed)}</td>
+                                <td>{eth(deposit.saturating_sub(signed))}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+            <h4>"Paid by"</h4>
+            <table class="seeders" id="channels-in">
+                <thead><tr><th>"Payer"</th><th>"Deposit"</th><th>"Highest voucher"</th><th>"State"</th><th></th></tr></thead>
+                <tbody>
+                    {move || ch.selling.get().channels.into_iter().map(|(id, c)| {
+                        let closed = c.closed_tx.clone();
+                        let id2 = id.clone();
+                        view! {
+                            <tr class="channel-in" data-channel=id.clone() data-paid=c.paid().to_string() data-closed=closed.clone().unwrap_or_default()>
+                                <td><code>{short(&c.payer)}</code></td>
+                                <td>{eth(c.deposit_wei.parse().unwrap_or(0))}</td>
+                                <td>{eth(c.paid())}</td>
+                                <td>{closed.as_ref().map_or_else(|| "open".to_string(), |tx| format!("closed {}", short(tx)))}</td>
+                                <td>{(closed.is_none() && c.paid() > 0).then(|| view! {
+                                    <button class="channel-close" on:click=move |_| ch.close(id2.clone())>"Close and collect"</button>
+                                })}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+            <div class="search">
+                <label for="channels-idle">"Close channels paying me after this many idle seconds (0 = only by hand)"</label>
+                <input type="number" min="0" id="channels-idle" prop:value=idle on:input=move |ev| set_idle.set(event_target_value(&ev)) />
+                <button id="channels-idle-save" on:click=move |_| {
+                    let v: u64 = idle.get_untracked().parse().unwrap_or(DEFAULT_IDLE_SECS);
+                    if let Some(s) = storage() {
+                        let _ = s.set_item(IDLE_KEY, &v.to_string());
+                    }
+                    ch.status.set(Some(format!("Idle channels close after {v} s.")));
+                }>"Save"</button>
+            </div>
+        </div>
+    }
+}

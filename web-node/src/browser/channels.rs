@@ -1,0 +1,306 @@
+//! Style 2 in the page: the payment channels this page pays through and is paid through.
+//! One agent per page (thread-local), shared by every torrent:
+//! - as a buyer it opens a channel per seller (one deposit transaction from the built-in
+//!   wallet, or one confirmation in the browser wallet) under a session key it makes and
+//!   keeps in the book, and signs each voucher with that key, writing the amount to
+//!   localStorage first ([`crate::pay::book::BuyerBook`]), so no wallet prompt per chunk and
+//!   no lower or repeated amount after a reload;
+//! - as a seller it checks the channels buyers name (`eth_call` through the relay's `/rpc`),
+//!   keeps the highest voucher of each ([`crate::pay::book::SellerBook`]) and closes them
+//!   with the wallet: by hand, or by itself once idle ([`close_due`]).
+//!
+//! Opens are serialized (the channel id is derived from the payer's on-chain nonce), and a
+//! channel pays one connection at a time.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+
+use alloy_primitives::{Address, B256, U256};
+use alloy_signer_local::PrivateKeySigner;
+
+use super::chain::Chain;
+use super::settle::Payer;
+use crate::pay::book::{BuyerBook, BuyerChannel, SellerBook};
+use crate::pay::contract;
+use crate::pay::seller::ChannelGrant;
+use crate::pay::wire::Terms;
+use crate::settlement::{amount_wei, PayTo};
+use crate::wallet::{sign_payment, CHAIN_ID};
+
+const BUYER_KEY: &str = "chiral.channels.buyer";
+const SELLER_KEY: &str = "chiral.channels.seller";
+/// Bytes a seeder serves ahead of what is paid.
+pub const CREDIT_BYTES: u64 = 2 << 20;
+/// An opened channel lasts a day before the payer may reclaim it.
+pub const CHANNEL_TIMEOUT_SECS: u64 = 24 * 3600;
+/// A channel must have this long left to be accepted.
+pub const MIN_TIME_LEFT_SECS: u64 = 600;
+
+struct Agent {
+    payer: Option<Payer>,
+    contract: Address,
+    /// Highest price this page pays without asking, wei per MB.
+    max_price_per_mb_wei: u128,
+    /// Channels paying a live connection here (seller side).
+    busy: HashSet<[u8; 32]>,
+    /// An open transaction is on its way (one at a time).
+    opening: bool,
+}
+
+thread_local! {
+    static AGENT: RefCell<Agent> = RefCell::new(Agent {
+        payer: None,
+        contract: contract::DEV_CHANNELS_ADDRESS.parse().expect("a valid address"),
+        max_price_per_mb_wei: 10_000_000_000_000_000,
+        busy: HashSet::new(),
+        opening: false,
+    });
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+pub fn buyer_book() -> BuyerBook {
+    storage().and_then(|s| s.get_item(BUYER_KEY).ok().flatten()).and_then(|t| BuyerBook::from_json(&t).ok()).unwrap_or_default()
+}
+
+pub fn seller_book() -> SellerBook {
+    storage().and_then(|s| s.get_item(SELLER_KEY).ok().flatten()).and_then(|t| SellerBook::from_json(&t).ok()).unwrap_or_default()
+}
+
+fn save(key: &str, json: String) -> Result<(), String> {
+    storage().ok_or("no localStorage")?.set_item(key, &json).map_err(|_| "the channel book cannot be saved (storage full?)".to_string())
+}
+
+/// The wallet that pays and is paid (set by the Wallet view when unlocked or connected).
+pub fn set_payer(payer: Option<Payer>) {
+    AGENT.with(|a| a.borrow_mut().payer = payer);
+}
+
+/// The `ChiralChannels` contract the relay names (default: the dev chain's).
+pub fn set_contract(address: Address) {
+    AGENT.with(|a| a.borrow_mut().contract = address);
+}
+
+pub fn contract_address() -> Address {
+    AGENT.with(|a| a.borrow().contract)
+}
+
+/// A wallet is there to open channels with, or the book holds a live channel (its session
+/// key signs vouchers without the wallet, so a reloaded download keeps paying before the
+/// wallet is unlocked again).
+pub fn can_buy() -> bool {
+    AGENT.with(|a| a.borrow().payer.is_some()) || buyer_book().channels.values().any(|c| !c.finished && c.expires_at > super::now_secs())
+}
+
+/// Our Style 2 offer for a file we seed at `pay_to`'s price (Style 1 stays for peers that
+/// do not speak `chiral_pay`).
+pub fn sell_offer(pay_to: Option<PayTo>) -> Option<crate::swarm::SellOffer> {
+    let pay_to = pay_to.filter(|p| p.price_per_mb_wei > 0)?;
+    let terms = Terms { price_per_mb_wei: pay_to.price_per_mb_wei, payee: pay_to.wallet, chain_id: CHAIN_ID, contract: contract_address().into_array(), credit_bytes: CREDIT_BYTES };
+    Some(crate::swarm::SellOffer { terms, serve_others: true })
+}
+
+async fn send(chain: &Chain, payer: &Payer, to: Address, value: u128, data: Vec<u8>) -> Result<String, String> {
+    let from = payer.address();
+    let hash = match payer {
+        Payer::BuiltIn(signer) => {
+            let nonce = chain.nonce(&from, "pending").await.map_err(|e| e.to_string())?;
+            let (max_fee, tip) = chain.fees().await.map_err(|e| e.to_string())?;
+            let gas = chain.estimate_gas(&from, &to.to_string(), value, &data).await.map_err(|e| format!("the chain refuses the call: {e}"))?;
+            let tx = crate::wallet::PaymentTx { to: to.into_array(), value_wei: value, nonce, gas_limit: gas + gas / 5, max_fee_per_gas: max_fee, max_priority_fee_per_gas: tip, data };
+            let signed = sign_payment(signer, &tx).map_err(|e| e.to_string())?;
+            chain.send_raw(&signed.raw).await.map_err(|e| e.to_string())?;
+            format!("0x{}", hex::encode(signed.hash))
+        }
+        Payer::Injected { provider, account } => provider.send_transaction(account, &to.to_string(), value, &data).await.map_err(|e| e.to_string())?,
+    };
+    let receipt = chain.wait_receipt(&hash, 120).await.map_err(|e| e.to_string())?;
+    if !receipt.success {
+        return Err(format!("transaction {hash} reverted"));
+    }
+    Ok(hash)
+}
+
+/// Buyer: a channel for `terms` with room for `file_bytes`, from the book or opened now.
+/// Returns the channel and the highest amount ever signed on it.
+pub async fn channel_for(terms: Terms, file_bytes: u64) -> Result<([u8; 32], u128), String> {
+    let (payer, contract, max_price) = AGENT.with(|a| {
+        let a = a.borrow();
+        (a.payer.clone(), a.contract, a.max_price_per_mb_wei)
+    });
+    if terms.chain_id != CHAIN_ID || Address::from(terms.contract) != contract {
+        return Err(format!("the seller's channels are on chain {} at {}, not ours", terms.chain_id, Address::from(terms.contract)));
+    }
+    if terms.price_per_mb_wei > max_price {
+        return Err(format!("the price {} wei/MB is over this page's limit", terms.price_per_mb_wei));
+    }
+    let needed = amount_wei(file_bytes, terms.price_per_mb_wei).max(1);
+    // One open at a time: wait for another to finish (it may be for this very seller).
+    loop {
+        if let Some(c) = buyer_book().usable(&terms, needed, super::now_secs() + 3600).cloned() {
+            let id = c.id().ok_or("bad channel id in the book")?;
+            // Closed by the seller meanwhile (or never mined): forget it and open another.
+            match read_channel(&Chain::for_page(), contract, id).await {
+                Ok(on_chain) if on_chain.exists() && !on_chain.closed => return Ok((id, c.signed())),
+                Ok(_) => {
+                    let mut book = buyer_book();
+                    if let Some(entry) = book.channels.get_mut(&crate::pay::book::payee_key(&terms)) {
+                        entry.finished = true;
+                    }
+                    save(BUYER_KEY, book.to_json())?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if payer.is_none() {
+            return Err("no wallet to open a channel with".into());
+        }
+        let mine = AGENT.with(|a| !std::mem::replace(&mut a.borrow_mut().opening, true));
+        if mine {
+            break;
+        }
+        futures_timer::Delay::new(std::time::Duration::from_millis(300)).await;
+    }
+    let payer = payer.ok_or("no wallet to open a channel with")?;
+    let result = open(&payer, contract, &terms, needed).await;
+    AGENT.with(|a| a.borrow_mut().opening = false);
+    result
+}
+
+async fn open(payer: &Payer, contract: Address, terms: &Terms, deposit: u128) -> Result<([u8; 32], u128), String> {
+    let chain = Chain::for_page();
+    let payer_address: Address = payer.address().parse().map_err(|_| "bad wallet address")?;
+    let session = PrivateKeySigner::from_bytes(&B256::from(super::random_bytes::<32>().map_err(|e| e.to_string())?)).map_err(|e| e.to_string())?;
+    let nonce_data = contract::nonces_calldata(payer_address);
+    let raw = chain.call("eth_call", serde_json::json!([{ "to": contract.to_string(), "data": format!("0x{}", hex::encode(nonce_data)) }, "latest"])).await.map_err(|e| e.to_string())?;
+    let nonce = raw.as_str().and_then(|s| u64::from_str_radix(s.trim_start_matches("0x").trim_start_matches('0'), 16).ok().or(Some(0))).unwrap_or(0);
+    let channel = contract::channel_id(CHAIN_ID, contract, payer_address, Address::from(terms.payee), session.address(), nonce);
+    // The session key is kept before the deposit leaves: a crash after sending still has it.
+    let entry = BuyerChannel {
+        channel: format!("{channel}"),
+        session_key: format!("0x{}", hex::encode(session.to_bytes())),
+        deposit_wei: deposit.to_string(),
+        signed_wei: "0".into(),
+        expires_at: super::now_secs() + CHANNEL_TIMEOUT_SECS,
+        price_per_mb_wei: terms.price_per_mb_wei.to_string(),
+        finished: true, // not usable until the chain has it
+    };
+    let mut book = buyer_book();
+    book.insert(terms, entry);
+    save(BUYER_KEY, book.to_json())?;
+    let data = contract::open_calldata(Address::from(terms.payee), session.address(), CHANNEL_TIMEOUT_SECS);
+    send(&chain, payer, contract, deposit, data).await?;
+    let on_chain = read_channel(&chain, contract, channel.0).await?;
+    if on_chain.signer != session.address() || on_chain.payer != payer_address {
+        return Err("the opened channel is not the one expected (another open raced it)".into());
+    }
+    let mut book = buyer_book();
+    if let Some(c) = book.channels.get_mut(&crate::pay::book::payee_key(terms)) {
+        c.finished = false;
+        c.expires_at = on_chain.expires_at;
+    }
+    save(BUYER_KEY, book.to_json())?;
+    Ok((channel.0, 0))
+}
+
+async fn read_channel(chain: &Chain, contract: Address, channel: [u8; 32]) -> Result<contract::ChannelOnChain, String> {
+    let data = contract::channels_calldata(B256::from(channel));
+    let raw = chain.call("eth_call", serde_json::json!([{ "to": contract.to_string(), "data": format!("0x{}", hex::encode(data)) }, "latest"])).await.map_err(|e| e.to_string())?;
+    let bytes = hex::decode(raw.as_str().unwrap_or("").trim_start_matches("0x")).map_err(|_| "bad eth_call answer")?;
+    contract::decode_channel(&bytes).map_err(|e| e.to_string())
+}
+
+/// Buyer: writes `amount` to the book (before anything leaves), then signs it.
+pub fn voucher(terms: &Terms, channel: [u8; 32], amount: u128) -> Result<[u8; 65], String> {
+    let mut book = buyer_book();
+    let entry = book.promise(terms, amount).map_err(|e| e.to_string())?.clone();
+    if entry.id() != Some(channel) {
+        return Err("the voucher names another channel than the book's".into());
+    }
+    save(BUYER_KEY, book.to_json())?;
+    let secret: [u8; 32] = hex::decode(entry.session_key.trim_start_matches("0x")).ok().and_then(|b| b.try_into().ok()).ok_or("bad session key")?;
+    let session = PrivateKeySigner::from_bytes(&B256::from(secret)).map_err(|e| e.to_string())?;
+    Ok(contract::sign_voucher(&session, terms.chain_id, Address::from(terms.contract), B256::from(channel), U256::from(amount)))
+}
+
+/// Seller: the chain's view of the channel a buyer named (it must pay `terms.payee`, be
+/// open, and last long enough), with the highest voucher we hold for it.
+pub async fn check(channel: [u8; 32], terms: Terms) -> Result<ChannelGrant, String> {
+    if !AGENT.with(|a| a.borrow_mut().busy.insert(channel)) {
+        return Err("the channel is paying another connection".into());
+    }
+    let result = check_on_chain(channel, terms).await;
+    if result.is_err() {
+        release(channel);
+    }
+    result
+}
+
+async fn check_on_chain(channel: [u8; 32], terms: Terms) -> Result<ChannelGrant, String> {
+    let chain = Chain::for_page();
+    let c = read_channel(&chain, Address::from(terms.contract), channel).await?;
+    if !c.exists() {
+        return Err("no such channel".into());
+    }
+    if c.closed {
+        return Err("the channel is closed".into());
+    }
+    if c.payee != Address::from(terms.payee) {
+        return Err("the channel pays someone else".into());
+    }
+    if c.expires_at < super::now_secs() + MIN_TIME_LEFT_SECS {
+        return Err("the channel can be reclaimed too soon".into());
+    }
+    let deposit = u128::try_from(c.deposit).map_err(|_| "deposit out of range")?;
+    let mut book = seller_book();
+    book.opened(&channel, c.payer.into_array(), c.signer.into_array(), deposit, c.expires_at);
+    save(SELLER_KEY, book.to_json())?;
+    Ok(ChannelGrant { channel, signer: c.signer.into_array(), deposit, paid_wei: book.paid(&channel) })
+}
+
+pub fn release(channel: [u8; 32]) {
+    AGENT.with(|a| a.borrow_mut().busy.remove(&channel));
+}
+
+/// Seller: a voucher the swarm checked, kept if it is the highest.
+pub fn received(channel: [u8; 32], amount: u128, signature: [u8; 65]) {
+    let mut book = seller_book();
+    if book.received(&channel, amount, &signature, super::now_secs()) {
+        if let Err(e) = save(SELLER_KEY, book.to_json()) {
+            tracing::warn!("{e}");
+        }
+    }
+}
+
+/// Seller: closes `channel` (0x-hex) with its highest voucher, from the wallet (the payee).
+pub async fn close(channel: &str) -> Result<String, String> {
+    let payer = AGENT.with(|a| a.borrow().payer.clone()).ok_or("unlock or connect the wallet to close channels")?;
+    let book = seller_book();
+    let c = book.channels.get(channel).ok_or("no such channel in the book")?;
+    let sig = c.signature().ok_or("no voucher to close with")?;
+    let id: [u8; 32] = hex::decode(channel.trim_start_matches("0x")).ok().and_then(|b| b.try_into().ok()).ok_or("bad channel id")?;
+    let data = contract::close_calldata(B256::from(id), U256::from(c.paid()), &sig);
+    let hash = send(&Chain::for_page(), &payer, contract_address(), 0, data).await?;
+    let mut book = seller_book();
+    if let Some(c) = book.channels.get_mut(channel) {
+        c.closed_tx = Some(hash.clone());
+    }
+    save(SELLER_KEY, book.to_json())?;
+    Ok(hash)
+}
+
+/// Seller: closes every channel idle for `idle_secs` (or near its timeout). Returns the
+/// channels closed.
+pub async fn close_due(idle_secs: u64) -> Vec<String> {
+    let due = seller_book().due(super::now_secs(), idle_secs, MIN_TIME_LEFT_SECS / 2);
+    let mut closed = Vec::new();
+    for id in due {
+        match close(&id).await {
+            Ok(_) => closed.push(id),
+            Err(e) => tracing::warn!("closing {id}: {e}"),
+        }
+    }
+    closed
+}

@@ -1,0 +1,83 @@
+//! Style 2 for one torrent: the swarm's payment events carried out by the page's channel
+//! agent ([`crate::browser::channels`]). Chain calls run off the event loop and come back
+//! to the swarm; vouchers are persisted and signed at once.
+
+use wasm_bindgen_futures::spawn_local;
+
+use super::{now_ms, Torrent};
+use crate::browser::channels;
+use crate::swarm::{Event, PeerKey};
+
+impl Torrent {
+    pub(super) fn on_pay_event(&self, event: Event) {
+        let now = now_ms() as u64;
+        match event {
+            Event::ChannelNeeded { peer, terms } => {
+                let length = self.0.borrow().swarm.info().map(|i| i.length);
+                match length {
+                    Some(length) => self.open_channel(peer, terms, length),
+                    None => self.0.borrow_mut().pay_pending.push((peer, terms)),
+                }
+            }
+            Event::CheckChannel { peer, channel, terms } => {
+                self.0.borrow_mut().pay_channels.insert(peer, channel);
+                let weak = self.downgrade();
+                spawn_local(async move {
+                    let result = channels::check(channel, terms).await;
+                    match weak.upgrade() {
+                        Some(t) if t.0.borrow().peers.contains_key(&peer) => {
+                            t.0.borrow_mut().swarm.handle_channel_checked(peer, result, now_ms() as u64);
+                            t.pump();
+                        }
+                        _ => channels::release(channel),
+                    }
+                });
+            }
+            Event::VoucherDue { peer, channel, amount_wei, terms } => match channels::voucher(&terms, channel, amount_wei) {
+                Ok(signature) => self.0.borrow_mut().swarm.send_voucher(peer, channel, amount_wei, signature, now),
+                Err(e) => {
+                    tracing::warn!("not paying peer {}: {e}", peer.0);
+                    self.0.borrow_mut().swarm.decline_channel(peer, &e, now);
+                }
+            },
+            Event::VoucherReceived { channel, amount_wei, signature, .. } => channels::received(channel, amount_wei, signature),
+            Event::PayRefused { peer, reason } => tracing::info!("peer {} refused Style 2: {reason}", peer.0),
+            _ => {}
+        }
+    }
+
+    fn open_channel(&self, peer: PeerKey, terms: crate::pay::wire::Terms, length: u64) {
+        let weak = self.downgrade();
+        spawn_local(async move {
+            let result = channels::channel_for(terms, length).await;
+            let Some(t) = weak.upgrade() else { return };
+            {
+                let mut inner = t.0.borrow_mut();
+                let now = now_ms() as u64;
+                match result {
+                    Ok((channel, signed)) => inner.swarm.handle_channel_ready(peer, channel, signed, now),
+                    Err(e) => {
+                        tracing::warn!("no channel for peer {}: {e}", peer.0);
+                        inner.swarm.decline_channel(peer, &e, now);
+                    }
+                }
+            }
+            t.pump();
+        });
+    }
+
+    /// The info dict is in: sellers who named terms before get a channel sized for the file.
+    pub(super) fn open_pending_channels(&self) {
+        let Some(length) = self.0.borrow().swarm.info().map(|i| i.length) else { return };
+        let pending = std::mem::take(&mut self.0.borrow_mut().pay_pending);
+        for (peer, terms) in pending {
+            self.open_channel(peer, terms, length);
+        }
+    }
+
+    pub(super) fn release_channel(&self, peer: PeerKey) {
+        if let Some(channel) = self.0.borrow_mut().pay_channels.remove(&peer) {
+            channels::release(channel);
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! The seller's side of one Style 2 connection, pure: which channel pays for it, the highest
+//! voucher received, and how many more bytes may be sent (the credit window ahead of what
+//! is paid, never past the deposit). Vouchers are checked locally (EIP-712 signature by the
+//! channel's session signer, the channel, a strictly higher cumulative amount within the
+//! deposit); the chain is asked only when the channel is opened here and when a voucher
+//! would go past the deposit last seen.
+//!
+//! ```text
+//! AwaitOpen --Open{channel}--> Checking --chain says ok--> Open --Voucher--> Open (paid ↑)
+//!                                   \--chain says no--> Refused
+//! ```
+//! Price arithmetic: `paid_bytes = (paid − paid_at_open) × 10^6 / price` (rounded down), so a
+//! buyer that pays `amount_wei(bytes, price)` (rounded up) always covers what it received.
+
+use alloy_primitives::{Address, B256, U256};
+
+use super::contract;
+use super::wire::Terms;
+use crate::settlement::BYTES_PER_MB;
+
+/// What the chain says about a channel (read by the driver with `channels(id)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChannelGrant {
+    pub channel: [u8; 32],
+    /// The session key vouchers must be signed by.
+    pub signer: [u8; 20],
+    /// Wei locked in the channel.
+    pub deposit: u128,
+    /// The highest voucher the seller already holds for this channel (from an earlier
+    /// connection), or 0.
+    pub paid_wei: u128,
+}
+
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VoucherError {
+    #[error("voucher for another channel")]
+    WrongChannel,
+    #[error("voucher for {amount} wei is not above the {paid} wei already paid (replayed or stale)")]
+    NotHigher { amount: u128, paid: u128 },
+    #[error("voucher for {amount} wei is over the channel's {deposit} wei deposit")]
+    OverDeposit { amount: u128, deposit: u128 },
+    #[error("voucher is not signed by the channel's session key")]
+    BadSignature,
+    #[error("no channel is open on this connection")]
+    NoChannel,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SellerState {
+    /// Terms sent; no channel named yet. Nothing is served.
+    AwaitOpen,
+    /// The buyer named a channel; the driver is reading it on chain.
+    Checking { channel: [u8; 32] },
+    Open(OpenChannel),
+    /// The chain refused the channel, or a voucher was bad: nothing more is served.
+    Refused { reason: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenChannel {
+    pub grant: ChannelGrant,
+    /// The highest voucher received (starts at `grant.paid_wei`).
+    pub paid_wei: u128,
+    /// Its signature, which closes the channel.
+    pub signature: Option<[u8; 65]>,
+    /// Piece bytes sent on this connection since the channel opened here.
+    pub sent_bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SellerSession {
+    pub terms: Terms,
+    pub state: SellerState,
+}
+
+impl SellerSession {
+    pub fn new(terms: Terms) -> Self {
+        Self { terms, state: SellerState::AwaitOpen }
+    }
+
+    pub fn open(&self) -> Option<&OpenChannel> {
+        match &self.state {
+            SellerState::Open(o) => Some(o),
+            _ => None,
+        }
+    }
+
+    /// Bytes paid for on this connection, from vouchers above the amount held at open.
+    pub fn paid_bytes(&self) -> u64 {
+        let Some(o) = self.open() else { return 0 };
+        if self.terms.price_per_mb_wei == 0 {
+            return u64::MAX;
+        }
+        let paid = o.paid_wei.saturating_sub(o.grant.paid_wei);
+        u64::try_from(paid.saturating_mul(BYTES_PER_MB) / self.terms.price_per_mb_wei).unwrap_or(u64::MAX)
+    }
+
+    /// How many more piece bytes may go out now: paid + credit window − sent, and never
+    /// more than the deposit still covers. 0 without an open channel.
+    pub fn allowance(&self) -> u64 {
+        let Some(o) = self.open() else { return 0 };
+        if self.terms.price_per_mb_wei == 0 {
+            return u64::MAX;
+        }
+        let by_credit = self.paid_bytes().saturating_add(self.terms.credit_bytes).saturating_sub(o.sent_bytes);
+        let left_wei = o.grant.deposit.saturating_sub(o.grant.paid_wei);
+        let by_deposit = u64::try_from(left_wei.saturating_mul(BYTES_PER_MB) / self.terms.price_per_mb_wei).unwrap_or(u64::MAX);
+        by_credit.min(by_deposit.saturating_sub(o.sent_bytes))
+    }
+
+    /// Counts bytes that went out.
+    pub fn sent(&mut self, bytes: u64) {
+        if let SellerState::Open(o) = &mut self.state {
+            o.sent_bytes = o.sent_bytes.saturating_add(bytes);
+        }
+    }
+
+    /// The buyer named `channel`.
+    pub fn on_open(&mut self, channel: [u8; 32]) -> bool {
+        if matches!(self.state, SellerState::AwaitOpen) {
+            self.state = SellerState::Checking { channel };
+            return true;
+        }
+        false
+    }
+
+    /// The chain's answer for the channel being checked.
+    pub fn on_checked(&mut self, result: Result<ChannelGrant, String>) {
+        let SellerState::Checking { channel } = self.state else { return };
+        self.state = match result {
+            Ok(grant) if grant.channel == channel => {
+                SellerState::Open(OpenChannel { grant, paid_wei: grant.paid_wei, signature: None, sent_bytes: 0 })
+            }
+            Ok(_) => SellerState::Refused { reason: "the chain answered for another channel".into() },
+            Err(reason) => SellerState::Refused { reason },
+        };
+    }
+
+    /// A voucher: checked locally, kept if it is the new highest. Returns the wei it adds.
+    pub fn on_voucher(&mut self, channel: [u8; 32], amount_wei: u128, signature: [u8; 65]) -> Result<u128, VoucherError> {
+        let terms = self.terms;
+        let SellerState::Open(o) = &mut self.state else { return Err(VoucherError::NoChannel) };
+        if channel != o.grant.channel {
+            return Err(VoucherError::WrongChannel);
+        }
+        if amount_wei <= o.paid_wei {
+            return Err(VoucherError::NotHigher { amount: amount_wei, paid: o.paid_wei });
+        }
+        if amount_wei > o.grant.deposit {
+            return Err(VoucherError::OverDeposit { amount: amount_wei, deposit: o.grant.deposit });
+        }
+        let signer = contract::recover_voucher_signer(
+            terms.chain_id,
+            Address::from(terms.contract),
+            B256::from(channel),
+            U256::from(amount_wei),
+            &signature,
+        )
+        .map_err(|_| VoucherError::BadSignature)?;
+        if signer != Address::from(o.grant.signer) {
+            return Err(VoucherError::BadSignature);
+        }
+        let added = amount_wei - o.paid_wei;
+        o.paid_wei = amount_wei;
+        o.signature = Some(signature);
+        Ok(added)
+    }
+
+    /// Fails the session: nothing more is served.
+    pub fn refuse(&mut self, reason: impl Into<String>) {
+        self.state = SellerState::Refused { reason: reason.into() };
+    }
+}

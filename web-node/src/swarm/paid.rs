@@ -1,0 +1,238 @@
+//! Style 2 in the swarm: the `chiral_pay` extension (see [`crate::pay`]) on each connection.
+//! As a seller ([`SwarmConfig::sell`](super::SwarmConfig)) we send our terms to every peer
+//! that speaks it, serve such a peer only within its channel's credit window, and (unless
+//! the offer also takes Style 1) never unchoke peers that do not speak it. As a buyer
+//! ([`SwarmConfig::buy`](super::SwarmConfig)) we ask the driver for a channel when a seller
+//! names terms, and after every verified piece ask it to sign the new cumulative amount
+//! for each seller that sent blocks of it. Keys, chain calls and persistence stay in the
+//! driver: it answers [`Event::ChannelNeeded`], [`Event::CheckChannel`] and
+//! [`Event::VoucherDue`] with [`Swarm::handle_channel_ready`],
+//! [`Swarm::handle_channel_checked`] and [`Swarm::send_voucher`].
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::{Event, PeerKey, Swarm};
+use crate::pay::buyer::{BuyerSession, BuyerState};
+use crate::pay::seller::{ChannelGrant, SellerSession, SellerState};
+use crate::pay::wire::{PayMessage, Terms, CHIRAL_PAY};
+use crate::peer_wire::Message;
+
+/// A seeder's Style 2 offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SellOffer {
+    pub terms: Terms,
+    /// Serve peers that do not speak `chiral_pay` as before (Style 1, paid after the fact
+    /// or not at all). A relay selling its own files sets this to false: they get nothing.
+    pub serve_others: bool,
+}
+
+/// One connection's Style 2 state, for the UI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaySession {
+    Selling(SellerSession),
+    Buying(BuyerSession),
+}
+
+#[derive(Debug, Default)]
+pub(super) struct PayState {
+    sellers: HashMap<PeerKey, SellerSession>,
+    buyers: HashMap<PeerKey, BuyerSession>,
+    /// Bytes of each piece in progress received from each paying-session peer.
+    piece_bytes: HashMap<u32, BTreeMap<PeerKey, u64>>,
+}
+
+impl PayState {
+    pub fn forget_peer(&mut self, peer: PeerKey) {
+        self.sellers.remove(&peer);
+        self.buyers.remove(&peer);
+    }
+
+    /// A block of piece `index` from `peer` was kept.
+    pub fn delivered(&mut self, index: u32, peer: PeerKey, bytes: u64) {
+        if self.buyers.contains_key(&peer) {
+            *self.piece_bytes.entry(index).or_default().entry(peer).or_default() += bytes;
+        }
+    }
+
+    pub fn forget_piece(&mut self, index: u32) {
+        self.piece_bytes.remove(&index);
+    }
+
+    /// The peer is paid in Style 2 (so not a Style 1 seller).
+    pub fn is_style2_seller(&self, peer: PeerKey) -> bool {
+        self.buyers.get(&peer).is_some_and(BuyerSession::is_style2)
+    }
+}
+
+impl Swarm {
+    pub(super) fn speaks_pay(&self, peer: PeerKey) -> bool {
+        self.peers.get(&peer).and_then(|p| p.ext.as_ref()).is_some_and(|e| e.extensions.get(CHIRAL_PAY).is_some_and(|id| *id != 0))
+    }
+
+    fn send_pay(&mut self, peer: PeerKey, msg: &PayMessage, now: u64) {
+        let Some(id) = self.peers.get(&peer).and_then(|p| p.ext.as_ref()).and_then(|e| e.extensions.get(CHIRAL_PAY).copied()) else { return };
+        let payload = msg.encode();
+        self.send(peer, &Message::Extended { id, payload: &payload }, now);
+    }
+
+    /// The peer's extended handshake arrived: a seller names its terms.
+    pub(super) fn on_pay_handshake(&mut self, peer: PeerKey, now: u64) {
+        let Some(offer) = self.config.sell else { return };
+        if self.speaks_pay(peer) && !self.pay.sellers.contains_key(&peer) {
+            self.pay.sellers.insert(peer, SellerSession::new(offer.terms));
+            self.send_pay(peer, &PayMessage::Terms(offer.terms), now);
+        }
+    }
+
+    pub(super) fn on_pay_message(&mut self, peer: PeerKey, payload: &[u8], now: u64) {
+        let msg = match PayMessage::parse(payload) {
+            Ok(m) => m,
+            Err(e) => return self.drop_peer(peer, format!("bad chiral_pay message: {e}"), now),
+        };
+        match msg {
+            PayMessage::Terms(terms) => {
+                if self.config.buy && !self.pay.buyers.contains_key(&peer) {
+                    self.pay.buyers.insert(peer, BuyerSession::new(terms));
+                    self.event(Event::ChannelNeeded { peer, terms });
+                }
+            }
+            PayMessage::Accept { channel, paid_wei } => {
+                if let Some(b) = self.pay.buyers.get_mut(&peer) {
+                    b.on_accept(channel, paid_wei);
+                }
+            }
+            PayMessage::Open { channel } => {
+                let Some(s) = self.pay.sellers.get_mut(&peer) else { return };
+                let terms = s.terms;
+                if s.on_open(channel) {
+                    self.event(Event::CheckChannel { peer, channel, terms });
+                } else {
+                    self.drop_peer(peer, "named a second channel", now);
+                }
+            }
+            PayMessage::Voucher { channel, amount_wei, signature } => {
+                let Some(s) = self.pay.sellers.get_mut(&peer) else { return };
+                match s.on_voucher(channel, amount_wei, signature) {
+                    Ok(_) => {
+                        self.event(Event::VoucherReceived { peer, channel, amount_wei, signature });
+                        self.pay_credit_changed(peer, now);
+                    }
+                    Err(e) => {
+                        let reason = format!("bad voucher: {e}");
+                        self.send_pay(peer, &PayMessage::Refuse { reason: reason.clone() }, now);
+                        self.drop_peer(peer, reason, now);
+                    }
+                }
+            }
+            PayMessage::Refuse { reason } => {
+                if let Some(b) = self.pay.buyers.get_mut(&peer) {
+                    b.refuse(reason.clone());
+                }
+                if let Some(s) = self.pay.sellers.get_mut(&peer) {
+                    s.refuse(reason.clone());
+                }
+                self.event(Event::PayRefused { peer, reason });
+            }
+        }
+    }
+
+    /// Buyer: the driver has a channel for `peer`'s terms; `signed_wei` is the highest
+    /// voucher ever signed on it (from the driver's persisted book).
+    pub fn handle_channel_ready(&mut self, peer: PeerKey, channel: [u8; 32], signed_wei: u128, now: u64) {
+        if self.pay.buyers.get_mut(&peer).is_some_and(|b| b.channel_ready(channel, signed_wei)) {
+            self.send_pay(peer, &PayMessage::Open { channel }, now);
+        }
+    }
+
+    /// Buyer: no channel for these terms (price too high, no wallet, the user declined).
+    pub fn decline_channel(&mut self, peer: PeerKey, reason: &str, now: u64) {
+        if let Some(b) = self.pay.buyers.get_mut(&peer) {
+            b.refuse(reason);
+            self.send_pay(peer, &PayMessage::Refuse { reason: reason.to_string() }, now);
+        }
+    }
+
+    /// Buyer: the driver persisted and signed the voucher asked for by [`Event::VoucherDue`].
+    pub fn send_voucher(&mut self, peer: PeerKey, channel: [u8; 32], amount_wei: u128, signature: [u8; 65], now: u64) {
+        self.send_pay(peer, &PayMessage::Voucher { channel, amount_wei, signature }, now);
+    }
+
+    /// Seller: the chain's answer for the channel `peer` named (its session signer, deposit,
+    /// and the highest voucher we already hold for it), or why it cannot pay us.
+    pub fn handle_channel_checked(&mut self, peer: PeerKey, result: Result<ChannelGrant, String>, now: u64) {
+        let Some(s) = self.pay.sellers.get_mut(&peer) else { return };
+        s.on_checked(result);
+        match &s.state {
+            SellerState::Open(o) => {
+                let (channel, paid_wei) = (o.grant.channel, o.paid_wei);
+                self.send_pay(peer, &PayMessage::Accept { channel, paid_wei }, now);
+                self.pay_credit_changed(peer, now);
+            }
+            SellerState::Refused { reason } => {
+                let reason = format!("channel refused: {reason}");
+                self.send_pay(peer, &PayMessage::Refuse { reason: reason.clone() }, now);
+                self.drop_peer(peer, reason, now);
+            }
+            _ => {}
+        }
+    }
+
+    /// Credit went up: a choked, interested peer may take a slot; queued requests go out.
+    fn pay_credit_changed(&mut self, peer: PeerKey, now: u64) {
+        if self.peers.get(&peer).is_some_and(|p| p.am_choking && p.peer_interested) {
+            let decision = self.choker.admit(peer, &self.candidates());
+            self.apply(decision, now);
+        }
+        self.serve_uploads(peer, now);
+    }
+
+    /// May `peer` be unchoked at all?
+    pub(super) fn pay_allows_unchoke(&self, peer: PeerKey) -> bool {
+        let Some(offer) = self.config.sell else { return true };
+        match self.pay.sellers.get(&peer) {
+            Some(s) => s.allowance() > 0,
+            None => offer.serve_others && !self.speaks_pay(peer),
+        }
+    }
+
+    /// May a block of `bytes` go to `peer` now?
+    pub(super) fn pay_allows(&self, peer: PeerKey, bytes: u64) -> bool {
+        let Some(offer) = self.config.sell else { return true };
+        match self.pay.sellers.get(&peer) {
+            Some(s) => s.allowance() >= bytes,
+            None => offer.serve_others && !self.speaks_pay(peer),
+        }
+    }
+
+    pub(super) fn pay_sent(&mut self, peer: PeerKey, bytes: u64) {
+        if let Some(s) = self.pay.sellers.get_mut(&peer) {
+            s.sent(bytes);
+        }
+    }
+
+    /// Buyer: piece `index` verified; each Style 2 seller that sent blocks of it is owed more.
+    pub(super) fn pay_for_piece(&mut self, index: u32) {
+        let Some(parts) = self.pay.piece_bytes.remove(&index) else { return };
+        for (peer, bytes) in parts {
+            let Some(b) = self.pay.buyers.get_mut(&peer) else { continue };
+            if let Some((channel, amount_wei)) = b.on_verified(bytes) {
+                let terms = b.terms;
+                self.event(Event::VoucherDue { peer, channel, amount_wei, terms });
+            }
+        }
+    }
+
+    /// Every connection's Style 2 session.
+    pub fn pay_sessions(&self) -> Vec<(PeerKey, PaySession)> {
+        let sellers = self.pay.sellers.iter().map(|(k, s)| (*k, PaySession::Selling(s.clone())));
+        let buyers = self.pay.buyers.iter().map(|(k, b)| (*k, PaySession::Buying(b.clone())));
+        let mut all: Vec<_> = sellers.chain(buyers).collect();
+        all.sort_by_key(|(k, _)| *k);
+        all
+    }
+
+    /// Buyer: whether this connection is in Style 2 and opened.
+    pub fn buying_open(&self, peer: PeerKey) -> bool {
+        self.pay.buyers.get(&peer).is_some_and(|b| matches!(b.state, BuyerState::Open { .. }))
+    }
+}
