@@ -49,6 +49,16 @@ for _ in $(seq 100); do
     "http://127.0.0.1:$ANVIL_PORT" >/dev/null && break
   sleep 0.1
 done
+# The payment-channel contract (Style 2), at its fixed dev address: the first contract of
+# anvil's dev account #9. Idempotent: with a saved chain state it is found, not redeployed.
+echo "==> deploying ChiralChannels on the dev chain"
+DEPLOY_KEY_FILE="$(mktemp "$DATA_DIR/deploy-key.XXXXXX")" # mode 0600
+printf '%s\n' 0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6 >"$DEPLOY_KEY_FILE"
+CHANNELS_OUT="$("$ROOT/target/release/relay" channels-deploy --eth-rpc "http://127.0.0.1:$ANVIL_PORT" \
+  --key-file "$DEPLOY_KEY_FILE")" || { rm -f "$DEPLOY_KEY_FILE"; echo "run: deploying ChiralChannels failed" >&2; exit 1; }
+rm -f "$DEPLOY_KEY_FILE"
+CHANNEL_CONTRACT="$(tail -n1 <<<"$CHANNELS_OUT")"
+echo "    $(head -n1 <<<"$CHANNELS_OUT")"
 fi
 
 echo "==> starting the relay on $LISTEN"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Chiral needs on a fresh Debian 12 machine, idempotently: a second run
 # installs nothing. Usage: scripts/setup.sh [run|test|bench]
-#   run:   the wasm32 toolchain, wasm-bindgen-cli (the lockfile's version), anvil (npm)
+#   run:   the wasm32 toolchain, wasm-bindgen-cli (the lockfile's version), anvil and solc (npm)
 #   test:  the above + Chromium/ChromeDriver, aria2, transmission-cli, opentracker, RHash (real peers/tools)
 #   bench: the above + the WebTorrent client (npm, installed with the others)
 set -euo pipefail
@@ -61,12 +61,15 @@ if [[ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WBG" ]]; then
     || die "cargo install wasm-bindgen-cli $WBG failed"
 fi
 
-# --- npm: anvil (the dev chain) and the real WebTorrent client ------------------------
+# --- npm: anvil (the dev chain), the real WebTorrent client, solc (the contract) ---------
 cd "$ROOT/tests"
-if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
-  say "installing npm packages (anvil, webtorrent)"
+if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json \
+      || ! -f node_modules/solc/soljson.js ]]; then
+  say "installing npm packages (anvil, webtorrent, solc)"
   # --ignore-scripts: a WebTorrent dependency's install script calls npx and fails offline.
   npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null || die "npm ci failed in tests/"
 fi
 [[ -x node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil ]] || die "anvil did not install from npm"
+# solc compiles contracts/ChiralChannels.sol (scripts/compile-contract.mjs; a test checks the artifact).
+[[ -f node_modules/solc/soljson.js ]] || die "solc did not install from npm"
 exit 0

@@ -31,6 +31,22 @@ pub enum Command {
     /// Download a magnet from BitTorrent peers (its HTTP/UDP trackers and the mainline DHT)
     /// with the bridge's engine, every piece verified, and write it to a file.
     Fetch(FetchArgs),
+    /// Deploy the ChiralChannels payment-channel contract (or find the key's earlier deploy)
+    /// and print its address on the last line.
+    ChannelsDeploy(ChannelsDeployArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ChannelsDeployArgs {
+    /// The chain node's JSON-RPC URL (http://).
+    #[arg(long, env = "CHIRAL_ETH_RPC")]
+    pub eth_rpc: String,
+    /// A file holding the deploying account's private key (64 hex, 0x optional).
+    #[arg(long, env = "CHIRAL_DEPLOY_KEY_FILE")]
+    pub key_file: PathBuf,
+    /// Seconds to wait for the deploy transaction to be mined.
+    #[arg(long, default_value_t = 120)]
+    pub wait: u64,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -8,6 +8,7 @@
 //! | [`byte_ranges`] | the `Range` grammar, satisfiable ranges, `multipart/byteranges` framing (pure) |
 //! | [`file_response`] | writes a `Decision` out, streaming from disk, memory or bridged pieces |
 //! | [`bt_tcp`] | TCP BitTorrent: clients connect here and join the bridge's swarm for their infohash |
+//! | [`channels_cmd`] | `relay channels-deploy`: puts the `ChiralChannels` payment-channel contract on a chain, idempotently |
 //! | [`client_addr`] | who a request comes from: `--trusted-proxy` and `Forwarded`/`X-Forwarded-For` (pure), the `ClientAddr` extractor |
 //! | [`client_caps`] | what one client address may hold at once (bridge files, TCP peers) |
 //! | [`http_tracker`] | BEP 3 HTTP announces at `/announce` (compact peers), pure |
@@ -34,6 +35,7 @@ pub mod config;
 pub mod file_http;
 pub mod file_response;
 pub mod bt_tcp;
+pub mod channels_cmd;
 pub mod client_addr;
 pub mod client_caps;
 pub mod http;

@@ -24,6 +24,10 @@ fn main() -> anyhow::Result<()> {
             init_logs("warn");
             runtime()?.block_on(fetch(args))
         }
+        Some(Command::ChannelsDeploy(args)) => {
+            init_logs("warn");
+            runtime()?.block_on(relay::channels_cmd::run(args))
+        }
         Some(Command::Seed(args)) => {
             let mut serve_args = args.serve;
             serve_args.seed.extend(args.paths);
