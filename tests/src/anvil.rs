@@ -65,3 +65,20 @@ impl Anvil {
         Ok(())
     }
 }
+/// anvil's dev account #9, which deploys `ChiralChannels` at its nonce 0 (so at
+/// `web_node::pay::contract::DEV_CHANNELS_ADDRESS`), as `scripts/run.sh` does.
+pub const DEPLOYER_KEY: &str = "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6";
+
+/// Deploys `ChiralChannels` on `anvil` with the real `relay channels-deploy` (idempotent);
+/// returns its address as the command printed it.
+pub fn deploy_channels(anvil: &Anvil) -> anyhow::Result<String> {
+    let dir = tempfile::tempdir()?;
+    let key = dir.path().join("deployer.key");
+    std::fs::write(&key, DEPLOYER_KEY)?;
+    let out = Command::new(crate::relay_bin()).args(["channels-deploy", "--eth-rpc", &anvil.url, "--key-file"]).arg(&key).output()?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    if !out.status.success() {
+        bail!("channels-deploy failed: {text}{}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(text.lines().last().map(|l| l.trim().to_string()).unwrap_or_default())
+}

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
-mod anvil;
+pub mod anvil;
 mod browser;
 pub mod dht_sim;
 pub mod netns;

@@ -94,3 +94,16 @@ pub fn tx_count(anvil: &Anvil, address: &str) -> anyhow::Result<u64> {
     let v = json_rpc(&anvil.url, "eth_getTransactionCount", json!([address, "latest"]))?;
     Ok(u64::from_str_radix(v["result"].as_str().with_context(|| format!("no nonce: {v}"))?.trim_start_matches("0x"), 16)?)
 }
+
+/// Unlocks the built-in wallet with [`PASS`] (after a reload), in the Wallet view.
+pub async fn unlock(b: &Browser) -> anyhow::Result<()> {
+    go_wallet(b).await?;
+    b.wait_for("return document.querySelector('#wallet-unlock-passphrase') || document.querySelector('#wallet-unlocked') ? true : null;", Duration::from_secs(30)).await?;
+    if js(b, "return !!document.querySelector('#wallet-unlocked');").await? == json!(true) {
+        return Ok(());
+    }
+    b.client.find(Locator::Css("#wallet-unlock-passphrase")).await?.send_keys(PASS).await?;
+    click(b, "#wallet-unlock").await?;
+    b.wait_for("return document.querySelector('#wallet-unlocked') ? true : null;", Duration::from_secs(60)).await.context("unlock failed")?;
+    Ok(())
+}

@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use chiral_e2e::wallet_pages::{balance, click, create_wallet, go_wallet, js, set_price, tx_count, PRICE_WEI};
+use chiral_e2e::wallet_pages::{balance, click, create_wallet, js, set_price, tx_count, unlock, PRICE_WEI};
 use chiral_e2e::{json_rpc, mixed_www, share_file, start_download, wait_for_transfer, write_test_file, Anvil, Browser, Relay};
 use serde_json::json;
 
@@ -26,7 +26,8 @@ fn relay_with_channels(anvil: &Anvil, www: &std::path::Path) -> anyhow::Result<R
 /// The seller's Wallet view: waits for a channel that paid at least `min_wei`, then closes
 /// it with the button and waits for the closing transaction. Returns (channel, paid, tx).
 async fn close_channel(b: &Browser, min_wei: u128) -> anyhow::Result<(String, u128, String)> {
-    go_wallet(b).await?;
+    // Sharing reloaded the page: closing needs the wallet (the payee) unlocked.
+    unlock(b).await?;
     let row = b
         .wait_for(
             &format!("const r = [...document.querySelectorAll('#channels-in .channel-in')].find(r => BigInt(r.dataset.paid) >= {min_wei}n); return r ? [r.dataset.channel, r.dataset.paid] : null;"),
@@ -36,11 +37,14 @@ async fn close_channel(b: &Browser, min_wei: u128) -> anyhow::Result<(String, u1
         .context("the seller holds no voucher for the download")?;
     let channel = row[0].as_str().context("channel")?.to_string();
     let paid: u128 = row[1].as_str().context("paid")?.parse()?;
-    click(b, &format!("#channels-in .channel-in[data-channel='{channel}'] .channel-close")).await?;
-    let tx = b
+    click(b, &format!("#channels-in .channel-in[data-channel=\"{channel}\"] .channel-close")).await?;
+    let closed = b
         .wait_for(&format!("const r = document.querySelector(\"#channels-in .channel-in[data-channel='{channel}']\"); return r && r.dataset.closed ? r.dataset.closed : null;"), Duration::from_secs(60))
-        .await
-        .context("the channel was not closed")?;
+        .await;
+    let Ok(tx) = closed else {
+        let status = js(b, "const s = document.querySelector('#channels-status'); return s ? s.textContent : '(no status)';").await?;
+        anyhow::bail!("the channel was not closed: {status}");
+    };
     Ok((channel, paid, tx.as_str().context("tx")?.to_string()))
 }
 

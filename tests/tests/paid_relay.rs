@@ -12,12 +12,11 @@ use anyhow::Context;
 use chiral_e2e::anvil::Anvil;
 use chiral_e2e::{json_rpc, relay_bin, relay_manifest, sha256_file, workspace_root, write_test_file, Relay};
 
-/// anvil's well-known dev accounts (mnemonic "test test … junk"): #1 sells, #2 buys, #9 deploys.
+/// anvil's well-known dev accounts (mnemonic "test test … junk"): #1 sells, #2 buys.
 const SELLER_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 const SELLER: &str = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8";
 const BUYER_KEY: &str = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
 const BUYER: &str = "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc";
-const DEPLOYER_KEY: &str = "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6";
 /// 0.0001 ETH per MB.
 const PRICE_ETH: &str = "0.0001";
 const PRICE_WEI: u128 = 100_000_000_000_000;
@@ -40,13 +39,12 @@ fn key_file(dir: &Path, name: &str, key: &str) -> anyhow::Result<std::path::Path
     Ok(path)
 }
 
-/// Deploys ChiralChannels with the dev deployer through the real `relay channels-deploy`.
-fn deploy(anvil: &Anvil, dir: &Path) -> anyhow::Result<String> {
-    let key = key_file(dir, "deployer.key", DEPLOYER_KEY)?;
-    let out = Command::new(relay_bin()).args(["channels-deploy", "--eth-rpc", &anvil.url, "--key-file"]).arg(&key).output()?;
+/// `curl URL`: (status, body).
+fn curl(url: &str) -> anyhow::Result<(u16, String)> {
+    let out = Command::new("curl").args(["-sS", "-w", "\n%{http_code}", url]).output()?;
     let text = String::from_utf8_lossy(&out.stdout).to_string();
-    anyhow::ensure!(out.status.success(), "deploy failed: {text}{}", String::from_utf8_lossy(&out.stderr));
-    Ok(text.lines().last().context("deploy printed nothing")?.trim().to_string())
+    let (body, status) = text.rsplit_once('\n').context("curl printed no status")?;
+    Ok((status.trim().parse()?, body.to_string()))
 }
 
 fn amount_wei(bytes: u64) -> u128 {
@@ -57,7 +55,7 @@ fn amount_wei(bytes: u64) -> u128 {
 fn a_paying_fetch_buys_a_priced_file_with_two_transactions_and_others_get_nothing() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let anvil = Anvil::start()?;
-    let contract = deploy(&anvil, dir.path())?;
+    let contract = chiral_e2e::anvil::deploy_channels(&anvil)?;
     assert_eq!(contract.to_lowercase(), web_node::pay::contract::DEV_CHANNELS_ADDRESS.to_lowercase());
 
     let size: u64 = 24 * 1024 * 1024 + 4_321;
@@ -75,9 +73,9 @@ fn a_paying_fetch_buys_a_priced_file_with_two_transactions_and_others_get_nothin
     let bt = relay.wait_for_line("bittorrent listening on ", Duration::from_secs(30))?;
     let magnet = format!("magnet:?xt=urn:btih:{}&dn=priced.bin&x.pe={}", m["infohash"].as_str().unwrap(), bt.replace(':', "%3A"));
 
-    // Plain HTTP: 402 with the terms, for the whole file and for a chunk.
+    // Plain HTTP (curl): 402 with the terms, for the whole file and for a chunk.
     for path in [format!("/file/{cid}"), format!("/file/{cid}/chunk/0")] {
-        let (status, body) = chiral_e2e::http_get(&format!("{}{path}", relay.url))?;
+        let (status, body) = curl(&format!("{}{path}", relay.url))?;
         assert_eq!(status, 402, "{path}: {body}");
         let terms: serde_json::Value = serde_json::from_str(&body)?;
         assert_eq!(terms["price_per_mb_wei"], PRICE_WEI.to_string());
@@ -136,7 +134,9 @@ fn a_paying_fetch_buys_a_priced_file_with_two_transactions_and_others_get_nothin
     write_test_file(&free, 300_000, 92)?;
     let fm = relay_manifest(&free, &[])?;
     let free_relay = Relay::start_with(&www, None, &["seed", free.to_str().unwrap()])?;
-    let (status, _) = chiral_e2e::http_get(&format!("{}/file/{}/chunk/0", free_relay.url, fm["cid"].as_str().unwrap()))?;
-    assert_eq!(status, 200);
+    let got = dir.path().join("free.got");
+    let out = Command::new("curl").args(["-sS", "-f", "-o"]).arg(&got).arg(format!("{}/file/{}", free_relay.url, fm["cid"].as_str().unwrap())).output()?;
+    assert!(out.status.success(), "curl: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(sha256_file(&got)?, fm["cid"].as_str().unwrap());
     Ok(())
 }

@@ -303,8 +303,9 @@ impl FileTask {
                     for w in self.info_waiting.drain(..) {
                         let _ = w.send(Some(info.clone()));
                     }
+                    let missing = self.swarm.missing_bytes().unwrap_or(info.length);
                     for (key, terms) in std::mem::take(&mut self.pay_pending) {
-                        self.open_channel(key, terms, info.length);
+                        self.open_channel(key, terms, missing);
                     }
                     let pending: Vec<u32> = self.waiting.keys().copied().collect();
                     for index in pending {
@@ -535,7 +536,7 @@ impl FileTask {
             (Event::VoucherReceived { channel, amount_wei, signature, .. }, Some(crate::paid::TaskPay::Seller(seller))) => {
                 seller.received(channel, amount_wei, signature);
             }
-            (Event::ChannelNeeded { peer, terms }, Some(crate::paid::TaskPay::Buyer(_))) => match self.swarm.info().map(|i| i.length) {
+            (Event::ChannelNeeded { peer, terms }, Some(crate::paid::TaskPay::Buyer(_))) => match self.swarm.missing_bytes() {
                 Some(length) => self.open_channel(peer, terms, length),
                 None => self.pay_pending.push((peer, terms)),
             },

@@ -50,9 +50,9 @@ impl BuyerService {
         std::fs::rename(&tmp, &self.book_path)
     }
 
-    /// A channel for `terms` with room for `file_bytes` at their price: reused from the book,
+    /// A channel for `terms` with room for the `missing_bytes` still to fetch at their price: reused from the book,
     /// or opened now. Returns the channel and the highest amount signed on it.
-    pub async fn channel_for(&self, terms: &Terms, file_bytes: u64) -> Result<([u8; 32], u128), String> {
+    pub async fn channel_for(&self, terms: &Terms, missing_bytes: u64) -> Result<([u8; 32], u128), String> {
         if terms.chain_id != self.chain.chain_id {
             return Err(format!("the seller is on chain {}, we are on {}", terms.chain_id, self.chain.chain_id));
         }
@@ -62,7 +62,7 @@ impl BuyerService {
         if terms.price_per_mb_wei > self.max_price_per_mb_wei {
             return Err(format!("the price {} wei/MB is over our {} wei/MB", terms.price_per_mb_wei, self.max_price_per_mb_wei));
         }
-        let needed = amount_wei(file_bytes, terms.price_per_mb_wei);
+        let needed = amount_wei(missing_bytes, terms.price_per_mb_wei);
         let chain_now = self.chain.now_secs().await.map_err(|e| e.to_string())?;
         let reusable = self.book.lock().expect("book lock").usable(terms, needed, chain_now + 3600).cloned();
         if let Some(c) = reusable {
@@ -79,8 +79,8 @@ impl BuyerService {
             }
             self.save(&book).map_err(|e| format!("cannot save the channel book: {e}"))?;
         }
-        // Deposit: the whole file at this price (a channel is reused for later files while it has room).
-        let deposit = needed.max(1);
+        // Deposit: what is missing at this price, with slack (a channel is reused for later files while it has room).
+        let deposit = web_node::pay::buyer::deposit_for(missing_bytes, terms.price_per_mb_wei);
         let session = PrivateKeySigner::random();
         let data = contract::open_calldata(Address::from(terms.payee), session.address(), CHANNEL_TIMEOUT_SECS);
         let receipt = self.chain.send(&self.key, self.contract, deposit, data).await.map_err(|e| e.to_string())?;

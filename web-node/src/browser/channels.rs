@@ -123,9 +123,10 @@ async fn send(chain: &Chain, payer: &Payer, to: Address, value: u128, data: Vec<
     Ok(hash)
 }
 
-/// Buyer: a channel for `terms` with room for `file_bytes`, from the book or opened now.
-/// Returns the channel and the highest amount ever signed on it.
-pub async fn channel_for(terms: Terms, file_bytes: u64) -> Result<([u8; 32], u128), String> {
+/// Buyer: a channel for `terms` with room for `missing_bytes`, from the book or opened now
+/// (its deposit: [`crate::pay::buyer::deposit_for`]). Returns the channel and the highest
+/// amount ever signed on it.
+pub async fn channel_for(terms: Terms, missing_bytes: u64) -> Result<([u8; 32], u128), String> {
     let (payer, contract, max_price) = AGENT.with(|a| {
         let a = a.borrow();
         (a.payer.clone(), a.contract, a.max_price_per_mb_wei)
@@ -136,7 +137,7 @@ pub async fn channel_for(terms: Terms, file_bytes: u64) -> Result<([u8; 32], u12
     if terms.price_per_mb_wei > max_price {
         return Err(format!("the price {} wei/MB is over this page's limit", terms.price_per_mb_wei));
     }
-    let needed = amount_wei(file_bytes, terms.price_per_mb_wei).max(1);
+    let needed = amount_wei(missing_bytes, terms.price_per_mb_wei).max(1);
     // One open at a time: wait for another to finish (it may be for this very seller).
     loop {
         if let Some(c) = buyer_book().usable(&terms, needed, super::now_secs() + 3600).cloned() {
@@ -164,7 +165,7 @@ pub async fn channel_for(terms: Terms, file_bytes: u64) -> Result<([u8; 32], u12
         futures_timer::Delay::new(std::time::Duration::from_millis(300)).await;
     }
     let payer = payer.ok_or("no wallet to open a channel with")?;
-    let result = open(&payer, contract, &terms, needed).await;
+    let result = open(&payer, contract, &terms, crate::pay::buyer::deposit_for(missing_bytes, terms.price_per_mb_wei)).await;
     AGENT.with(|a| a.borrow_mut().opening = false);
     result
 }

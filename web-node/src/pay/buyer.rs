@@ -13,6 +13,16 @@
 use super::wire::Terms;
 use crate::settlement::amount_wei;
 
+/// Extra bytes a new channel's deposit covers beyond what is still to fetch: pieces fetched
+/// again after a reload or a failed piece are paid again, and must not stall at the deposit.
+pub const DEPOSIT_SLACK_BYTES: u64 = 4 << 20;
+
+/// The deposit for a new channel when `missing_bytes` are still to fetch at `price`:
+/// those bytes, 10 % and [`DEPOSIT_SLACK_BYTES`] more, in wei.
+pub fn deposit_for(missing_bytes: u64, price_per_mb_wei: u128) -> u128 {
+    amount_wei(missing_bytes.saturating_add(missing_bytes / 10).saturating_add(DEPOSIT_SLACK_BYTES), price_per_mb_wei).max(1)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BuyerState {
     /// Terms received; the driver is finding or opening a channel.

@@ -231,6 +231,14 @@ impl Swarm {
         all
     }
 
+    /// Bytes of the pieces still to fetch (what a new channel's deposit must cover);
+    /// `None` before the info dict is known.
+    pub fn missing_bytes(&self) -> Option<u64> {
+        let k = self.known.as_ref()?;
+        let wanted = |i: u32| k.picker.wanted.as_ref().is_none_or(|w| w.get(i));
+        Some((0..k.info.pieces()).filter(|i| !k.have.get(*i) && wanted(*i)).map(|i| u64::from(k.info.piece_len(i))).sum())
+    }
+
     /// Buyer: whether this connection is in Style 2 and opened.
     pub fn buying_open(&self, peer: PeerKey) -> bool {
         self.pay.buyers.get(&peer).is_some_and(|b| matches!(b.state, BuyerState::Open { .. }))

@@ -13,7 +13,7 @@ impl Torrent {
         let now = now_ms() as u64;
         match event {
             Event::ChannelNeeded { peer, terms } => {
-                let length = self.0.borrow().swarm.info().map(|i| i.length);
+                let length = self.0.borrow().swarm.missing_bytes();
                 match length {
                     Some(length) => self.open_channel(peer, terms, length),
                     None => self.0.borrow_mut().pay_pending.push((peer, terms)),
@@ -66,9 +66,9 @@ impl Torrent {
         });
     }
 
-    /// The info dict is in: sellers who named terms before get a channel sized for the file.
+    /// The info dict is in: sellers who named terms before get a channel sized for what is missing.
     pub(super) fn open_pending_channels(&self) {
-        let Some(length) = self.0.borrow().swarm.info().map(|i| i.length) else { return };
+        let Some(length) = self.0.borrow().swarm.missing_bytes() else { return };
         let pending = std::mem::take(&mut self.0.borrow_mut().pay_pending);
         for (peer, terms) in pending {
             self.open_channel(peer, terms, length);
