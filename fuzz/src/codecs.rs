@@ -70,6 +70,18 @@ pub fn extension(data: &[u8]) {
     }
 }
 
+/// A `chiral_pay` message (Style 2 terms, open, accept, voucher, refuse) from a peer: what
+/// is accepted re-encodes to a message that parses to the same thing, within the size bound.
+pub fn chiral_pay(data: &[u8]) {
+    use web_node::pay::wire::{PayMessage, MAX_PAY_MESSAGE};
+    if let Ok(msg) = PayMessage::parse(data) {
+        assert!(data.len() <= MAX_PAY_MESSAGE);
+        let encoded = msg.encode();
+        assert!(encoded.len() <= MAX_PAY_MESSAGE);
+        assert_eq!(PayMessage::parse(&encoded).expect("our own message parses"), msg);
+    }
+}
+
 /// An info dict from a peer (BEP 9) or a .torrent file's `info`, single file or folder:
 /// what is accepted is self-consistent (the piece hashes cover the length, the files lie
 /// back to back and sum to it, each piece's file spans cover it) and its paths are safe.

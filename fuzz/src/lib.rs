@@ -29,6 +29,7 @@ pub const TARGETS: &[Target] = &[
     Target { name: "bencode_lenient", run: codecs::bencode_lenient },
     Target { name: "peer_wire", run: codecs::peer_wire },
     Target { name: "extension", run: codecs::extension },
+    Target { name: "chiral_pay", run: codecs::chiral_pay },
     Target { name: "torrent_info", run: codecs::torrent_info },
     Target { name: "manifest", run: codecs::manifest },
     Target { name: "file_record", run: codecs::file_record },

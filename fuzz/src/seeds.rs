@@ -153,6 +153,17 @@ pub fn for_target(name: &str) -> Vec<Vec<u8>> {
             vec![lines(&script)]
         }
         "magnet" => vec![m.magnet(&Sources::relay("http://127.0.0.1:8080", &m.cid_hex())), format!("magnet:?xt=urn:btih:{}&dn=a%20b&tr=wss%3A%2F%2Ftracker.example&x.pe=[::1]:6881&x.pe=10.0.0.1:51413", hex_encode(&m.infohash))].into_iter().map(String::into_bytes).collect(),
+        "chiral_pay" => {
+            use web_node::pay::wire::{PayMessage, Terms};
+            let terms = Terms { price_per_mb_wei: 1_000_000_000_000_000, payee: [0xaa; 20], chain_id: 98765, contract: [0xcc; 20], credit_bytes: 2 << 20 };
+            vec![
+                PayMessage::Terms(terms).encode(),
+                PayMessage::Open { channel: [0x11; 32] }.encode(),
+                PayMessage::Accept { channel: [0x11; 32], paid_wei: 5 }.encode(),
+                PayMessage::Voucher { channel: [0x11; 32], amount_wei: 262_144_000_000_000, signature: [0x1b; 65] }.encode(),
+                PayMessage::Refuse { reason: "no wallet".into() }.encode(),
+            ]
+        }
         "ice_config" => vec![
             br#"{"ice_servers":[{"urls":["stun:198.18.0.1:3478"]},{"urls":["turn:198.18.0.1:3478?transport=udp"],"username":"1700003600:page-10.1.0.2","credential":"Sfm03yD6/7BgtysfN/OMbFcHCks="},{"urls":["stun:stun.example.org:3478"]}],"ttl":3600,"expires":1700003600}"#.to_vec(),
             br#"{"ice_servers":[],"ttl":3600}"#.to_vec(),

@@ -80,6 +80,12 @@ pub fn ChannelsCard() -> impl IntoView {
         <div class="card" id="channels">
             <h3>"Payment channels"</h3>
             <p class="meta">"Style 2: one deposit per seller, then a signed voucher per verified piece, no transaction per chunk. The seller closes with the highest voucher; the rest of the deposit comes back in the same transaction."</p>
+            <label class="check"><input type="checkbox" id="channels-enabled" prop:checked=channels::enabled()
+                on:change=move |ev| {
+                    let on = event_target_checked(&ev);
+                    channels::set_enabled(on);
+                    ch.status.set(Some(if on { "Style 2 on for transfers started from now." } else { "Style 2 off: peers are paid after the download (Style 1)." }.to_string()));
+                } />" Pay and get paid through channels (Style 2) with peers that support it"</label>
             {move || ch.status.get().map(|s| view! { <div class="meta" id="channels-status">{s}</div> })}
             <h4>"Paying"</h4>
             <table class="seeders" id="channels-out">

@@ -402,3 +402,16 @@ fn a_reconnect_resumes_the_channel_above_every_amount_signed_before() {
     let after = net.nodes[seller].received[&CHANNEL].0;
     assert_eq!(after, before + amount_wei(len as u64, PRICE), "cumulative on the same channel");
 }
+
+#[test]
+fn a_buyer_that_declines_is_served_like_a_plain_peer_by_a_seller_that_serves_those() {
+    let bytes = file_bytes(3 * PIECE + 7);
+    let m = manifest(&bytes);
+    let mut net = Net::new(u128::MAX / 4);
+    let lenient = net.add_seller(&m, &bytes, true);
+    let decliner = net.add_buyer(&m, Payer::Declines, true);
+    net.connect(decliner, lenient);
+    net.run(30);
+    assert_eq!(net.file(decliner), bytes, "Style 1 after declining Style 2");
+    assert!(net.nodes[lenient].received.is_empty());
+}

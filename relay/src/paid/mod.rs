@@ -57,6 +57,9 @@ pub async fn buyer_from_args(pay: &args::PayArgs) -> anyhow::Result<Option<Arc<b
     let url = pay.eth_rpc.as_deref().ok_or_else(|| anyhow::anyhow!("--pay-key needs --eth-rpc"))?;
     let chain = chain::Chain::connect(url, None).await.map_err(|e| anyhow::anyhow!("--pay-key: {e}"))?;
     let contract = args::contract_address(pay.channel_contract.as_deref(), chain.chain_id)?;
+    if chain.code_at(contract).await.map_err(|e| anyhow::anyhow!("{e}"))?.is_empty() {
+        anyhow::bail!("no ChiralChannels contract at {contract} on chain {}: nothing to pay through", chain.chain_id);
+    }
     let max = args::parse_price(&pay.max_price_per_mb)?;
     Ok(Some(Arc::new(buyer::BuyerService::new(chain, key, key_path, contract, max)?)))
 }

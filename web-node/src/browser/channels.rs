@@ -29,6 +29,8 @@ use crate::wallet::{sign_payment, CHAIN_ID};
 
 const BUYER_KEY: &str = "chiral.channels.buyer";
 const SELLER_KEY: &str = "chiral.channels.seller";
+/// "false": this page neither pays nor sells in Style 2 (Style 1 only).
+pub const ENABLED_KEY: &str = "chiral.channels.enabled";
 /// Bytes a seeder serves ahead of what is paid.
 pub const CREDIT_BYTES: u64 = 2 << 20;
 /// An opened channel lasts a day before the payer may reclaim it.
@@ -87,17 +89,28 @@ pub fn contract_address() -> Address {
     AGENT.with(|a| a.borrow().contract)
 }
 
-/// A wallet is there to open channels with, or the book holds a live channel (its session
-/// key signs vouchers without the wallet, so a reloaded download keeps paying before the
-/// wallet is unlocked again).
+/// Style 2 is on (the Wallet view's switch; on unless turned off).
+pub fn enabled() -> bool {
+    storage().and_then(|s| s.get_item(ENABLED_KEY).ok().flatten()).is_none_or(|v| v != "false")
+}
+
+pub fn set_enabled(on: bool) {
+    if let Some(s) = storage() {
+        let _ = s.set_item(ENABLED_KEY, if on { "true" } else { "false" });
+    }
+}
+
+/// Style 2 is on and a wallet is there to open channels with, or the book holds a live
+/// channel (its session key signs vouchers without the wallet, so a reloaded download keeps
+/// paying before the wallet is unlocked again).
 pub fn can_buy() -> bool {
-    AGENT.with(|a| a.borrow().payer.is_some()) || buyer_book().channels.values().any(|c| !c.finished && c.expires_at > super::now_secs())
+    enabled() && (AGENT.with(|a| a.borrow().payer.is_some()) || buyer_book().channels.values().any(|c| !c.finished && c.expires_at > super::now_secs()))
 }
 
 /// Our Style 2 offer for a file we seed at `pay_to`'s price (Style 1 stays for peers that
 /// do not speak `chiral_pay`).
 pub fn sell_offer(pay_to: Option<PayTo>) -> Option<crate::swarm::SellOffer> {
-    let pay_to = pay_to.filter(|p| p.price_per_mb_wei > 0)?;
+    let pay_to = pay_to.filter(|p| p.price_per_mb_wei > 0 && enabled())?;
     let terms = Terms { price_per_mb_wei: pay_to.price_per_mb_wei, payee: pay_to.wallet, chain_id: CHAIN_ID, contract: contract_address().into_array(), credit_bytes: CREDIT_BYTES };
     Some(crate::swarm::SellOffer { terms, serve_others: true })
 }
@@ -172,6 +185,11 @@ pub async fn channel_for(terms: Terms, missing_bytes: u64) -> Result<([u8; 32], 
 
 async fn open(payer: &Payer, contract: Address, terms: &Terms, deposit: u128) -> Result<([u8; 32], u128), String> {
     let chain = Chain::for_page();
+    // A deposit sent to an address without the contract would just be gone.
+    let code = chain.call("eth_getCode", serde_json::json!([contract.to_string(), "latest"])).await.map_err(|e| e.to_string())?;
+    if code.as_str().is_none_or(|c| c.trim_start_matches("0x").is_empty()) {
+        return Err(format!("no ChiralChannels contract at {contract} on this chain"));
+    }
     let payer_address: Address = payer.address().parse().map_err(|_| "bad wallet address")?;
     let session = PrivateKeySigner::from_bytes(&B256::from(super::random_bytes::<32>().map_err(|e| e.to_string())?)).map_err(|e| e.to_string())?;
     let nonce_data = contract::nonces_calldata(payer_address);

@@ -55,6 +55,9 @@ pub enum SellerState {
     Open(OpenChannel),
     /// The chain refused the channel, or a voucher was bad: nothing more is served.
     Refused { reason: String },
+    /// The buyer declined to pay in Style 2 (no wallet, price too high): it is served as a
+    /// peer that does not speak `chiral_pay` is, if the seller serves those at all.
+    Declined { reason: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,5 +173,18 @@ impl SellerSession {
     /// Fails the session: nothing more is served.
     pub fn refuse(&mut self, reason: impl Into<String>) {
         self.state = SellerState::Refused { reason: reason.into() };
+    }
+
+    /// The buyer said it will not pay in Style 2 (before any channel was open here).
+    pub fn declined(&mut self, reason: impl Into<String>) {
+        if matches!(self.state, SellerState::AwaitOpen | SellerState::Checking { .. }) {
+            self.state = SellerState::Declined { reason: reason.into() };
+        } else {
+            self.refuse(reason);
+        }
+    }
+
+    pub fn is_declined(&self) -> bool {
+        matches!(self.state, SellerState::Declined { .. })
     }
 }

@@ -129,9 +129,13 @@ impl Swarm {
                     b.refuse(reason.clone());
                 }
                 if let Some(s) = self.pay.sellers.get_mut(&peer) {
-                    s.refuse(reason.clone());
+                    s.declined(reason.clone());
                 }
                 self.event(Event::PayRefused { peer, reason });
+                // A buyer that declined is served like a peer without `chiral_pay`, if at all.
+                if self.pay_allows_unchoke(peer) {
+                    self.pay_credit_changed(peer, now);
+                }
             }
         }
     }
@@ -190,6 +194,7 @@ impl Swarm {
     pub(super) fn pay_allows_unchoke(&self, peer: PeerKey) -> bool {
         let Some(offer) = self.config.sell else { return true };
         match self.pay.sellers.get(&peer) {
+            Some(s) if s.is_declined() => offer.serve_others,
             Some(s) => s.allowance() > 0,
             None => offer.serve_others && !self.speaks_pay(peer),
         }
@@ -199,6 +204,7 @@ impl Swarm {
     pub(super) fn pay_allows(&self, peer: PeerKey, bytes: u64) -> bool {
         let Some(offer) = self.config.sell else { return true };
         match self.pay.sellers.get(&peer) {
+            Some(s) if s.is_declined() => offer.serve_others,
             Some(s) => s.allowance() >= bytes,
             None => offer.serve_others && !self.speaks_pay(peer),
         }
