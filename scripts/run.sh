@@ -66,7 +66,8 @@ echo "==> starting the relay on $LISTEN"
 FAUCET=()
 [[ -z "${CHIRAL_ETH_RPC:-}" ]] && FAUCET=(--dev-faucet)
 CHIRAL_ETH_RPC="${CHIRAL_ETH_RPC:-http://127.0.0.1:$ANVIL_PORT}" \
-  "$ROOT/target/release/relay" --listen "$LISTEN" --data-dir "$DATA_DIR" --www "$ROOT/www" "${FAUCET[@]}" "${EXTRA[@]}" &
+  "$ROOT/target/release/relay" --listen "$LISTEN" --data-dir "$DATA_DIR" --www "$ROOT/www" "${FAUCET[@]}" \
+  ${CHANNEL_CONTRACT:+--channel-contract "$CHANNEL_CONTRACT"} "${EXTRA[@]}" &
 pids+=($!)
 echo
 echo "    Chiral is running: http://$LISTEN   (Ctrl-C stops it)"

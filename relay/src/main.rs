@@ -111,9 +111,20 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
         if let Some(url) = &args.eth_rpc {
             let proxy = relay::rpc_proxy::RpcProxy::new(url.clone(), args.dev_faucet)?;
-            match proxy.call("eth_chainId", serde_json::json!([])).await {
-                Ok(id) => tracing::info!(%url, chain_id = %id, "chain node reachable; proxied at /rpc"),
-                Err(e) => tracing::warn!(%url, "chain node not reachable yet (pages will see a clear error): {e}"),
+            let chain_id = match proxy.call("eth_chainId", serde_json::json!([])).await {
+                Ok(id) => {
+                    tracing::info!(%url, chain_id = %id, "chain node reachable; proxied at /rpc");
+                    id.as_str().and_then(|s| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok())
+                }
+                Err(e) => {
+                    tracing::warn!(%url, "chain node not reachable yet (pages will see a clear error): {e}");
+                    None
+                }
+            };
+            let chain_id = chain_id.unwrap_or(web_node::wallet::CHAIN_ID);
+            match relay::paid::args::contract_address(args.sell.channel_contract.as_deref(), chain_id) {
+                Ok(contract) => state = state.with_channels(contract, chain_id),
+                Err(e) => tracing::warn!("no payment channels for pages: {e}"),
             }
             state = state.with_rpc(proxy);
         }

@@ -26,6 +26,8 @@ pub struct AppState {
     pub trusted_proxies: crate::client_addr::TrustedProxies,
     /// STUN/TURN and the ICE servers pages are given (`/api/ice`).
     pub ice: crate::ice::IceState,
+    /// The payment-channel contract pages use (`/api/channels`).
+    pub channels: crate::paid::ChannelsInfo,
 }
 
 /// What the relay serves the app from, and the URL it is reached at.
@@ -66,6 +68,7 @@ impl AppState {
             bt: Arc::default(),
             trusted_proxies: Default::default(),
             ice: Default::default(),
+            channels: Default::default(),
         }
     }
 
@@ -108,6 +111,12 @@ impl AppState {
     /// Adds the chain proxy.
     pub fn with_rpc(mut self, rpc: crate::rpc_proxy::RpcProxy) -> Self {
         self.rpc = RpcState(Some(Arc::new(rpc)));
+        self
+    }
+
+    /// Tells pages which `ChiralChannels` contract Style 2 runs on, on `chain_id`.
+    pub fn with_channels(mut self, contract: alloy_primitives::Address, chain_id: u64) -> Self {
+        self.channels = crate::paid::ChannelsInfo(Some(Arc::new(serde_json::json!({ "contract": contract.to_checksum(None), "chain_id": chain_id }))));
         self
     }
 }

@@ -36,6 +36,18 @@ pub struct Channels {
 }
 
 impl Channels {
+    /// Asks the relay which contract its chain's channels live on (`GET /api/channels`);
+    /// without an answer the dev chain's address stays.
+    pub fn load_contract(self) {
+        spawn_local(async move {
+            let Ok(text) = crate::network::fetch_text("/api/channels").await else { return };
+            let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+            if let Some(address) = v["contract"].as_str().and_then(|a| a.parse().ok()) {
+                channels::set_contract(address);
+            }
+        });
+    }
+
     pub fn new() -> Self {
         Self { buying: RwSignal::new(channels::buyer_book()), selling: RwSignal::new(channels::seller_book()), status: RwSignal::new(None), closing: RwSignal::new(false) }
     }

@@ -77,6 +77,7 @@ pub fn App() -> impl IntoView {
     wallet.start();
     let channels = channels::Channels::new();
     provide_context(channels);
+    channels.load_contract();
     if let Ok(handle) = set_interval_with_handle(move || channels.poll(), std::time::Duration::from_secs(3)) {
         on_cleanup(move || handle.clear());
     }

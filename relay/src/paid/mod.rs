@@ -9,6 +9,19 @@ pub mod seller;
 
 use std::sync::Arc;
 
+/// `GET /api/channels`: `{"contract": "0x…", "chain_id": 98765}`, the payment-channel
+/// contract pages open channels on (404 when the relay has no chain node).
+#[derive(Clone, Default)]
+pub struct ChannelsInfo(pub Option<Arc<serde_json::Value>>);
+
+pub async fn channels_info(axum::extract::State(info): axum::extract::State<ChannelsInfo>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match info.0 {
+        Some(v) => axum::Json(v.as_ref().clone()).into_response(),
+        None => crate::api_error::ApiError::new(axum::http::StatusCode::NOT_FOUND, "this relay has no chain node (--eth-rpc)".into()).into_response(),
+    }
+}
+
 /// What a bridged file's task does with the swarm's Style 2 events.
 #[derive(Clone)]
 pub enum TaskPay {
