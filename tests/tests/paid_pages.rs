@@ -148,3 +148,55 @@ async fn a_reload_mid_download_resumes_the_same_channel_above_every_amount_signe
     buyer_page.close().await?;
     seller_page.close().await
 }
+
+/// The seller vanishes without closing: once the channel's timeout has passed (anvil's clock
+/// moved a day on), the buyer's Reclaim button brings the whole deposit back.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_payer_reclaims_the_deposit_after_the_timeout_when_the_seller_vanished() -> anyhow::Result<()> {
+    let anvil = Anvil::start()?;
+    let www = mixed_www()?;
+    let relay = relay_with_channels(&anvil, www.path())?;
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("vanished.bin");
+    write_test_file(&file, 4 * MIB, 43)?;
+
+    let seller_page = Browser::start().await?;
+    create_wallet(&seller_page, &relay).await?;
+    set_price(&seller_page).await?;
+    let shared = share_file(&seller_page, &relay, &file, Duration::from_secs(120)).await?;
+    let buyer_page = Browser::start().await?;
+    let buyer = create_wallet(&buyer_page, &relay).await?;
+    js(&buyer_page, "location.hash = '#download'; return true;").await?;
+    start_download(&buyer_page, &shared.magnet).await?;
+    let t = wait_for_transfer(&buyer_page, Some(&shared.infohash), Duration::from_secs(120)).await?;
+    assert_eq!(t.sha256, shared.cid);
+    seller_page.close().await?; // gone, its vouchers never redeemed
+
+    unlock(&buyer_page).await?;
+    let row = buyer_page
+        .wait_for("const r = document.querySelector('#channels-out .channel-out'); return r ? [r.dataset.channel, r.dataset.deposit] : null;", Duration::from_secs(30))
+        .await
+        .context("the buyer's channel is not listed")?;
+    let channel = row[0].as_str().context("channel")?.to_string();
+    let deposit: u128 = row[1].as_str().context("deposit")?.parse()?;
+    // Too early: the chain refuses and the page says why.
+    click(&buyer_page, ".channel-out .channel-reclaim").await?;
+    let early = buyer_page
+        .wait_for("const s = document.querySelector('#channels-status'); return s && s.textContent.includes('failed') ? s.textContent : null;", Duration::from_secs(60))
+        .await
+        .context("an early reclaim was not refused")?;
+    assert!(early.as_str().unwrap_or("").contains("after its timeout"), "{early}");
+    // A day and a minute later on the chain's clock.
+    json_rpc(&anvil.url, "evm_increaseTime", json!([86_460]))?;
+    json_rpc(&anvil.url, "evm_mine", json!([]))?;
+    let before = balance(&anvil, &buyer)?;
+    click(&buyer_page, ".channel-out .channel-reclaim").await?;
+    buyer_page
+        .wait_for(&format!("const r = document.querySelector(\"#channels-out .channel-out[data-channel='{channel}']\"); return r && r.dataset.finished === 'true' ? true : null;"), Duration::from_secs(60))
+        .await
+        .context("the deposit was not reclaimed")?;
+    let gained = balance(&anvil, &buyer)? - before;
+    assert!(gained <= deposit && deposit - gained < 1_000_000_000_000_000, "reclaimed {gained} of a {deposit} deposit");
+    assert_eq!(tx_count(&anvil, &buyer)?, 2, "open and reclaim");
+    buyer_page.close().await
+}

@@ -140,3 +140,99 @@ fn a_paying_fetch_buys_a_priced_file_with_two_transactions_and_others_get_nothin
     assert_eq!(sha256_file(&got)?, fm["cid"].as_str().unwrap());
     Ok(())
 }
+
+/// A buyer that stops paying, against the real relay over TCP: a channel opened on anvil,
+/// then web-node's own swarm as the buyer, signing vouchers for its first three pieces only.
+/// The relay sends at most the credit window beyond what was paid, then nothing.
+#[test]
+fn a_buyer_that_stops_paying_gets_at_most_the_credit_window_more_then_nothing() -> anyhow::Result<()> {
+    use std::io::{Read, Write};
+
+    use alloy_primitives::{Address, B256, U256};
+    use alloy_signer_local::PrivateKeySigner;
+    use web_node::pay::contract;
+    use web_node::swarm::{Event, Output, PeerKey, Swarm, SwarmConfig};
+
+    const CREDIT: u64 = 1024 * 1024;
+    let dir = tempfile::tempdir()?;
+    let anvil = Anvil::start()?;
+    let contract_address = chiral_e2e::anvil::deploy_channels(&anvil)?;
+    let size: u64 = 16 * 1024 * 1024;
+    let file = dir.path().join("unpaid.bin");
+    write_test_file(&file, size, 93)?;
+    let m = relay_manifest(&file, &[])?;
+    let seller_key = key_file(dir.path(), "seller.key", SELLER_KEY)?;
+    let relay = Relay::start_with(
+        &workspace_root().join("www"),
+        None,
+        &["seed", file.to_str().unwrap(), "--eth-rpc", &anvil.url, "--price-per-mb", PRICE_ETH, "--payee-key", seller_key.to_str().unwrap(), "--credit-kib", "1024"],
+    )?;
+    let bt = relay.wait_for_line("bittorrent listening on ", Duration::from_secs(30))?;
+
+    // The channel: anvil's dev account #3 (unlocked) deposits for the whole file.
+    let payer = "0x90f79bf6eb2c4f870365e785982e1f101e93b906";
+    let session = PrivateKeySigner::from_bytes(&B256::from([0x42; 32]))?;
+    let open = contract::open_calldata(SELLER.parse()?, session.address(), 86_400);
+    let tx = json_rpc(
+        &anvil.url,
+        "eth_sendTransaction",
+        serde_json::json!([{ "from": payer, "to": contract_address, "value": format!("{:#x}", amount_wei(size)), "data": format!("0x{}", hex::encode(open)), "gas": "0x100000" }]),
+    )?;
+    let mut receipt = serde_json::Value::Null;
+    for _ in 0..100 {
+        receipt = json_rpc(&anvil.url, "eth_getTransactionReceipt", serde_json::json!([tx["result"]]))?["result"].clone();
+        if !receipt.is_null() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let channel: [u8; 32] = hex::decode(receipt["logs"][0]["topics"][1].as_str().with_context(|| format!("no ChannelOpened: {tx} {receipt}"))?.trim_start_matches("0x"))?.try_into().map_err(|_| anyhow::anyhow!("topic"))?;
+
+    let infohash: [u8; 20] = hex::decode(m["infohash"].as_str().unwrap())?.try_into().map_err(|_| anyhow::anyhow!("infohash"))?;
+    let mut config = SwarmConfig::new(infohash, *b"-XX0001-stopspaying0");
+    config.buy = true;
+    let mut swarm = Swarm::magnet(config);
+    let mut sock = std::net::TcpStream::connect(&bt)?;
+    sock.set_read_timeout(Some(Duration::from_millis(50)))?;
+    let epoch = Instant::now();
+    let now = || epoch.elapsed().as_millis() as u64;
+    let peer = PeerKey(1);
+    swarm.handle_connected(peer, true, now());
+    let (mut vouchers, mut paid, mut last_progress, mut last_bytes) = (0, 0u128, Instant::now(), 0u64);
+    let mut buf = vec![0u8; 1 << 16];
+    while last_progress.elapsed() < Duration::from_secs(8) && epoch.elapsed() < Duration::from_secs(120) {
+        while let Some(out) = swarm.poll_output() {
+            match out {
+                Output::Transmit { data, .. } => sock.write_all(&data)?,
+                Output::Event(Event::ChannelNeeded { peer, .. }) => swarm.handle_channel_ready(peer, channel, 0, now()),
+                Output::Event(Event::VoucherDue { peer, channel, amount_wei, terms }) if vouchers < 3 => {
+                    let sig = contract::sign_voucher(&session, terms.chain_id, Address::from(terms.contract), B256::from(channel), U256::from(amount_wei));
+                    swarm.send_voucher(peer, channel, amount_wei, sig, now());
+                    vouchers += 1;
+                    paid = amount_wei;
+                }
+                _ => {}
+            }
+        }
+        match sock.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => swarm.handle_data(peer, &buf[..n], now()),
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            Err(e) => return Err(e.into()),
+        }
+        swarm.handle_timeout(now());
+        let got = swarm.downloaded_bytes + swarm.wasted_bytes;
+        if got != last_bytes {
+            last_bytes = got;
+            last_progress = Instant::now();
+        }
+    }
+    let paid_bytes = (paid * 1_000_000 / PRICE_WEI) as u64;
+    let got = swarm.downloaded_bytes + swarm.wasted_bytes;
+    eprintln!("paid {paid} wei ({paid_bytes} bytes) in {vouchers} vouchers, received {got} bytes");
+    assert_eq!(vouchers, 3);
+    assert!(!swarm.is_complete(), "a buyer that stopped paying got the whole file");
+    assert!(got > paid_bytes, "the credit window was not used");
+    assert!(got <= paid_bytes + CREDIT, "received {got} bytes with {paid_bytes} paid and a {CREDIT}-byte window");
+    Ok(())
+}

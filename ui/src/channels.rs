@@ -71,6 +71,18 @@ impl Channels {
         });
     }
 
+    fn reclaim(self, id: String) {
+        self.status.set(Some(format!("Reclaiming {}…", short(&id))));
+        spawn_local(async move {
+            let result = channels::reclaim(&id).await;
+            self.status.set(Some(match result {
+                Ok(tx) => format!("Reclaimed the deposit of {} in {}", short(&id), short(&tx)),
+                Err(e) => format!("Reclaiming {} failed: {e}", short(&id)),
+            }));
+            self.buying.set(channels::buyer_book());
+        });
+    }
+
     fn close(self, id: String) {
         self.status.set(Some(format!("Closing {}…", short(&id))));
         spawn_local(async move {
@@ -101,18 +113,24 @@ pub fn ChannelsCard() -> impl IntoView {
             {move || ch.status.get().map(|s| view! { <div class="meta" id="channels-status">{s}</div> })}
             <h4>"Paying"</h4>
             <table class="seeders" id="channels-out">
-                <thead><tr><th>"Seller"</th><th>"Deposit"</th><th>"Paid so far"</th><th>"Closing settles"</th><th>"Refund"</th></tr></thead>
+                <thead><tr><th>"Seller"</th><th>"Deposit"</th><th>"Paid so far"</th><th>"Closing settles"</th><th>"Refund"</th><th></th></tr></thead>
                 <tbody>
                     {move || ch.buying.get().channels.into_iter().map(|(seller, c)| {
                         let payee = seller.rsplit(':').next().unwrap_or_default().to_string();
                         let (deposit, signed) = (c.deposit(), c.signed());
+                        let id = c.channel.clone();
+                        let expires = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(c.expires_at as f64 * 1000.0)).to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED);
                         view! {
-                            <tr class="channel-out" data-channel=c.channel.clone() data-deposit=deposit.to_string() data-signed=signed.to_string()>
+                            <tr class="channel-out" data-channel=c.channel.clone() data-deposit=deposit.to_string() data-signed=signed.to_string() data-finished=c.finished.to_string()>
                                 <td><code>{short(&payee)}</code></td>
                                 <td>{eth(deposit)}</td>
                                 <td>{eth(signed)}</td>
                                 <td>{eth(signed)}</td>
                                 <td>{eth(deposit.saturating_sub(signed))}</td>
+                                <td>{(!c.finished).then(|| view! {
+                                    <button class="channel-reclaim" title=format!("If the seller never closes it, the whole deposit comes back after {}", String::from(expires))
+                                        on:click=move |_| ch.reclaim(id.clone())>"Reclaim after timeout"</button>
+                                })}</td>
                             </tr>
                         }
                     }).collect_view()}

@@ -50,6 +50,8 @@ enum Payer {
     Replays,
     /// Declines to open a channel.
     Declines,
+    /// Declines a few steps later (as a page does after failing to open one on chain).
+    DeclinesLater,
 }
 
 struct Node {
@@ -62,6 +64,8 @@ struct Node {
     vouchers_due: usize,
     /// Seller: highest voucher per channel.
     received: BTreeMap<[u8; 32], (u128, [u8; 65])>,
+    /// Channel requests to decline at the next step.
+    to_decline: Vec<PeerKey>,
     /// Drops every message it would send once it has uploaded this many bytes (a seller
     /// that stops mid-piece).
     mute_after: Option<u64>,
@@ -105,6 +109,7 @@ impl Net {
             vouchers_due: 0,
             received: BTreeMap::new(),
             mute_after: None,
+            to_decline: Vec::new(),
         });
         self.nodes.len() - 1
     }
@@ -161,7 +166,9 @@ impl Net {
             Event::Disconnect { peer, .. } => self.disconnect(n, *peer),
             Event::ChannelNeeded { peer, terms } => {
                 assert_eq!(*terms, self::terms());
-                if self.nodes[n].payer == Payer::Declines {
+                if self.nodes[n].payer == Payer::DeclinesLater {
+                    self.nodes[n].to_decline.push(*peer);
+                } else if self.nodes[n].payer == Payer::Declines {
                     self.nodes[n].swarm.decline_channel(*peer, "no wallet", now);
                 } else {
                     let signed = self.nodes[n].signed.get(&CHANNEL).copied().unwrap_or(0);
@@ -240,6 +247,9 @@ impl Net {
         self.now += 1_000;
         for node in &mut self.nodes {
             node.swarm.handle_timeout(self.now);
+            for peer in std::mem::take(&mut node.to_decline) {
+                node.swarm.decline_channel(peer, "no contract", self.now);
+            }
         }
     }
 
@@ -411,7 +421,10 @@ fn a_buyer_that_declines_is_served_like_a_plain_peer_by_a_seller_that_serves_tho
     let lenient = net.add_seller(&m, &bytes, true);
     let decliner = net.add_buyer(&m, Payer::Declines, true);
     net.connect(decliner, lenient);
+    let later = net.add_buyer(&m, Payer::DeclinesLater, true);
+    net.connect(later, lenient);
     net.run(30);
     assert_eq!(net.file(decliner), bytes, "Style 1 after declining Style 2");
+    assert_eq!(net.file(later), bytes, "Style 1 after declining Style 2 a while later");
     assert!(net.nodes[lenient].received.is_empty());
 }

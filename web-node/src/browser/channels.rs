@@ -323,3 +323,29 @@ pub async fn close_due(idle_secs: u64) -> Vec<String> {
     }
     closed
 }
+
+/// Buyer: takes the whole deposit of `channel` (0x-hex) back once its timeout has passed
+/// and the seller never closed it; the chain refuses before then.
+pub async fn reclaim(channel: &str) -> Result<String, String> {
+    let payer = AGENT.with(|a| a.borrow().payer.clone()).ok_or("unlock or connect the wallet to reclaim")?;
+    let id: [u8; 32] = hex::decode(channel.trim_start_matches("0x")).ok().and_then(|b| b.try_into().ok()).ok_or("bad channel id")?;
+    let chain = Chain::for_page();
+    let on_chain = read_channel(&chain, contract_address(), id).await?;
+    if on_chain.closed {
+        mark_finished(channel)?;
+        return Err("the channel is already closed (the seller collected)".into());
+    }
+    let hash = send(&chain, &payer, contract_address(), 0, contract::reclaim_calldata(B256::from(id)))
+        .await
+        .map_err(|e| format!("{e} (a channel can be reclaimed only after its timeout)"))?;
+    mark_finished(channel)?;
+    Ok(hash)
+}
+
+fn mark_finished(channel: &str) -> Result<(), String> {
+    let mut book = buyer_book();
+    for c in book.channels.values_mut().filter(|c| c.channel.eq_ignore_ascii_case(channel)) {
+        c.finished = true;
+    }
+    save(BUYER_KEY, book.to_json())
+}
