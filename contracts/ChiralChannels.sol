@@ -30,6 +30,11 @@ contract ChiralChannels {
     mapping(bytes32 => Channel) private _channels;
     /// How many channels each payer has opened: the last input of the next channel id.
     mapping(address => uint256) public nonces;
+    /// Refunds a payer refused when its channel closed, waiting for `withdraw`.
+    mapping(address => uint256) public refunds;
+    /// Gas given to the payer's refund call in `close` (enough for a smart wallet's fallback,
+    /// too little to make the close run out of gas).
+    uint256 private constant REFUND_GAS = 50_000;
 
     event ChannelOpened(
         bytes32 indexed id, address indexed payer, address indexed payee, address signer, uint256 deposit, uint64 expiresAt
@@ -82,7 +87,14 @@ contract ChiralChannels {
         c.closed = true;
         emit ChannelClosed(id, amount, deposit - amount);
         _send(c.payee, amount);
-        _send(c.payer, deposit - amount);
+        _refund(c.payer, deposit - amount);
+    }
+
+    /// Takes refunds that could not be pushed when a channel closed.
+    function withdraw() external {
+        uint256 amount = refunds[msg.sender];
+        refunds[msg.sender] = 0;
+        _send(msg.sender, amount);
     }
 
     /// After the expiry, the payer takes the whole deposit back.
@@ -127,6 +139,15 @@ contract ChiralChannels {
         if (uint256(s) > HALF_N || (v != 27 && v != 28)) revert MalformedSignature();
         signer = ecrecover(digest, v, r, s);
         if (signer == address(0)) revert MalformedSignature();
+    }
+
+    /// The payer's part of a close: pushed with bounded gas; a payer that refuses it (a
+    /// contract without a payable fallback) gets it credited for `withdraw` instead, so it
+    /// can never block the payee's close and then reclaim everything after the timeout.
+    function _refund(address to, uint256 amount) private {
+        if (amount == 0) return;
+        (bool ok,) = to.call{value: amount, gas: REFUND_GAS}("");
+        if (!ok) refunds[to] += amount;
     }
 
     function _send(address to, uint256 amount) private {

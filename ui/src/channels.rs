@@ -115,8 +115,11 @@ pub fn ChannelsCard() -> impl IntoView {
             <table class="seeders" id="channels-out">
                 <thead><tr><th>"Seller"</th><th>"Deposit"</th><th>"Paid so far"</th><th>"Closing settles"</th><th>"Refund"</th><th></th></tr></thead>
                 <tbody>
-                    {move || ch.buying.get().channels.into_iter().map(|(seller, c)| {
-                        let payee = seller.rsplit(':').next().unwrap_or_default().to_string();
+                    {move || {
+                        let book = ch.buying.get();
+                        let live = book.channels.into_iter().map(|(seller, c)| (seller.rsplit(':').next().unwrap_or_default().to_string(), c));
+                        live.chain(book.archived.into_iter().rev().map(|c| ("(replaced)".to_string(), c))).filter(|(_, c)| !c.channel.is_empty()).collect::<Vec<_>>()
+                    }.into_iter().map(|(payee, c)| {
                         let (deposit, signed) = (c.deposit(), c.signed());
                         let id = c.channel.clone();
                         let expires = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(c.expires_at as f64 * 1000.0)).to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED);

@@ -64,6 +64,12 @@ struct Node {
     vouchers_due: usize,
     /// Seller: highest voucher per channel.
     received: BTreeMap<[u8; 32], (u128, [u8; 65])>,
+    /// Seller: closes the channel (on chain) after this many vouchers; later ones end the connection.
+    close_after: Option<usize>,
+    /// Seller: bytes served per channel in all (what its book keeps across connections).
+    served: BTreeMap<[u8; 32], u64>,
+    /// Seller: lies in its `accept` about the voucher it holds.
+    claims_paid: Option<u128>,
     /// Channel requests to decline at the next step.
     to_decline: Vec<PeerKey>,
     /// Drops every message it would send once it has uploaded this many bytes (a seller
@@ -110,6 +116,9 @@ impl Net {
             received: BTreeMap::new(),
             mute_after: None,
             to_decline: Vec::new(),
+            close_after: None,
+            served: BTreeMap::new(),
+            claims_paid: None,
         });
         self.nodes.len() - 1
     }
@@ -178,8 +187,10 @@ impl Net {
             Event::CheckChannel { peer, channel, .. } => {
                 let result = match self.channels.get(channel) {
                     Some((signer, deposit)) => {
-                        let paid_wei = self.nodes[n].received.get(channel).map_or(0, |(a, _)| *a);
-                        Ok(ChannelGrant { channel: *channel, signer: *signer, deposit: *deposit, paid_wei })
+                        let node = &self.nodes[n];
+                        let paid_wei = node.claims_paid.unwrap_or_else(|| node.received.get(channel).map_or(0, |(a, _)| *a));
+                        let served_bytes = node.served.get(channel).copied().unwrap_or(0);
+                        Ok(ChannelGrant { channel: *channel, signer: *signer, deposit: *deposit, paid_wei, served_bytes })
                     }
                     None => Err("no such channel".to_string()),
                 };
@@ -203,8 +214,17 @@ impl Net {
                     self.nodes[n].swarm.send_voucher(*peer, *channel, *amount_wei, sig, now);
                 }
             }
-            Event::VoucherReceived { channel, amount_wei, signature, .. } => {
+            Event::ChannelReleased { channel, served_bytes, .. } => {
+                self.nodes[n].served.insert(*channel, *served_bytes);
+            }
+            Event::VoucherReceived { peer, channel, amount_wei, signature, served_bytes } => {
                 let node = &mut self.nodes[n];
+                node.served.insert(*channel, *served_bytes);
+                if node.close_after.is_some_and(|k| !node.received.is_empty() && node.vouchers_due >= k) {
+                    node.swarm.end_channel(*peer, "the channel is closed", now);
+                    return;
+                }
+                node.vouchers_due += 1; // counts vouchers received on the seller side
                 assert!(node.received.get(channel).is_none_or(|(a, _)| a < amount_wei));
                 node.received.insert(*channel, (*amount_wei, *signature));
             }
@@ -427,4 +447,44 @@ fn a_buyer_that_declines_is_served_like_a_plain_peer_by_a_seller_that_serves_tho
     assert_eq!(net.file(decliner), bytes, "Style 1 after declining Style 2");
     assert_eq!(net.file(later), bytes, "Style 1 after declining Style 2 a while later");
     assert!(net.nodes[lenient].received.is_empty());
+}
+
+#[test]
+fn a_voucher_on_a_channel_the_seller_closed_ends_the_connection() {
+    let (_, mut net, seller, buyer) = setup(12 * PIECE, u128::MAX / 4, Payer::Honest);
+    net.nodes[seller].close_after = Some(3);
+    net.run(40);
+    assert!(!net.nodes[buyer].swarm.is_complete(), "worthless vouchers bought the rest of the file");
+    assert!(net.disconnected(seller).iter().any(|r| r.contains("the channel is closed")), "{:?}", net.disconnected(seller));
+    let paid = net.nodes[seller].received[&CHANNEL].0;
+    let paid_bytes = (paid * 1_000_000 / PRICE) as u64;
+    assert!(net.nodes[seller].swarm.uploaded_bytes <= paid_bytes + 2 * CREDIT);
+}
+
+#[test]
+fn a_reconnect_gets_no_fresh_credit_window() {
+    let bytes = file_bytes(20 * PIECE);
+    let m = manifest(&bytes);
+    let mut net = Net::new(u128::MAX / 4);
+    let seller = net.add_seller(&m, &bytes, false);
+    let first = net.add_buyer(&m, Payer::StopsAfter(0), true);
+    net.connect(first, seller);
+    net.run(20);
+    let after_first = net.nodes[seller].swarm.uploaded_bytes;
+    assert!(after_first > 0 && after_first <= CREDIT, "{after_first}");
+    // The same channel on a new connection (a reconnect): nothing more without payment.
+    net.disconnect(first, PeerKey(1));
+    let second = net.add_buyer(&m, Payer::StopsAfter(0), true);
+    net.connect(second, seller);
+    net.run(20);
+    assert!(net.nodes[seller].swarm.uploaded_bytes <= CREDIT, "a reconnect bought a second window for nothing");
+}
+
+#[test]
+fn a_seller_that_claims_a_voucher_never_signed_is_refused() {
+    let (_, mut net, seller, buyer) = setup(4 * PIECE, u128::MAX / 4, Payer::Honest);
+    net.nodes[seller].claims_paid = Some(amount_wei(3 * PIECE as u64, PRICE));
+    net.run(20);
+    assert!(net.disconnected(buyer).iter().any(|r| r.contains("claims a voucher")), "{:?}", net.disconnected(buyer));
+    assert!(net.nodes[buyer].signed.is_empty(), "the buyer signed for bytes it never got");
 }

@@ -222,7 +222,7 @@ impl FileTask {
                 if self.outboxes.contains_key(&key) {
                     self.swarm.handle_channel_checked(key, result, now);
                 } else if let Some(crate::paid::TaskPay::Seller(s)) = &self.pay {
-                    s.release(channel); // the connection went while the chain answered
+                    s.release(channel, &self.pay_owner(key)); // the connection went while the chain answered
                 }
             }
             Cmd::ChannelReady { key, result } => match result {
@@ -371,7 +371,7 @@ impl FileTask {
                     self.outboxes.remove(&peer);
                     self.release_channel(peer);
                 }
-                Output::Event(e @ (Event::CheckChannel { .. } | Event::VoucherReceived { .. } | Event::ChannelNeeded { .. } | Event::VoucherDue { .. } | Event::PayRefused { .. })) => {
+                Output::Event(e @ (Event::CheckChannel { .. } | Event::VoucherReceived { .. } | Event::ChannelReleased { .. } | Event::ChannelNeeded { .. } | Event::VoucherDue { .. } | Event::PayRefused { .. })) => {
                     self.on_pay_event(e, now);
                 }
                 Output::Event(_) => {}
@@ -526,15 +526,23 @@ impl FileTask {
             (Event::CheckChannel { peer, channel, .. }, Some(crate::paid::TaskPay::Seller(seller))) => {
                 self.pay_channels.insert(peer, channel);
                 let me = self.me.clone();
+                let owner = self.pay_owner(peer);
                 tokio::spawn(async move {
-                    let result = seller.check(channel).await;
+                    let result = seller.check(channel, &owner).await;
                     if let Some(tx) = me.and_then(|m| m.upgrade()) {
                         let _ = tx.send(Cmd::ChannelChecked { key: peer, channel, result }).await;
                     }
                 });
             }
-            (Event::VoucherReceived { channel, amount_wei, signature, .. }, Some(crate::paid::TaskPay::Seller(seller))) => {
-                seller.received(channel, amount_wei, signature);
+            (Event::VoucherReceived { peer, channel, amount_wei, signature, served_bytes }, Some(crate::paid::TaskPay::Seller(seller))) => {
+                // Not kept (closed, or the disk refused): the credit it bought must not be used.
+                if let Err(e) = seller.received(channel, amount_wei, signature, served_bytes) {
+                    self.swarm.end_channel(peer, &e, now);
+                }
+            }
+            (Event::ChannelReleased { peer, channel, served_bytes }, Some(crate::paid::TaskPay::Seller(seller))) => {
+                self.pay_channels.remove(&peer);
+                seller.released(channel, &self.pay_owner(peer), served_bytes);
             }
             (Event::ChannelNeeded { peer, terms }, Some(crate::paid::TaskPay::Buyer(_))) => match self.swarm.missing_bytes() {
                 Some(length) => self.open_channel(peer, terms, length),
@@ -564,9 +572,16 @@ impl FileTask {
         });
     }
 
+    /// Who holds a channel: this file's connection `key` (unique among the relay's connections).
+    fn pay_owner(&self, key: PeerKey) -> String {
+        format!("{}/{}", hex::encode(self.swarm.info_hash()), key.0)
+    }
+
+    /// A connection gone before its channel opened (its check was in flight or refused):
+    /// releases the channel only if this connection held it.
     fn release_channel(&mut self, key: PeerKey) {
         if let (Some(channel), Some(crate::paid::TaskPay::Seller(seller))) = (self.pay_channels.remove(&key), &self.pay) {
-            seller.release(channel);
+            seller.release(channel, &self.pay_owner(key));
         }
     }
 }

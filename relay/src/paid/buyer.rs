@@ -30,6 +30,8 @@ pub struct BuyerService {
     contract: Address,
     book: Mutex<BuyerBook>,
     book_path: PathBuf,
+    /// Held while a channel is found or opened.
+    opening: tokio::sync::Mutex<()>,
 }
 
 impl BuyerService {
@@ -40,7 +42,7 @@ impl BuyerService {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => BuyerBook::default(),
             Err(e) => return Err(e.into()),
         };
-        Ok(Self { chain, key, max_price_per_mb_wei, contract, book: Mutex::new(book), book_path })
+        Ok(Self { chain, key, max_price_per_mb_wei, contract, book: Mutex::new(book), book_path, opening: tokio::sync::Mutex::new(()) })
     }
 
     fn save(&self, book: &BuyerBook) -> std::io::Result<()> {
@@ -63,6 +65,8 @@ impl BuyerService {
             return Err(format!("the price {} wei/MB is over our {} wei/MB", terms.price_per_mb_wei, self.max_price_per_mb_wei));
         }
         let needed = amount_wei(missing_bytes, terms.price_per_mb_wei);
+        // One open at a time: a second seller with the same payee waits and reuses it.
+        let _opening = self.opening.lock().await;
         let chain_now = self.chain.now_secs().await.map_err(|e| e.to_string())?;
         let reusable = self.book.lock().expect("book lock").usable(terms, needed, chain_now + 3600).cloned();
         if let Some(c) = reusable {
@@ -82,28 +86,42 @@ impl BuyerService {
         // Deposit: what is missing at this price, with slack (a channel is reused for later files while it has room).
         let deposit = web_node::pay::buyer::deposit_for(missing_bytes, terms.price_per_mb_wei);
         let session = PrivateKeySigner::random();
-        let data = contract::open_calldata(Address::from(terms.payee), session.address(), CHANNEL_TIMEOUT_SECS);
-        let receipt = self.chain.send(&self.key, self.contract, deposit, data).await.map_err(|e| e.to_string())?;
-        let opened = receipt
-            .logs
-            .iter()
-            .find(|l| l["topics"][0].as_str().is_some_and(|t| t.eq_ignore_ascii_case(&format!("{}", alloy_primitives::keccak256(CHANNEL_OPENED)))))
-            .and_then(|l| l["topics"][1].as_str())
-            .and_then(|t| hex::decode(t.trim_start_matches("0x")).ok())
-            .and_then(|b| <[u8; 32]>::try_from(b).ok())
-            .ok_or("the open transaction has no ChannelOpened event")?;
-        println!("opened channel 0x{} to {} with {deposit} wei (tx {}, gas {})", hex::encode(opened), Address::from(terms.payee), receipt.hash, receipt.gas_used);
-        let entry = BuyerChannel {
-            channel: format!("0x{}", hex::encode(opened)),
+        // The session key is kept before the deposit leaves (not usable until the id is known),
+        // so a crash or a timeout while the open is pending loses nothing.
+        let mut entry = BuyerChannel {
+            channel: String::new(),
             session_key: format!("0x{}", hex::encode(session.to_bytes())),
             deposit_wei: deposit.to_string(),
             signed_wei: "0".into(),
             expires_at: chain_now + CHANNEL_TIMEOUT_SECS,
             price_per_mb_wei: terms.price_per_mb_wei.to_string(),
-            finished: false,
+            finished: true,
         };
+        {
+            let mut book = self.book.lock().expect("book lock");
+            book.insert(terms, entry.clone());
+            self.save(&book).map_err(|e| format!("cannot save the channel book: {e}"))?;
+        }
+        let data = contract::open_calldata(Address::from(terms.payee), session.address(), CHANNEL_TIMEOUT_SECS);
+        let receipt = self.chain.send(&self.key, self.contract, deposit, data).await.map_err(|e| e.to_string())?;
+        let opened = receipt
+            .logs
+            .iter()
+            .find(|l| {
+                l["address"].as_str().is_some_and(|a| a.eq_ignore_ascii_case(&self.contract.to_string()))
+                    && l["topics"][0].as_str().is_some_and(|t| t.eq_ignore_ascii_case(&format!("{}", alloy_primitives::keccak256(CHANNEL_OPENED))))
+            })
+            .and_then(|l| l["topics"][1].as_str())
+            .and_then(|t| hex::decode(t.trim_start_matches("0x")).ok())
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .ok_or("the open transaction has no ChannelOpened event")?;
+        println!("opened channel 0x{} to {} with {deposit} wei (tx {}, gas {})", hex::encode(opened), Address::from(terms.payee), receipt.hash, receipt.gas_used);
+        entry.channel = format!("0x{}", hex::encode(opened));
+        entry.finished = false;
         let mut book = self.book.lock().expect("book lock");
-        book.insert(terms, entry);
+        if let Some(live) = book.channels.get_mut(&web_node::pay::book::payee_key(terms)) {
+            *live = entry;
+        }
         self.save(&book).map_err(|e| format!("cannot save the channel book: {e}"))?;
         Ok((opened, 0))
     }
@@ -111,10 +129,7 @@ impl BuyerService {
     /// Records `amount` as signed (persisted first), then signs the voucher.
     pub fn voucher(&self, terms: &Terms, channel: [u8; 32], amount: u128) -> Result<[u8; 65], String> {
         let mut book = self.book.lock().expect("book lock");
-        let entry = book.promise(terms, amount).map_err(|e| e.to_string())?.clone();
-        if entry.id() != Some(channel) {
-            return Err("the voucher names another channel than the book's".into());
-        }
+        let entry = book.promise(terms, &channel, amount).map_err(|e| e.to_string())?.clone();
         self.save(&book).map_err(|e| format!("cannot save the channel book: {e}"))?;
         let secret: [u8; 32] = hex::decode(entry.session_key.trim_start_matches("0x")).ok().and_then(|b| b.try_into().ok()).ok_or("bad session key")?;
         let session = PrivateKeySigner::from_bytes(&B256::from(secret)).map_err(|e| e.to_string())?;

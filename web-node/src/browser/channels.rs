@@ -13,7 +13,7 @@
 //! channel pays one connection at a time.
 
 use std::cell::RefCell;
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use alloy_primitives::{Address, B256, U256};
 use alloy_signer_local::PrivateKeySigner;
@@ -43,8 +43,8 @@ struct Agent {
     contract: Address,
     /// Highest price this page pays without asking, wei per MB.
     max_price_per_mb_wei: u128,
-    /// Channels paying a live connection here (seller side).
-    busy: HashSet<[u8; 32]>,
+    /// Channel → the connection it pays here (seller side; one at a time).
+    busy: HashMap<[u8; 32], String>,
     /// An open transaction is on its way (one at a time).
     opening: bool,
 }
@@ -54,7 +54,7 @@ thread_local! {
         payer: None,
         contract: contract::DEV_CHANNELS_ADDRESS.parse().expect("a valid address"),
         max_price_per_mb_wei: 10_000_000_000_000_000,
-        busy: HashSet::new(),
+        busy: HashMap::new(),
         opening: false,
     });
 }
@@ -210,18 +210,32 @@ async fn open(payer: &Payer, contract: Address, terms: &Terms, deposit: u128) ->
     book.insert(terms, entry);
     save(BUYER_KEY, book.to_json())?;
     let data = contract::open_calldata(Address::from(terms.payee), session.address(), CHANNEL_TIMEOUT_SECS);
-    send(&chain, payer, contract, deposit, data).await?;
-    let on_chain = read_channel(&chain, contract, channel.0).await?;
-    if on_chain.signer != session.address() || on_chain.payer != payer_address {
-        return Err("the opened channel is not the one expected (another open raced it)".into());
+    let hash = send(&chain, payer, contract, deposit, data).await?;
+    // The id the chain gave (the prediction above is only a crash-time guess): the
+    // ChannelOpened event of this transaction, from this contract.
+    let receipt = chain.call("eth_getTransactionReceipt", serde_json::json!([hash])).await.map_err(|e| e.to_string())?;
+    let topic = format!("{}", alloy_primitives::keccak256("ChannelOpened(bytes32,address,address,address,uint256,uint64)"));
+    let opened = receipt["logs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|l| l["address"].as_str().is_some_and(|a| a.eq_ignore_ascii_case(&contract.to_string())) && l["topics"][0].as_str().is_some_and(|t| t.eq_ignore_ascii_case(&topic)))
+        .and_then(|l| l["topics"][1].as_str())
+        .and_then(|t| hex::decode(t.trim_start_matches("0x")).ok())
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .ok_or_else(|| format!("transaction {hash} opened no channel"))?;
+    let on_chain = read_channel(&chain, contract, opened).await?;
+    if on_chain.signer != session.address() || on_chain.payer != payer_address || on_chain.payee != Address::from(terms.payee) {
+        return Err(format!("channel 0x{} is not the one this page asked for", hex::encode(opened)));
     }
     let mut book = buyer_book();
     if let Some(c) = book.channels.get_mut(&crate::pay::book::payee_key(terms)) {
+        c.channel = format!("0x{}", hex::encode(opened));
         c.finished = false;
         c.expires_at = on_chain.expires_at;
     }
     save(BUYER_KEY, book.to_json())?;
-    Ok((channel.0, 0))
+    Ok((opened, 0))
 }
 
 async fn read_channel(chain: &Chain, contract: Address, channel: [u8; 32]) -> Result<contract::ChannelOnChain, String> {
@@ -234,25 +248,33 @@ async fn read_channel(chain: &Chain, contract: Address, channel: [u8; 32]) -> Re
 /// Buyer: writes `amount` to the book (before anything leaves), then signs it.
 pub fn voucher(terms: &Terms, channel: [u8; 32], amount: u128) -> Result<[u8; 65], String> {
     let mut book = buyer_book();
-    let entry = book.promise(terms, amount).map_err(|e| e.to_string())?.clone();
-    if entry.id() != Some(channel) {
-        return Err("the voucher names another channel than the book's".into());
-    }
+    let entry = book.promise(terms, &channel, amount).map_err(|e| e.to_string())?.clone();
     save(BUYER_KEY, book.to_json())?;
     let secret: [u8; 32] = hex::decode(entry.session_key.trim_start_matches("0x")).ok().and_then(|b| b.try_into().ok()).ok_or("bad session key")?;
     let session = PrivateKeySigner::from_bytes(&B256::from(secret)).map_err(|e| e.to_string())?;
     Ok(contract::sign_voucher(&session, terms.chain_id, Address::from(terms.contract), B256::from(channel), U256::from(amount)))
 }
 
-/// Seller: the chain's view of the channel a buyer named (it must pay `terms.payee`, be
-/// open, and last long enough), with the highest voucher we hold for it.
-pub async fn check(channel: [u8; 32], terms: Terms) -> Result<ChannelGrant, String> {
-    if !AGENT.with(|a| a.borrow_mut().busy.insert(channel)) {
+/// Seller: the chain's view of the channel a buyer named for the connection `owner` (it
+/// must pay `terms.payee`, be open, last long enough, and pay no other connection), with
+/// the highest voucher we hold for it and the bytes served on it before.
+pub async fn check(channel: [u8; 32], terms: Terms, owner: &str) -> Result<ChannelGrant, String> {
+    let taken = AGENT.with(|a| {
+        let mut a = a.borrow_mut();
+        match a.busy.get(&channel) {
+            Some(o) if o != owner => true,
+            _ => {
+                a.busy.insert(channel, owner.to_string());
+                false
+            }
+        }
+    });
+    if taken {
         return Err("the channel is paying another connection".into());
     }
     let result = check_on_chain(channel, terms).await;
     if result.is_err() {
-        release(channel);
+        release(channel, owner);
     }
     result
 }
@@ -274,48 +296,106 @@ async fn check_on_chain(channel: [u8; 32], terms: Terms) -> Result<ChannelGrant,
     }
     let deposit = u128::try_from(c.deposit).map_err(|_| "deposit out of range")?;
     let mut book = seller_book();
+    if book.is_closed(&channel) {
+        return Err("the channel is being closed".into());
+    }
     book.opened(&channel, c.payer.into_array(), c.signer.into_array(), deposit, c.expires_at);
     save(SELLER_KEY, book.to_json())?;
-    Ok(ChannelGrant { channel, signer: c.signer.into_array(), deposit, paid_wei: book.paid(&channel) })
+    Ok(ChannelGrant { channel, signer: c.signer.into_array(), deposit, paid_wei: book.paid(&channel), served_bytes: book.served(&channel) })
 }
 
-pub fn release(channel: [u8; 32]) {
-    AGENT.with(|a| a.borrow_mut().busy.remove(&channel));
+/// The connection `owner` no longer pays with `channel` (another owner's hold is kept).
+pub fn release(channel: [u8; 32], owner: &str) {
+    AGENT.with(|a| {
+        let mut a = a.borrow_mut();
+        if a.busy.get(&channel).is_some_and(|o| o == owner) {
+            a.busy.remove(&channel);
+        }
+    });
 }
 
-/// Seller: a voucher the swarm checked, kept if it is the highest.
-pub fn received(channel: [u8; 32], amount: u128, signature: [u8; 65]) {
+/// Seller: the connection `owner` is gone after `served_bytes` in all on `channel`: kept, so
+/// the next connection gets no fresh credit window.
+pub fn released(channel: [u8; 32], owner: &str, served_bytes: u64) {
     let mut book = seller_book();
-    if book.received(&channel, amount, &signature, super::now_secs()) {
+    if book.record_served(&channel, served_bytes) {
         if let Err(e) = save(SELLER_KEY, book.to_json()) {
             tracing::warn!("{e}");
         }
     }
+    release(channel, owner);
+}
+
+fn busy(channel: &[u8; 32]) -> bool {
+    AGENT.with(|a| a.borrow().busy.contains_key(channel))
+}
+
+/// Seller: a voucher the swarm checked, kept if it is the highest, and the bytes served on
+/// its channel in all. `Err` when the channel is closed or being closed (the voucher is
+/// worth nothing) or the book cannot be saved: the connection must end.
+pub fn received(channel: [u8; 32], amount: u128, signature: [u8; 65], served_bytes: u64) -> Result<(), String> {
+    let mut book = seller_book();
+    if book.is_closed(&channel) {
+        return Err("the channel is closed".into());
+    }
+    let kept = book.received(&channel, amount, &signature, super::now_secs());
+    if book.record_served(&channel, served_bytes) || kept {
+        save(SELLER_KEY, book.to_json())?;
+    }
+    Ok(())
 }
 
 /// Seller: closes `channel` (0x-hex) with its highest voucher, from the wallet (the payee).
+/// Marked closing before the transaction leaves (vouchers from then on end their connection);
+/// a channel the chain already shows closed (the payer reclaimed it) is only marked.
 pub async fn close(channel: &str) -> Result<String, String> {
     let payer = AGENT.with(|a| a.borrow().payer.clone()).ok_or("unlock or connect the wallet to close channels")?;
     let book = seller_book();
     let c = book.channels.get(channel).ok_or("no such channel in the book")?;
     let sig = c.signature().ok_or("no voucher to close with")?;
+    let amount = c.paid();
     let id: [u8; 32] = hex::decode(channel.trim_start_matches("0x")).ok().and_then(|b| b.try_into().ok()).ok_or("bad channel id")?;
-    let data = contract::close_calldata(B256::from(id), U256::from(c.paid()), &sig);
-    let hash = send(&Chain::for_page(), &payer, contract_address(), 0, data).await?;
+    let chain = Chain::for_page();
+    if read_channel(&chain, contract_address(), id).await?.closed {
+        let mut book = seller_book();
+        if let Some(c) = book.channels.get_mut(channel) {
+            c.closed_tx = Some("closed on chain (reclaimed by the payer, or closed before)".into());
+        }
+        save(SELLER_KEY, book.to_json())?;
+        return Err("the channel was already closed on chain".into());
+    }
     let mut book = seller_book();
-    if let Some(c) = book.channels.get_mut(channel) {
-        c.closed_tx = Some(hash.clone());
+    book.set_closing(channel, true);
+    save(SELLER_KEY, book.to_json())?;
+    let data = contract::close_calldata(B256::from(id), U256::from(amount), &sig);
+    let result = send(&chain, &payer, contract_address(), 0, data).await;
+    let mut book = seller_book();
+    match &result {
+        Ok(hash) => {
+            if let Some(c) = book.channels.get_mut(channel) {
+                c.closed_tx = Some(hash.clone());
+            }
+        }
+        Err(_) => book.set_closing(channel, false),
     }
     save(SELLER_KEY, book.to_json())?;
-    Ok(hash)
+    result
 }
 
-/// Seller: closes every channel idle for `idle_secs` (or near its timeout). Returns the
-/// channels closed.
+/// Seller: closes every channel idle for `idle_secs` and not paying a live connection, or
+/// near its timeout whatever it does. Returns the channels closed.
 pub async fn close_due(idle_secs: u64) -> Vec<String> {
-    let due = seller_book().due(super::now_secs(), idle_secs, MIN_TIME_LEFT_SECS / 2);
+    let now = super::now_secs();
+    let book = seller_book();
+    let due = book.due(now, idle_secs, MIN_TIME_LEFT_SECS / 2);
     let mut closed = Vec::new();
     for id in due {
+        let Some(c) = book.channels.get(&id) else { continue };
+        let near_timeout = now + MIN_TIME_LEFT_SECS / 2 >= c.expires_at;
+        let held = hex::decode(id.trim_start_matches("0x")).ok().and_then(|b| <[u8; 32]>::try_from(b).ok()).is_some_and(|ch| busy(&ch));
+        if held && !near_timeout {
+            continue;
+        }
         match close(&id).await {
             Ok(_) => closed.push(id),
             Err(e) => tracing::warn!("closing {id}: {e}"),
@@ -344,8 +424,6 @@ pub async fn reclaim(channel: &str) -> Result<String, String> {
 
 fn mark_finished(channel: &str) -> Result<(), String> {
     let mut book = buyer_book();
-    for c in book.channels.values_mut().filter(|c| c.channel.eq_ignore_ascii_case(channel)) {
-        c.finished = true;
-    }
+    book.finish(channel);
     save(BUYER_KEY, book.to_json())
 }

@@ -596,7 +596,12 @@ impl Torrent {
                 drop(link);
                 self.release_channel(peer);
             }
-            e @ (Event::ChannelNeeded { .. } | Event::CheckChannel { .. } | Event::VoucherDue { .. } | Event::VoucherReceived { .. } | Event::PayRefused { .. }) => self.on_pay_event(e),
+            e @ (Event::ChannelNeeded { .. }
+            | Event::CheckChannel { .. }
+            | Event::VoucherDue { .. }
+            | Event::VoucherReceived { .. }
+            | Event::ChannelReleased { .. }
+            | Event::PayRefused { .. }) => self.on_pay_event(e),
             Event::Complete => {
                 let ready = self.0.borrow().writes_pending == 0;
                 if ready {

@@ -60,12 +60,19 @@ impl BuyerChannel {
 pub struct BuyerBook {
     /// [`payee_key`] → the live channel to that payee.
     pub channels: BTreeMap<String, BuyerChannel>,
+    /// Channels replaced by a newer one to the same payee while they still held a deposit:
+    /// kept so the deposit can be reclaimed (at most [`MAX_ARCHIVED`], oldest dropped).
+    #[serde(default)]
+    pub archived: Vec<BuyerChannel>,
 }
+
+/// Replaced channels kept in a [`BuyerBook`].
+pub const MAX_ARCHIVED: usize = 64;
 
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BookError {
-    #[error("no channel for that payee in the book")]
+    #[error("that channel is not the book's live channel for that payee")]
     NoChannel,
     #[error("{amount} wei is not above the {signed} wei already signed")]
     NotHigher { amount: u128, signed: u128 },
@@ -92,14 +99,30 @@ impl BuyerBook {
             .filter(|c| !c.finished && c.expires_at >= min_expiry && c.deposit().saturating_sub(c.signed()) >= needed_wei)
     }
 
+    /// The live channel for these terms from now on; the one it replaces is archived if it
+    /// may still hold a deposit.
     pub fn insert(&mut self, terms: &Terms, channel: BuyerChannel) {
-        self.channels.insert(payee_key(terms), channel);
+        if let Some(old) = self.channels.insert(payee_key(terms), channel) {
+            if !old.finished || old.id().is_none() || old.deposit() > old.signed() {
+                if self.archived.len() >= MAX_ARCHIVED {
+                    self.archived.remove(0);
+                }
+                self.archived.push(old);
+            }
+        }
+    }
+
+    /// Every channel with this 0x-hex id (live or archived) is done: reclaimed or closed.
+    pub fn finish(&mut self, channel: &str) {
+        for c in self.channels.values_mut().chain(self.archived.iter_mut()).filter(|c| c.channel.eq_ignore_ascii_case(channel)) {
+            c.finished = true;
+        }
     }
 
     /// Records `amount` as signed on the channel for `terms`; refuses a lower or equal
     /// amount, or one over the deposit. Persist the book after this, then sign and send.
-    pub fn promise(&mut self, terms: &Terms, amount: u128) -> Result<&BuyerChannel, BookError> {
-        let c = self.channels.get_mut(&payee_key(terms)).ok_or(BookError::NoChannel)?;
+    pub fn promise(&mut self, terms: &Terms, channel: &[u8; 32], amount: u128) -> Result<&BuyerChannel, BookError> {
+        let c = self.channels.get_mut(&payee_key(terms)).filter(|c| c.id().as_ref() == Some(channel)).ok_or(BookError::NoChannel)?;
         let signed = c.signed();
         if amount <= signed {
             return Err(BookError::NotHigher { amount, signed });
@@ -126,6 +149,12 @@ pub struct SellerChannel {
     /// The closing transaction's hash once sent.
     #[serde(default)]
     pub closed_tx: Option<String>,
+    /// A closing transaction is on its way: vouchers from now on are worth nothing.
+    #[serde(default)]
+    pub closing: bool,
+    /// Piece bytes served on the channel, all connections (no fresh credit on a reconnect).
+    #[serde(default)]
+    pub served_bytes: u64,
 }
 
 impl SellerChannel {
@@ -158,6 +187,34 @@ impl SellerBook {
         self.channels.get(&hex0x(channel)).map_or(0, SellerChannel::paid)
     }
 
+    /// We are closing it, or closed it: later vouchers on it are worth nothing.
+    pub fn is_closed(&self, channel: &[u8; 32]) -> bool {
+        self.channels.get(&hex0x(channel)).is_some_and(|c| c.closing || c.closed_tx.is_some())
+    }
+
+    /// Piece bytes served on `channel` so far (all connections).
+    pub fn served(&self, channel: &[u8; 32]) -> u64 {
+        self.channels.get(&hex0x(channel)).map_or(0, |c| c.served_bytes)
+    }
+
+    /// Records the bytes served on `channel` in all (only ever grows).
+    pub fn record_served(&mut self, channel: &[u8; 32], served_bytes: u64) -> bool {
+        let Some(c) = self.channels.get_mut(&hex0x(channel)) else { return false };
+        if served_bytes <= c.served_bytes {
+            return false;
+        }
+        c.served_bytes = served_bytes;
+        true
+    }
+
+    /// Marks `id` (0x-hex) as closing before the transaction leaves (`false` undoes it after
+    /// a failed send).
+    pub fn set_closing(&mut self, id: &str, closing: bool) {
+        if let Some(c) = self.channels.get_mut(id) {
+            c.closing = closing;
+        }
+    }
+
     /// A channel the chain confirmed, before any voucher.
     pub fn opened(&mut self, channel: &[u8; 32], payer: [u8; 20], signer: [u8; 20], deposit: u128, expires_at: u64) {
         let entry = self.channels.entry(hex0x(channel)).or_insert_with(|| SellerChannel {
@@ -169,6 +226,8 @@ impl SellerBook {
             signature: None,
             last_voucher_at: 0,
             closed_tx: None,
+            closing: false,
+            served_bytes: 0,
         });
         entry.deposit_wei = deposit.to_string();
         entry.expires_at = expires_at;
@@ -177,7 +236,7 @@ impl SellerBook {
     /// A voucher the swarm checked; kept only if it is the highest. Returns whether it was.
     pub fn received(&mut self, channel: &[u8; 32], amount: u128, signature: &[u8; 65], now_secs: u64) -> bool {
         let Some(c) = self.channels.get_mut(&hex0x(channel)) else { return false };
-        if amount <= c.paid() || c.closed_tx.is_some() {
+        if amount <= c.paid() || c.closed_tx.is_some() || c.closing {
             return false;
         }
         c.paid_wei = amount.to_string();
@@ -221,18 +280,27 @@ mod tests {
     #[test]
     fn the_buyer_never_promises_lower_equal_or_over_the_deposit_and_survives_a_reload() {
         let mut book = BuyerBook::default();
-        assert_eq!(book.promise(&terms(), 1), Err(BookError::NoChannel));
+        let id = [3; 32];
+        assert_eq!(book.promise(&terms(), &id, 1), Err(BookError::NoChannel));
         book.insert(&terms(), channel());
-        book.promise(&terms(), 10).unwrap();
-        assert_eq!(book.promise(&terms(), 10), Err(BookError::NotHigher { amount: 10, signed: 10 }));
-        assert_eq!(book.promise(&terms(), 9), Err(BookError::NotHigher { amount: 9, signed: 10 }));
-        assert_eq!(book.promise(&terms(), 1001), Err(BookError::OverDeposit { amount: 1001, deposit: 1000 }));
+        assert_eq!(book.promise(&terms(), &[4; 32], 1), Err(BookError::NoChannel), "another channel");
+        book.promise(&terms(), &id, 10).unwrap();
+        assert_eq!(book.promise(&terms(), &id, 10), Err(BookError::NotHigher { amount: 10, signed: 10 }));
+        assert_eq!(book.promise(&terms(), &id, 9), Err(BookError::NotHigher { amount: 9, signed: 10 }));
+        assert_eq!(book.promise(&terms(), &id, 1001), Err(BookError::OverDeposit { amount: 1001, deposit: 1000 }));
         let reloaded = BuyerBook::from_json(&book.to_json()).unwrap();
         assert_eq!(reloaded.channels[&payee_key(&terms())].signed(), 10);
         assert!(reloaded.usable(&terms(), 990, 400).is_some());
         assert!(reloaded.usable(&terms(), 991, 400).is_none(), "not enough room");
         assert!(reloaded.usable(&terms(), 1, 501).is_none(), "expires too soon");
         assert!(BuyerBook::from_json("{").is_err());
+        // A newer channel to the same payee archives the old one (its deposit is still there).
+        let mut book = reloaded;
+        book.insert(&terms(), BuyerChannel { channel: hex0x(&[5; 32]), ..channel() });
+        assert_eq!(book.archived.len(), 1);
+        assert_eq!(book.archived[0].channel, hex0x(&[3; 32]));
+        book.finish(&hex0x(&[3; 32]));
+        assert!(book.archived[0].finished);
     }
 
     #[test]

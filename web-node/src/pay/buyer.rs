@@ -6,9 +6,9 @@
 //!                                                       \--Refuse--> Refused
 //! ```
 //! The amount is cumulative per channel: `base + amount_wei(verified_bytes, price)`, where
-//! `base` is the higher of what the driver's book says was signed before and what the
-//! seller says it holds (so a reload never signs a lower amount), rounded up per MB as in
-//! [`crate::settlement::amount_wei`].
+//! `base` is what the driver's book says was signed before (written before each voucher
+//! leaves, so a reload never signs a lower or repeated amount), rounded up per MB as in
+//! [`crate::settlement::amount_wei`]. A seller that claims to hold more than that is refused.
 
 use super::wire::Terms;
 use crate::settlement::amount_wei;
@@ -55,15 +55,21 @@ impl BuyerSession {
         false
     }
 
-    /// The seller accepted `channel` and holds vouchers up to `paid_wei`.
-    pub fn on_accept(&mut self, channel: [u8; 32], paid_wei: u128) -> bool {
+    /// The seller accepted `channel` and says it holds vouchers up to `paid_wei`. We resume
+    /// from what our own book signed: a seller claiming more than that is lying (it would make
+    /// us sign for bytes never sent) and is refused.
+    pub fn on_accept(&mut self, channel: [u8; 32], paid_wei: u128) -> Result<(), String> {
         match self.state {
             BuyerState::Opening { channel: ours, signed_wei } if ours == channel => {
-                let base = signed_wei.max(paid_wei);
-                self.state = BuyerState::Open { channel, base_wei: base, verified_bytes: 0, promised_wei: base };
-                true
+                if paid_wei > signed_wei {
+                    let reason = format!("the seller claims a voucher for {paid_wei} wei; we signed at most {signed_wei}");
+                    self.refuse(reason.clone());
+                    return Err(reason);
+                }
+                self.state = BuyerState::Open { channel, base_wei: signed_wei, verified_bytes: 0, promised_wei: signed_wei };
+                Ok(())
             }
-            _ => false,
+            _ => Err("an accept for a channel we did not name".into()),
         }
     }
 

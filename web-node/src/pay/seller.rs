@@ -9,8 +9,11 @@
 //! AwaitOpen --Open{channel}--> Checking --chain says ok--> Open --Voucher--> Open (paid ↑)
 //!                                   \--chain says no--> Refused
 //! ```
-//! Price arithmetic: `paid_bytes = (paid − paid_at_open) × 10^6 / price` (rounded down), so a
-//! buyer that pays `amount_wei(bytes, price)` (rounded up) always covers what it received.
+//! Accounting is per channel, across connections: `paid_bytes = paid × 10^6 / price` (rounded
+//! down, so a buyer that pays `amount_wei(bytes, price)`, rounded up, covers what it got) and
+//! `served = served before this connection + sent on it`; the allowance is
+//! `paid_bytes + credit − served`, never past `deposit × 10^6 / price − served`. A buyer that
+//! reconnects therefore gets no fresh credit window.
 
 use alloy_primitives::{Address, B256, U256};
 
@@ -29,6 +32,8 @@ pub struct ChannelGrant {
     /// The highest voucher the seller already holds for this channel (from an earlier
     /// connection), or 0.
     pub paid_wei: u128,
+    /// Piece bytes already served on this channel by earlier connections.
+    pub served_bytes: u64,
 }
 
 #[non_exhaustive]
@@ -89,27 +94,35 @@ impl SellerSession {
         }
     }
 
-    /// Bytes paid for on this connection, from vouchers above the amount held at open.
+    fn bytes_for(&self, wei: u128) -> u64 {
+        u64::try_from(wei.saturating_mul(BYTES_PER_MB) / self.terms.price_per_mb_wei).unwrap_or(u64::MAX)
+    }
+
+    /// Bytes the channel's highest voucher pays for (all connections).
     pub fn paid_bytes(&self) -> u64 {
         let Some(o) = self.open() else { return 0 };
         if self.terms.price_per_mb_wei == 0 {
             return u64::MAX;
         }
-        let paid = o.paid_wei.saturating_sub(o.grant.paid_wei);
-        u64::try_from(paid.saturating_mul(BYTES_PER_MB) / self.terms.price_per_mb_wei).unwrap_or(u64::MAX)
+        self.bytes_for(o.paid_wei)
     }
 
-    /// How many more piece bytes may go out now: paid + credit window − sent, and never
-    /// more than the deposit still covers. 0 without an open channel.
+    /// Piece bytes served on the channel, all connections.
+    pub fn served_bytes(&self) -> u64 {
+        self.open().map_or(0, |o| o.grant.served_bytes.saturating_add(o.sent_bytes))
+    }
+
+    /// How many more piece bytes may go out now: paid + credit window − served, and never
+    /// more than the deposit covers. 0 without an open channel.
     pub fn allowance(&self) -> u64 {
         let Some(o) = self.open() else { return 0 };
         if self.terms.price_per_mb_wei == 0 {
             return u64::MAX;
         }
-        let by_credit = self.paid_bytes().saturating_add(self.terms.credit_bytes).saturating_sub(o.sent_bytes);
-        let left_wei = o.grant.deposit.saturating_sub(o.grant.paid_wei);
-        let by_deposit = u64::try_from(left_wei.saturating_mul(BYTES_PER_MB) / self.terms.price_per_mb_wei).unwrap_or(u64::MAX);
-        by_credit.min(by_deposit.saturating_sub(o.sent_bytes))
+        let served = self.served_bytes();
+        let by_credit = self.paid_bytes().saturating_add(self.terms.credit_bytes).saturating_sub(served);
+        let by_deposit = self.bytes_for(o.grant.deposit).saturating_sub(served);
+        by_credit.min(by_deposit)
     }
 
     /// Counts bytes that went out.

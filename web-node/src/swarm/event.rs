@@ -37,8 +37,12 @@ pub enum Event {
     /// Style 2, buyer: persist, then sign `amount_wei` (cumulative) on `channel` and give it
     /// to [`Swarm::send_voucher`].
     VoucherDue { peer: PeerKey, channel: [u8; 32], amount_wei: u128, terms: crate::pay::wire::Terms },
-    /// Style 2, seller: a valid voucher, the new highest on `channel`: keep it to close with.
-    VoucherReceived { peer: PeerKey, channel: [u8; 32], amount_wei: u128, signature: [u8; 65] },
+    /// Style 2, seller: a valid voucher, the new highest on `channel`: keep it to close with,
+    /// and `served_bytes`, the piece bytes served on the channel in all (all connections).
+    VoucherReceived { peer: PeerKey, channel: [u8; 32], amount_wei: u128, signature: [u8; 65], served_bytes: u64 },
+    /// Style 2, seller: the connection paying through `channel` is gone, having brought the
+    /// bytes served on the channel to `served_bytes`; the channel may pay another one now.
+    ChannelReleased { peer: PeerKey, channel: [u8; 32], served_bytes: u64 },
     /// Style 2: the peer refused to pay or to be paid on this connection.
     PayRefused { peer: PeerKey, reason: String },
 }

@@ -264,6 +264,10 @@ impl Swarm {
         self.metadata.finish();
     }
 
+    pub fn info_hash(&self) -> Id20 {
+        self.config.info_hash
+    }
+
     pub fn info(&self) -> Option<&TorrentInfo> {
         self.known.as_ref().map(|k| &k.info)
     }
@@ -391,7 +395,9 @@ impl Swarm {
 
     pub fn handle_disconnected(&mut self, peer: PeerKey, now: u64) {
         let Some(p) = self.peers.remove(&peer) else { return };
-        self.pay.forget_peer(peer);
+        if let Some((channel, served_bytes)) = self.pay.forget_peer(peer) {
+            self.event(Event::ChannelReleased { peer, channel, served_bytes });
+        }
         if let Some(k) = self.known.as_mut() {
             for (block, _) in &p.requests {
                 k.picker.release(block);

@@ -42,9 +42,13 @@ pub(super) struct PayState {
 }
 
 impl PayState {
-    pub fn forget_peer(&mut self, peer: PeerKey) {
-        self.sellers.remove(&peer);
+    /// The connection is gone. Returns the channel its seller session held and the bytes
+    /// served on it in all, for [`Event::ChannelReleased`].
+    pub fn forget_peer(&mut self, peer: PeerKey) -> Option<([u8; 32], u64)> {
         self.buyers.remove(&peer);
+        let s = self.sellers.remove(&peer)?;
+        let served = s.served_bytes();
+        s.open().map(|o| (o.grant.channel, served))
     }
 
     /// A block of piece `index` from `peer` was kept.
@@ -75,12 +79,16 @@ impl Swarm {
         self.send(peer, &Message::Extended { id, payload: &payload }, now);
     }
 
-    /// The peer's extended handshake arrived: a seller names its terms.
+    /// The peer's extended handshake arrived: a seller names its terms. The credit window is
+    /// at least two pieces (the buyer pays per verified piece: a smaller window would stall).
     pub(super) fn on_pay_handshake(&mut self, peer: PeerKey, now: u64) {
         let Some(offer) = self.config.sell else { return };
         if self.speaks_pay(peer) && !self.pay.sellers.contains_key(&peer) {
-            self.pay.sellers.insert(peer, SellerSession::new(offer.terms));
-            self.send_pay(peer, &PayMessage::Terms(offer.terms), now);
+            let mut terms = offer.terms;
+            let piece = self.known.as_ref().map_or(0, |k| u64::from(k.info.piece_length));
+            terms.credit_bytes = terms.credit_bytes.max(2 * piece);
+            self.pay.sellers.insert(peer, SellerSession::new(terms));
+            self.send_pay(peer, &PayMessage::Terms(terms), now);
         }
     }
 
@@ -97,8 +105,10 @@ impl Swarm {
                 }
             }
             PayMessage::Accept { channel, paid_wei } => {
-                if let Some(b) = self.pay.buyers.get_mut(&peer) {
-                    b.on_accept(channel, paid_wei);
+                let Some(b) = self.pay.buyers.get_mut(&peer) else { return };
+                if let Err(reason) = b.on_accept(channel, paid_wei) {
+                    self.send_pay(peer, &PayMessage::Refuse { reason: reason.clone() }, now);
+                    self.drop_peer(peer, reason, now);
                 }
             }
             PayMessage::Open { channel } => {
@@ -114,7 +124,8 @@ impl Swarm {
                 let Some(s) = self.pay.sellers.get_mut(&peer) else { return };
                 match s.on_voucher(channel, amount_wei, signature) {
                     Ok(_) => {
-                        self.event(Event::VoucherReceived { peer, channel, amount_wei, signature });
+                        let served_bytes = s.served_bytes();
+                        self.event(Event::VoucherReceived { peer, channel, amount_wei, signature, served_bytes });
                         self.pay_credit_changed(peer, now);
                     }
                     Err(e) => {
@@ -178,6 +189,16 @@ impl Swarm {
                 self.drop_peer(peer, reason, now);
             }
             _ => {}
+        }
+    }
+
+    /// Seller: the channel paying `peer` can no longer be redeemed (we closed it): the peer
+    /// is told and dropped, so vouchers worth nothing buy nothing more.
+    pub fn end_channel(&mut self, peer: PeerKey, reason: &str, now: u64) {
+        if let Some(s) = self.pay.sellers.get_mut(&peer) {
+            s.refuse(reason);
+            self.send_pay(peer, &PayMessage::Refuse { reason: reason.to_string() }, now);
+            self.drop_peer(peer, reason.to_string(), now);
         }
     }
 

@@ -22,16 +22,21 @@ impl Torrent {
             Event::CheckChannel { peer, channel, terms } => {
                 self.0.borrow_mut().pay_channels.insert(peer, channel);
                 let weak = self.downgrade();
+                let owner = self.pay_owner(peer);
                 spawn_local(async move {
-                    let result = channels::check(channel, terms).await;
+                    let result = channels::check(channel, terms, &owner).await;
                     match weak.upgrade() {
                         Some(t) if t.0.borrow().peers.contains_key(&peer) => {
                             t.0.borrow_mut().swarm.handle_channel_checked(peer, result, now_ms() as u64);
                             t.pump();
                         }
-                        _ => channels::release(channel),
+                        _ => channels::release(channel, &owner),
                     }
                 });
+            }
+            Event::ChannelReleased { peer, channel, served_bytes } => {
+                self.0.borrow_mut().pay_channels.remove(&peer);
+                channels::released(channel, &self.pay_owner(peer), served_bytes);
             }
             Event::VoucherDue { peer, channel, amount_wei, terms } => match channels::voucher(&terms, channel, amount_wei) {
                 Ok(signature) => self.0.borrow_mut().swarm.send_voucher(peer, channel, amount_wei, signature, now),
@@ -40,7 +45,12 @@ impl Torrent {
                     self.0.borrow_mut().swarm.decline_channel(peer, &e, now);
                 }
             },
-            Event::VoucherReceived { channel, amount_wei, signature, .. } => channels::received(channel, amount_wei, signature),
+            Event::VoucherReceived { peer, channel, amount_wei, signature, served_bytes } => {
+                // Not kept (closed, or storage full): the credit it bought must not be used.
+                if let Err(e) = channels::received(channel, amount_wei, signature, served_bytes) {
+                    self.0.borrow_mut().swarm.end_channel(peer, &e, now);
+                }
+            }
             Event::PayRefused { peer, reason } => tracing::info!("peer {} refused Style 2: {reason}", peer.0),
             _ => {}
         }
@@ -75,9 +85,16 @@ impl Torrent {
         }
     }
 
+    /// Who holds a channel: this torrent's connection `peer` (unique in the page).
+    fn pay_owner(&self, peer: PeerKey) -> String {
+        format!("{}/{}", hex::encode(self.info_hash()), peer.0)
+    }
+
+    /// A connection gone before its channel opened: releases the channel only if it held it.
     pub(super) fn release_channel(&self, peer: PeerKey) {
-        if let Some(channel) = self.0.borrow_mut().pay_channels.remove(&peer) {
-            channels::release(channel);
+        let channel = self.0.borrow_mut().pay_channels.remove(&peer);
+        if let Some(channel) = channel {
+            channels::release(channel, &self.pay_owner(peer));
         }
     }
 }
