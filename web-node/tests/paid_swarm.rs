@@ -34,6 +34,10 @@ fn manifest(bytes: &[u8]) -> Manifest {
     ingest.finish().unwrap()
 }
 
+fn amount_wei_for(bytes: u64) -> u128 {
+    amount_wei(bytes, PRICE)
+}
+
 fn terms() -> Terms {
     Terms { price_per_mb_wei: PRICE, payee: PAYEE, chain_id: CHAIN, contract: CONTRACT, credit_bytes: CREDIT }
 }
@@ -52,6 +56,8 @@ enum Payer {
     Declines,
     /// Declines a few steps later (as a page does after failing to open one on chain).
     DeclinesLater,
+    /// Tops the deposit up on the "chain" when a voucher would go over it, then signs.
+    TopsUp,
 }
 
 struct Node {
@@ -207,9 +213,21 @@ impl Net {
                         return;
                     }
                 }
+                let mut topped = false;
+                if payer == Payer::TopsUp {
+                    // Ahead of time, as the page does: less than the window left → add 4 pieces.
+                    let (_, deposit) = self.channels.get_mut(channel).expect("the channel");
+                    if deposit.saturating_sub(*amount_wei) < amount_wei_for(CREDIT) {
+                        *deposit += amount_wei_for(4 * PIECE as u64);
+                        topped = true;
+                    }
+                }
                 let key = if payer == Payer::WrongKey { PrivateKeySigner::from_bytes(&B256::from([9u8; 32])).unwrap() } else { self.session.clone() };
                 let sig = self.sign(&key, *channel, *amount_wei);
                 self.nodes[n].swarm.send_voucher(*peer, *channel, *amount_wei, sig, now);
+                if topped {
+                    self.nodes[n].swarm.channel_topped_up(*peer, *channel, now);
+                }
                 if payer == Payer::Replays {
                     self.nodes[n].swarm.send_voucher(*peer, *channel, *amount_wei, sig, now);
                 }
@@ -487,4 +505,16 @@ fn a_seller_that_claims_a_voucher_never_signed_is_refused() {
     net.run(20);
     assert!(net.disconnected(buyer).iter().any(|r| r.contains("claims a voucher")), "{:?}", net.disconnected(buyer));
     assert!(net.nodes[buyer].signed.is_empty(), "the buyer signed for bytes it never got");
+}
+
+#[test]
+fn a_voucher_over_the_deposit_is_taken_once_the_chain_shows_a_top_up() {
+    let len = 10 * PIECE;
+    let (bytes, mut net, seller, buyer) = setup(len, amount_wei(3 * PIECE as u64, PRICE), Payer::TopsUp);
+    net.run(80);
+    assert!(net.nodes[buyer].swarm.is_complete(), "{:?}", net.disconnected(buyer));
+    assert_eq!(net.file(buyer), bytes);
+    assert_eq!(net.nodes[seller].received[&CHANNEL].0, amount_wei(len as u64, PRICE));
+    let checks = net.nodes[seller].events.iter().filter(|e| matches!(e, Event::CheckChannel { .. })).count();
+    assert!(checks >= 2, "the seller never read the channel again ({checks} checks)");
 }

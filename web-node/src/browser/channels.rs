@@ -47,6 +47,8 @@ struct Agent {
     busy: HashMap<[u8; 32], String>,
     /// An open transaction is on its way (one at a time).
     opening: bool,
+    /// Channels whose top-up is on its way.
+    topping: std::collections::HashSet<[u8; 32]>,
 }
 
 thread_local! {
@@ -56,6 +58,7 @@ thread_local! {
         max_price_per_mb_wei: 10_000_000_000_000_000,
         busy: HashMap::new(),
         opening: false,
+        topping: std::collections::HashSet::new(),
     });
 }
 
@@ -426,4 +429,47 @@ fn mark_finished(channel: &str) -> Result<(), String> {
     let mut book = buyer_book();
     book.finish(channel);
     save(BUYER_KEY, book.to_json())
+}
+
+/// Buyer: wei left in the deposit of the book's channel for `terms` above what was signed.
+pub fn left_in_deposit(terms: &Terms, channel: &[u8; 32]) -> Option<u128> {
+    let book = buyer_book();
+    let c = book.channels.get(&crate::pay::book::payee_key(terms)).filter(|c| c.id().as_ref() == Some(channel))?;
+    Some(c.deposit().saturating_sub(c.signed()))
+}
+
+/// Buyer: how far `amount` is over the deposit of the book's channel for `terms` (`None`:
+/// it fits, or there is no such channel).
+pub fn shortfall(terms: &Terms, channel: &[u8; 32], amount: u128) -> Option<u128> {
+    let book = buyer_book();
+    let c = book.channels.get(&crate::pay::book::payee_key(terms)).filter(|c| c.id().as_ref() == Some(channel))?;
+    amount.checked_sub(c.deposit()).filter(|s| *s > 0)
+}
+
+/// Buyer: adds `add_wei` to the deposit of the book's channel for `terms` (one transaction,
+/// `topUp`, which also moves its timeout a day on), so vouchers can go on. One at a time per
+/// channel. Returns the new deposit.
+pub async fn top_up(terms: Terms, channel: [u8; 32], add_wei: u128) -> Result<u128, String> {
+    let payer = AGENT.with(|a| a.borrow().payer.clone()).ok_or("unlock or connect the wallet to add to the deposit")?;
+    if !AGENT.with(|a| a.borrow_mut().topping.insert(channel)) {
+        return Err("a top-up of this channel is on its way".into());
+    }
+    let result = async {
+        let chain = Chain::for_page();
+        let expires = super::now_secs() + CHANNEL_TIMEOUT_SECS;
+        let data = contract::topup_calldata(B256::from(channel), expires);
+        send(&chain, &payer, contract_address(), add_wei, data).await?;
+        let on_chain = read_channel(&chain, contract_address(), channel).await?;
+        let deposit = u128::try_from(on_chain.deposit).map_err(|_| "deposit out of range")?;
+        let mut book = buyer_book();
+        if let Some(c) = book.channels.get_mut(&crate::pay::book::payee_key(&terms)).filter(|c| c.id() == Some(channel)) {
+            c.deposit_wei = deposit.to_string();
+            c.expires_at = on_chain.expires_at;
+        }
+        save(BUYER_KEY, book.to_json())?;
+        Ok(deposit)
+    }
+    .await;
+    AGENT.with(|a| a.borrow_mut().topping.remove(&channel));
+    result
 }

@@ -203,6 +203,8 @@ struct Inner {
     /// paying each connection we sell to.
     pay_pending: Vec<(PeerKey, crate::pay::wire::Terms)>,
     pay_channels: HashMap<PeerKey, [u8; 32]>,
+    /// Vouchers over the deposit, waiting for a top-up: the latest asked for per channel.
+    pay_due: HashMap<[u8; 32], (PeerKey, u128, crate::pay::wire::Terms)>,
 }
 
 /// A running torrent; clones share it.
@@ -381,6 +383,7 @@ impl Torrent {
             file_sha256: Vec::new(),
             pay_pending: Vec::new(),
             pay_channels: HashMap::new(),
+            pay_due: HashMap::new(),
         })))
     }
 

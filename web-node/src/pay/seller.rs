@@ -74,6 +74,22 @@ pub struct OpenChannel {
     pub signature: Option<[u8; 65]>,
     /// Piece bytes sent on this connection since the channel opened here.
     pub sent_bytes: u64,
+    /// A correctly signed voucher above the deposit last seen, waiting for the chain to show
+    /// a larger one (the buyer topped up): amount and signature.
+    pub pending: Option<(u128, [u8; 65])>,
+    /// The buyer said it topped up (`open` again on this channel): the channel is being
+    /// read again for its deposit.
+    pub refreshing: bool,
+}
+
+/// What became of a voucher.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VoucherOutcome {
+    /// Kept: the new highest, adding this many wei.
+    Kept(u128),
+    /// Signed right but above the deposit last seen: read the channel again (a top-up), then
+    /// [`SellerSession::on_rechecked`].
+    Recheck,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,13 +148,26 @@ impl SellerSession {
         }
     }
 
-    /// The buyer named `channel`.
-    pub fn on_open(&mut self, channel: [u8; 32]) -> bool {
-        if matches!(self.state, SellerState::AwaitOpen) {
-            self.state = SellerState::Checking { channel };
-            return true;
+    /// The buyer named `channel`: a first time (check it), or again on the open channel
+    /// (it topped up: read it again, if the deposit is what limits the credit; else nothing
+    /// to do). `Some(true)`: read the channel on chain; `Some(false)`: nothing to do; `None`:
+    /// refused (another channel).
+    pub fn on_open(&mut self, channel: [u8; 32]) -> Option<bool> {
+        // A re-read is worth a chain call only when the deposit is what limits the credit
+        // (the buyer has paid nearly all of it): no free chain calls for anyone else.
+        let deposit_binds = self.open().is_some_and(|o| self.terms.price_per_mb_wei > 0 && self.bytes_for(o.grant.deposit) <= self.paid_bytes().saturating_add(self.terms.credit_bytes));
+        match &mut self.state {
+            SellerState::AwaitOpen => {
+                self.state = SellerState::Checking { channel };
+                Some(true)
+            }
+            SellerState::Open(o) if o.grant.channel == channel && !o.refreshing && o.pending.is_none() && deposit_binds => {
+                o.refreshing = true;
+                Some(true)
+            }
+            SellerState::Open(o) if o.grant.channel == channel => Some(false),
+            _ => None,
         }
-        false
     }
 
     /// The chain's answer for the channel being checked.
@@ -146,15 +175,17 @@ impl SellerSession {
         let SellerState::Checking { channel } = self.state else { return };
         self.state = match result {
             Ok(grant) if grant.channel == channel => {
-                SellerState::Open(OpenChannel { grant, paid_wei: grant.paid_wei, signature: None, sent_bytes: 0 })
+                SellerState::Open(OpenChannel { grant, paid_wei: grant.paid_wei, signature: None, sent_bytes: 0, pending: None, refreshing: false })
             }
             Ok(_) => SellerState::Refused { reason: "the chain answered for another channel".into() },
             Err(reason) => SellerState::Refused { reason },
         };
     }
 
-    /// A voucher: checked locally, kept if it is the new highest. Returns the wei it adds.
-    pub fn on_voucher(&mut self, channel: [u8; 32], amount_wei: u128, signature: [u8; 65]) -> Result<u128, VoucherError> {
+    /// A voucher: checked locally, kept if it is the new highest. A correctly signed one above
+    /// the deposit last seen asks for one re-read of the channel (the buyer may have topped
+    /// up); a second one while that read is out, or one still above after it, is refused.
+    pub fn on_voucher(&mut self, channel: [u8; 32], amount_wei: u128, signature: [u8; 65]) -> Result<VoucherOutcome, VoucherError> {
         let terms = self.terms;
         let SellerState::Open(o) = &mut self.state else { return Err(VoucherError::NoChannel) };
         if channel != o.grant.channel {
@@ -163,24 +194,58 @@ impl SellerSession {
         if amount_wei <= o.paid_wei {
             return Err(VoucherError::NotHigher { amount: amount_wei, paid: o.paid_wei });
         }
+        Self::check_signature(&terms, o, channel, amount_wei, &signature)?;
         if amount_wei > o.grant.deposit {
-            return Err(VoucherError::OverDeposit { amount: amount_wei, deposit: o.grant.deposit });
+            if o.pending.is_some() {
+                return Err(VoucherError::OverDeposit { amount: amount_wei, deposit: o.grant.deposit });
+            }
+            o.pending = Some((amount_wei, signature));
+            return Ok(VoucherOutcome::Recheck);
         }
+        let added = amount_wei - o.paid_wei;
+        o.paid_wei = amount_wei;
+        o.signature = Some(signature);
+        Ok(VoucherOutcome::Kept(added))
+    }
+
+    /// The channel read again (after [`VoucherOutcome::Recheck`], or a buyer's second `open`
+    /// after a top-up): the deposit is updated, and a waiting voucher is kept if it now fits
+    /// (returns the wei it adds; 0 without one), else refused.
+    pub fn on_rechecked(&mut self, grant: ChannelGrant) -> Result<u128, VoucherError> {
+        let SellerState::Open(o) = &mut self.state else { return Err(VoucherError::NoChannel) };
+        if grant.channel != o.grant.channel {
+            return Err(VoucherError::WrongChannel);
+        }
+        o.refreshing = false;
+        o.grant.deposit = o.grant.deposit.max(grant.deposit);
+        let Some((amount, signature)) = o.pending.take() else { return Ok(0) };
+        if amount > o.grant.deposit {
+            return Err(VoucherError::OverDeposit { amount, deposit: o.grant.deposit });
+        }
+        let added = amount.saturating_sub(o.paid_wei);
+        o.paid_wei = o.paid_wei.max(amount);
+        o.signature = Some(signature);
+        Ok(added)
+    }
+
+    /// Waiting for the chain to read the open channel again.
+    pub fn rechecking(&self) -> bool {
+        self.open().is_some_and(|o| o.pending.is_some() || o.refreshing)
+    }
+
+    fn check_signature(terms: &Terms, o: &OpenChannel, channel: [u8; 32], amount_wei: u128, signature: &[u8; 65]) -> Result<(), VoucherError> {
         let signer = contract::recover_voucher_signer(
             terms.chain_id,
             Address::from(terms.contract),
             B256::from(channel),
             U256::from(amount_wei),
-            &signature,
+            signature,
         )
         .map_err(|_| VoucherError::BadSignature)?;
         if signer != Address::from(o.grant.signer) {
             return Err(VoucherError::BadSignature);
         }
-        let added = amount_wei - o.paid_wei;
-        o.paid_wei = amount_wei;
-        o.signature = Some(signature);
-        Ok(added)
+        Ok(())
     }
 
     /// Fails the session: nothing more is served.

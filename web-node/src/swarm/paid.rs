@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::{Event, PeerKey, Swarm};
 use crate::pay::buyer::{BuyerSession, BuyerState};
-use crate::pay::seller::{ChannelGrant, SellerSession, SellerState};
+use crate::pay::seller::{ChannelGrant, SellerSession, SellerState, VoucherOutcome};
 use crate::pay::wire::{PayMessage, Terms, CHIRAL_PAY};
 use crate::peer_wire::Message;
 
@@ -114,20 +114,23 @@ impl Swarm {
             PayMessage::Open { channel } => {
                 let Some(s) = self.pay.sellers.get_mut(&peer) else { return };
                 let terms = s.terms;
-                if s.on_open(channel) {
-                    self.event(Event::CheckChannel { peer, channel, terms });
-                } else {
-                    self.drop_peer(peer, "named a second channel", now);
+                match s.on_open(channel) {
+                    Some(true) => self.event(Event::CheckChannel { peer, channel, terms }),
+                    Some(false) => {}
+                    None => self.drop_peer(peer, "named a second channel", now),
                 }
             }
             PayMessage::Voucher { channel, amount_wei, signature } => {
                 let Some(s) = self.pay.sellers.get_mut(&peer) else { return };
+                let terms = s.terms;
                 match s.on_voucher(channel, amount_wei, signature) {
-                    Ok(_) => {
+                    Ok(VoucherOutcome::Kept(_)) => {
                         let served_bytes = s.served_bytes();
                         self.event(Event::VoucherReceived { peer, channel, amount_wei, signature, served_bytes });
                         self.pay_credit_changed(peer, now);
                     }
+                    // Above the deposit we know: the buyer may have topped up. Read it again.
+                    Ok(VoucherOutcome::Recheck) => self.event(Event::CheckChannel { peer, channel, terms }),
                     Err(e) => {
                         let reason = format!("bad voucher: {e}");
                         self.send_pay(peer, &PayMessage::Refuse { reason: reason.clone() }, now);
@@ -167,6 +170,14 @@ impl Swarm {
         }
     }
 
+    /// Buyer: the driver added to the channel's deposit (`topUp`): the seller is asked to read
+    /// it again (a second `open` of the same channel), so its credit can grow past the old one.
+    pub fn channel_topped_up(&mut self, peer: PeerKey, channel: [u8; 32], now: u64) {
+        if self.pay.buyers.get(&peer).is_some_and(|b| matches!(b.state, BuyerState::Open { channel: c, .. } if c == channel)) {
+            self.send_pay(peer, &PayMessage::Open { channel }, now);
+        }
+    }
+
     /// Buyer: the driver persisted and signed the voucher asked for by [`Event::VoucherDue`].
     pub fn send_voucher(&mut self, peer: PeerKey, channel: [u8; 32], amount_wei: u128, signature: [u8; 65], now: u64) {
         self.send_pay(peer, &PayMessage::Voucher { channel, amount_wei, signature }, now);
@@ -176,6 +187,26 @@ impl Swarm {
     /// and the highest voucher we already hold for it), or why it cannot pay us.
     pub fn handle_channel_checked(&mut self, peer: PeerKey, result: Result<ChannelGrant, String>, now: u64) {
         let Some(s) = self.pay.sellers.get_mut(&peer) else { return };
+        if s.rechecking() {
+            // The re-read after a voucher above the deposit (a top-up).
+            let outcome = result.map_err(|e| format!("channel refused: {e}")).and_then(|grant| s.on_rechecked(grant).map_err(|e| format!("bad voucher: {e}")));
+            match outcome {
+                Ok(added) => {
+                    if added > 0 {
+                        let o = s.open().expect("rechecked an open channel");
+                        let (channel, amount_wei, signature, served_bytes) = (o.grant.channel, o.paid_wei, o.signature.unwrap_or([0; 65]), s.served_bytes());
+                        self.event(Event::VoucherReceived { peer, channel, amount_wei, signature, served_bytes });
+                    }
+                    self.pay_credit_changed(peer, now);
+                }
+                Err(reason) => {
+                    s.refuse(reason.clone());
+                    self.send_pay(peer, &PayMessage::Refuse { reason: reason.clone() }, now);
+                    self.drop_peer(peer, reason, now);
+                }
+            }
+            return;
+        }
         s.on_checked(result);
         match &s.state {
             SellerState::Open(o) => {

@@ -38,13 +38,25 @@ impl Torrent {
                 self.0.borrow_mut().pay_channels.remove(&peer);
                 channels::released(channel, &self.pay_owner(peer), served_bytes);
             }
-            Event::VoucherDue { peer, channel, amount_wei, terms } => match channels::voucher(&terms, channel, amount_wei) {
-                Ok(signature) => self.0.borrow_mut().swarm.send_voucher(peer, channel, amount_wei, signature, now),
-                Err(e) => {
-                    tracing::warn!("not paying peer {}: {e}", peer.0);
-                    self.0.borrow_mut().swarm.decline_channel(peer, &e, now);
+            Event::VoucherDue { peer, channel, amount_wei, terms } => {
+                if let Some(short) = channels::shortfall(&terms, &channel, amount_wei) {
+                    // The deposit ran out (pieces fetched again): top it up, then pay the latest.
+                    let first = self.0.borrow_mut().pay_due.insert(channel, (peer, amount_wei, terms)).is_none();
+                    if first {
+                        self.top_up(peer, channel, terms, short);
+                    }
+                    return;
                 }
-            },
+                self.pay_voucher(peer, channel, amount_wei, terms);
+                // Ahead of time: once less than the credit window (and two pieces) of deposit is
+                // left and more is to come, add to it, so the seller never waits for it.
+                let missing = self.0.borrow().swarm.missing_bytes().unwrap_or(0);
+                let piece = self.0.borrow().swarm.info().map_or(0, |i| u64::from(i.piece_length));
+                let margin = crate::settlement::amount_wei(terms.credit_bytes.max(2 * piece), terms.price_per_mb_wei);
+                if missing > 0 && channels::left_in_deposit(&terms, &channel).is_some_and(|left| left < margin) && !self.0.borrow().pay_due.contains_key(&channel) {
+                    self.top_up(peer, channel, terms, 0);
+                }
+            }
             Event::VoucherReceived { peer, channel, amount_wei, signature, served_bytes } => {
                 // Not kept (closed, or storage full): the credit it bought must not be used.
                 if let Err(e) = channels::received(channel, amount_wei, signature, served_bytes) {
@@ -54,6 +66,45 @@ impl Torrent {
             Event::PayRefused { peer, reason } => tracing::info!("peer {} refused Style 2: {reason}", peer.0),
             _ => {}
         }
+    }
+
+    fn pay_voucher(&self, peer: PeerKey, channel: [u8; 32], amount_wei: u128, terms: crate::pay::wire::Terms) {
+        let now = now_ms() as u64;
+        match channels::voucher(&terms, channel, amount_wei) {
+            Ok(signature) => self.0.borrow_mut().swarm.send_voucher(peer, channel, amount_wei, signature, now),
+            Err(e) => {
+                tracing::warn!("not paying peer {}: {e}", peer.0);
+                self.0.borrow_mut().swarm.decline_channel(peer, &e, now);
+            }
+        }
+    }
+
+    /// Adds the shortfall and what is still to fetch to the channel's deposit, then signs the
+    /// latest voucher asked for meanwhile (the seller re-reads the channel when it sees it).
+    fn top_up(&self, peer: PeerKey, channel: [u8; 32], terms: crate::pay::wire::Terms, short: u128) {
+        let missing = self.0.borrow().swarm.missing_bytes().unwrap_or(0);
+        let add = short.saturating_add(crate::pay::buyer::deposit_for(missing, terms.price_per_mb_wei));
+        let weak = self.downgrade();
+        spawn_local(async move {
+            let result = channels::top_up(terms, channel, add).await;
+            let Some(t) = weak.upgrade() else { return };
+            let due = t.0.borrow_mut().pay_due.remove(&channel);
+            match (result, due) {
+                (Ok(_), due) => {
+                    if let Some((peer, amount, terms)) = due {
+                        t.pay_voucher(peer, channel, amount, terms);
+                    }
+                    // The seller reads the channel again and lets its credit grow.
+                    t.0.borrow_mut().swarm.channel_topped_up(peer, channel, now_ms() as u64);
+                }
+                (Err(e), Some((peer, _, _))) => {
+                    tracing::warn!("cannot add to the deposit of a channel: {e}");
+                    t.0.borrow_mut().swarm.decline_channel(peer, &e, now_ms() as u64);
+                }
+                (Err(e), None) => tracing::info!("not adding to a channel's deposit now: {e}"),
+            }
+            t.pump();
+        });
     }
 
     fn open_channel(&self, peer: PeerKey, terms: crate::pay::wire::Terms, length: u64) {
