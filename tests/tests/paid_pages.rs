@@ -200,3 +200,45 @@ async fn the_payer_reclaims_the_deposit_after_the_timeout_when_the_seller_vanish
     assert_eq!(tx_count(&anvil, &buyer)?, 2, "open and reclaim");
     buyer_page.close().await
 }
+
+/// The browser wallet (EIP-1193): the channel's deposit is its one `eth_sendTransaction`
+/// (one confirmation in MetaMask); every voucher after it is signed by the page's session
+/// key, with no further wallet request.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_browser_wallet_confirms_once_and_the_session_key_signs_every_voucher() -> anyhow::Result<()> {
+    const ACCOUNT: &str = "0x9965507d1a55bcc2695c58ba16fb37d819b0a4dc";
+    let anvil = Anvil::start()?;
+    let www = mixed_www()?;
+    chiral_e2e::wallet_pages::page_with(www.path(), "with-wallet.html", &[("test-provider.js", chiral_e2e::wallet_pages::PROVIDER_JS)])?;
+    let relay = relay_with_channels(&anvil, www.path())?;
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("metamask style 2.bin");
+    let size = 6 * MIB + 123;
+    write_test_file(&file, size, 44)?;
+
+    let seller_page = Browser::start().await?;
+    let seller = create_wallet(&seller_page, &relay).await?;
+    set_price(&seller_page).await?;
+    let shared = share_file(&seller_page, &relay, &file, Duration::from_secs(120)).await?;
+    let seller_before = balance(&anvil, &seller)?;
+
+    let b = Browser::start().await?;
+    b.client.goto(&format!("{}/with-wallet.html?anvil={}#wallet", relay.url, anvil.url)).await?;
+    b.wait_for("return document.querySelector('#connect-injected') ? true : null;", Duration::from_secs(60)).await.context("no browser wallet offered")?;
+    click(&b, "#connect-injected").await?;
+    b.wait_for("return document.querySelector('#injected-account') ? true : null;", Duration::from_secs(30)).await?;
+    let before = tx_count(&anvil, ACCOUNT)?;
+    js(&b, "location.hash = '#download'; return true;").await?;
+    start_download(&b, &shared.magnet).await?;
+    let t = wait_for_transfer(&b, Some(&shared.infohash), Duration::from_secs(120)).await?;
+    assert_eq!(t.sha256, shared.cid);
+    let calls = js(&b, "return window.__providerCalls.filter(m => m === 'eth_sendTransaction').length;").await?;
+    assert_eq!(calls, json!(1), "the wallet was asked more than once");
+    assert_eq!(tx_count(&anvil, ACCOUNT)? - before, 1, "one transaction: the deposit");
+    let (_, paid, tx) = close_channel(&seller_page, amount_wei(size)).await?;
+    assert_eq!(paid, amount_wei(size));
+    let (_, close_cost) = gas_cost(&anvil, &tx)?;
+    assert_eq!(balance(&anvil, &seller)? + close_cost - seller_before, amount_wei(size));
+    b.close().await?;
+    seller_page.close().await
+}

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use chiral_e2e::wallet_pages::{balance, click, go_wallet, js, plan, tx_count, PASS, PRICE_ETH, PRICE_WEI};
+use chiral_e2e::wallet_pages::{balance, click, go_wallet, js, page_with, plan, tx_count, PASS, PRICE_ETH, PRICE_WEI, PROVIDER_JS};
 use chiral_e2e::{json_rpc, mixed_www, share_file, start_download, wait_for_transfer, write_test_file, Anvil, Browser, Relay};
 use fantoccini::Locator;
 use serde_json::json;
@@ -198,41 +198,6 @@ async fn a_reload_during_settlement_never_pays_twice() -> anyhow::Result<()> {
     seeder.close().await
 }
 
-/// The provider a browser wallet injects, backed by anvil's JSON-RPC and one of its
-/// unlocked accounts; it starts on another chain so the page must add and switch.
-const PROVIDER_JS: &str = r#"
-(() => {
-  const anvil = new URLSearchParams(location.search).get('anvil');
-  const account = '0x9965507d1a55bcc2695c58ba16fb37d819b0a4dc';
-  let chain = '0x1', added = false;
-  window.__providerCalls = [];
-  const rpc = async (method, params) => {
-    const r = await fetch(anvil, { method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: params || [] }) });
-    const v = await r.json();
-    if (v.error) throw Object.assign(new Error(v.error.message), { code: v.error.code });
-    return v.result;
-  };
-  window.ethereum = { isMetaMask: false, request: async ({ method, params }) => {
-    window.__providerCalls.push(method);
-    switch (method) {
-      case 'eth_requestAccounts': case 'eth_accounts': return [account];
-      case 'eth_chainId': return chain;
-      case 'wallet_addEthereumChain': added = params[0].chainId === '0x181cd' && params[0].rpcUrls.length > 0; return null;
-      case 'wallet_switchEthereumChain':
-        if (!added && params[0].chainId !== '0x1') throw Object.assign(new Error('Unrecognized chain ID'), { code: 4902 });
-        chain = params[0].chainId; return null;
-      case 'eth_sendTransaction': {
-        const tx = Object.assign({}, params[0]); delete tx.chainId;
-        if (chain !== '0x181cd') throw new Error('wrong chain');
-        return rpc('eth_sendTransaction', [tx]);
-      }
-      default: return rpc(method, params);
-    }
-  } };
-})();
-"#;
-
 /// Records every byte the page sends out (fetch, XHR, WebSocket, data channels) and logs.
 const RECORDER_JS: &str = r#"
 (() => {
@@ -249,18 +214,6 @@ const RECORDER_JS: &str = r#"
   }
 })();
 "#;
-
-/// A copy of the app's index.html that loads `scripts` before the app starts.
-fn page_with(www: &std::path::Path, name: &str, scripts: &[(&str, &str)]) -> anyhow::Result<()> {
-    let index = std::fs::read_to_string(www.join("index.html"))?;
-    let mut tags = String::new();
-    for (file, body) in scripts {
-        std::fs::write(www.join(file), body)?;
-        tags.push_str(&format!("<script src=\"/{file}\"></script>"));
-    }
-    std::fs::write(www.join(name), index.replacen("<body>", &format!("<body>{tags}"), 1))?;
-    Ok(())
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_injected_browser_wallet_pays_the_seeder() -> anyhow::Result<()> {
