@@ -58,6 +58,8 @@ enum Payer {
     DeclinesLater,
     /// Tops the deposit up on the "chain" when a voucher would go over it, then signs.
     TopsUp,
+    /// Says it topped up after every voucher, without doing so.
+    ClaimsTopUps,
 }
 
 struct Node {
@@ -225,7 +227,7 @@ impl Net {
                 let key = if payer == Payer::WrongKey { PrivateKeySigner::from_bytes(&B256::from([9u8; 32])).unwrap() } else { self.session.clone() };
                 let sig = self.sign(&key, *channel, *amount_wei);
                 self.nodes[n].swarm.send_voucher(*peer, *channel, *amount_wei, sig, now);
-                if topped {
+                if topped || payer == Payer::ClaimsTopUps {
                     self.nodes[n].swarm.channel_topped_up(*peer, *channel, now);
                 }
                 if payer == Payer::Replays {
@@ -517,4 +519,14 @@ fn a_voucher_over_the_deposit_is_taken_once_the_chain_shows_a_top_up() {
     assert_eq!(net.nodes[seller].received[&CHANNEL].0, amount_wei(len as u64, PRICE));
     let checks = net.nodes[seller].events.iter().filter(|e| matches!(e, Event::CheckChannel { .. })).count();
     assert!(checks >= 2, "the seller never read the channel again ({checks} checks)");
+}
+
+#[test]
+fn naming_the_channel_again_without_a_top_up_gets_the_buyer_dropped_not_free_chain_reads() {
+    let (_, mut net, seller, buyer) = setup(10 * PIECE, amount_wei(3 * PIECE as u64, PRICE), Payer::ClaimsTopUps);
+    net.run(40);
+    assert!(!net.nodes[buyer].swarm.is_complete());
+    assert!(net.disconnected(seller).iter().any(|r| r.contains("did not grow")), "{:?}", net.disconnected(seller));
+    let checks = net.nodes[seller].events.iter().filter(|e| matches!(e, Event::CheckChannel { .. })).count();
+    assert!(checks <= 2, "{checks} chain reads");
 }

@@ -431,6 +431,11 @@ fn mark_finished(channel: &str) -> Result<(), String> {
     save(BUYER_KEY, book.to_json())
 }
 
+/// Buyer: a top-up of `channel` is on its way.
+pub fn topping(channel: &[u8; 32]) -> bool {
+    AGENT.with(|a| a.borrow().topping.contains(channel))
+}
+
 /// Buyer: wei left in the deposit of the book's channel for `terms` above what was signed.
 pub fn left_in_deposit(terms: &Terms, channel: &[u8; 32]) -> Option<u128> {
     let book = buyer_book();

@@ -49,6 +49,8 @@ pub enum VoucherError {
     BadSignature,
     #[error("no channel is open on this connection")]
     NoChannel,
+    #[error("the channel was named again, but its deposit did not grow")]
+    NoTopUp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +92,9 @@ pub enum VoucherOutcome {
     /// Signed right but above the deposit last seen: read the channel again (a top-up), then
     /// [`SellerSession::on_rechecked`].
     Recheck,
+    /// Signed right, above the deposit last seen, while a re-read is already out: kept until
+    /// that read answers.
+    Waiting,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -200,7 +205,7 @@ impl SellerSession {
                 return Err(VoucherError::OverDeposit { amount: amount_wei, deposit: o.grant.deposit });
             }
             o.pending = Some((amount_wei, signature));
-            return Ok(VoucherOutcome::Recheck);
+            return Ok(if o.refreshing { VoucherOutcome::Waiting } else { VoucherOutcome::Recheck });
         }
         let added = amount_wei - o.paid_wei;
         o.paid_wei = amount_wei;
@@ -216,9 +221,13 @@ impl SellerSession {
         if grant.channel != o.grant.channel {
             return Err(VoucherError::WrongChannel);
         }
-        o.refreshing = false;
+        let refreshed = std::mem::take(&mut o.refreshing);
+        let grew = grant.deposit > o.grant.deposit;
         o.grant.deposit = o.grant.deposit.max(grant.deposit);
-        let Some((amount, signature)) = o.pending.take() else { return Ok(0) };
+        let Some((amount, signature)) = o.pending.take() else {
+            // Named again with nothing new on chain: no free chain reads (the peer is dropped).
+            return if refreshed && !grew { Err(VoucherError::NoTopUp) } else { Ok(0) };
+        };
         if amount > o.grant.deposit {
             return Err(VoucherError::OverDeposit { amount, deposit: o.grant.deposit });
         }

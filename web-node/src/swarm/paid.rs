@@ -131,6 +131,7 @@ impl Swarm {
                     }
                     // Above the deposit we know: the buyer may have topped up. Read it again.
                     Ok(VoucherOutcome::Recheck) => self.event(Event::CheckChannel { peer, channel, terms }),
+                    Ok(VoucherOutcome::Waiting) => {}
                     Err(e) => {
                         let reason = format!("bad voucher: {e}");
                         self.send_pay(peer, &PayMessage::Refuse { reason: reason.clone() }, now);
@@ -206,6 +207,9 @@ impl Swarm {
                 }
             }
             return;
+        }
+        if !matches!(s.state, SellerState::Checking { .. }) {
+            return; // an answer nobody is waiting for
         }
         s.on_checked(result);
         match &s.state {

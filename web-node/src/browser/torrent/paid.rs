@@ -8,6 +8,9 @@ use super::{now_ms, Torrent};
 use crate::browser::channels;
 use crate::swarm::{Event, PeerKey};
 
+/// The most of a seller's credit window a buyer keeps in its deposit ahead of time, bytes.
+const MAX_TOP_UP_WINDOW: u64 = 16 << 20;
+
 impl Torrent {
     pub(super) fn on_pay_event(&self, event: Event) {
         let now = now_ms() as u64;
@@ -41,8 +44,9 @@ impl Torrent {
             Event::VoucherDue { peer, channel, amount_wei, terms } => {
                 if let Some(short) = channels::shortfall(&terms, &channel, amount_wei) {
                     // The deposit ran out (pieces fetched again): top it up, then pay the latest.
+                    // A top-up already on its way pays the latest due when it is mined.
                     let first = self.0.borrow_mut().pay_due.insert(channel, (peer, amount_wei, terms)).is_none();
-                    if first {
+                    if first && !channels::topping(&channel) {
                         self.top_up(peer, channel, terms, short);
                     }
                     return;
@@ -52,8 +56,12 @@ impl Torrent {
                 // left and more is to come, add to it, so the seller never waits for it.
                 let missing = self.0.borrow().swarm.missing_bytes().unwrap_or(0);
                 let piece = self.0.borrow().swarm.info().map_or(0, |i| u64::from(i.piece_length));
-                let margin = crate::settlement::amount_wei(terms.credit_bytes.max(2 * piece), terms.price_per_mb_wei);
-                if missing > 0 && channels::left_in_deposit(&terms, &channel).is_some_and(|left| left < margin) && !self.0.borrow().pay_due.contains_key(&channel) {
+                // The seller names the window: capped here, and never more than what is missing,
+                // so once a top-up covers the rest of the file it does not happen again.
+                let window = terms.credit_bytes.clamp(2 * piece, MAX_TOP_UP_WINDOW);
+                let margin = crate::settlement::amount_wei(window.min(missing), terms.price_per_mb_wei);
+                let low = channels::left_in_deposit(&terms, &channel).is_some_and(|left| left < margin);
+                if missing > 0 && low && !channels::topping(&channel) && !self.0.borrow().pay_due.contains_key(&channel) {
                     self.top_up(peer, channel, terms, 0);
                 }
             }
