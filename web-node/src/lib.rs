@@ -16,7 +16,8 @@
 //! | [`pay`] | Style 2: the payment-channel contract, `chiral_pay` vouchers in-band, seller and buyer sessions |
 //! | [`settlement`] | who delivered which verified chunks, the payment plan, the idempotent ledger |
 //! | [`wallet`] | the built-in wallet: encrypted keystore, EIP-1559 payments signed with alloy |
-//! | [`ed2k`] | ed2k hash and link |
+//! | [`ed2k`] | ed2k hash, part hashset and link (with sources) |
+//! | [`ed2k_wire`] | the eDonkey2000 protocol, sans-IO: packets, tags, messages, upload/download/server sessions, part plan |
 //! | [`folder_share`] | a folder shared as one torrent (files aligned to pieces by BEP 47 padding) and its folder manifest and ID |
 //! | [`ice`] | ICE servers (STUN/TURN) for WebRTC: the relay's `/api/ice`, the user's own, merged and bounded |
 //! | [`encryption`] | optional AES-256-GCM with a PBKDF2-SHA256 key, chunk-aligned |
@@ -32,6 +33,7 @@ pub mod bencode;
 pub mod bridge_link;
 pub mod dht;
 pub mod ed2k;
+pub mod ed2k_wire;
 pub mod encryption;
 pub mod file_check;
 pub mod file_record;
