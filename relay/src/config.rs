@@ -51,7 +51,8 @@ pub struct ChannelsDeployArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct FetchArgs {
-    /// magnet:?xt=urn:btih:… (its tr= HTTP and UDP trackers are used; WebSocket ones skipped).
+    /// magnet:?xt=urn:btih:… (its tr= HTTP and UDP trackers are used; WebSocket ones skipped),
+    /// or ed2k://|file|NAME|SIZE|HASH|/|sources,HOST:PORT|/ (fetched from its eD2k sources).
     pub magnet: String,
     /// Where to write the file, or for a multi-file torrent the folder that receives its
     /// files as `OUTPUT/<path…>` (default: the magnet's name, else its infohash, in the
@@ -162,6 +163,13 @@ pub struct ServeArgs {
     /// magnets and announces the relay's files; default: the --listen IP, port 6881.
     #[arg(long = "dht-listen", env = "CHIRAL_DHT_LISTEN")]
     pub dht_listen: Option<SocketAddr>,
+    /// Where eD2k clients (aMule, eMule) connect: the eDonkey2000 client protocol, and a
+    /// minimal eD2k server on the same port; default: the --listen IP, port 4662.
+    #[arg(long = "ed2k-listen", env = "CHIRAL_ED2K_LISTEN")]
+    pub ed2k_listen: Option<SocketAddr>,
+    /// No eD2k.
+    #[arg(long = "no-ed2k", env = "CHIRAL_NO_ED2K")]
+    pub no_ed2k: bool,
     /// DHT nodes to join through, host:port (repeatable; env comma-separated); default: the
     /// public routers (router.bittorrent.com, dht.transmissionbt.com, dht.libtorrent.org).
     #[arg(long = "dht-bootstrap", env = "CHIRAL_DHT_BOOTSTRAP", value_delimiter = ',')]

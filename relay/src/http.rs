@@ -29,6 +29,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/ice", get(crate::ice::ice_servers))
         .route("/api/ice/stats", get(crate::ice::ice_stats))
         .route("/api/channels", get(crate::paid::channels_info))
+        .route("/api/ed2k", get(crate::ed2k::ed2k_info))
         .route("/announce", get(crate::tracker_ws::announce))
         .route("/rpc", axum::routing::post(crate::rpc_proxy::rpc))
         .route("/api/faucet", axum::routing::post(crate::rpc_proxy::faucet))

@@ -31,6 +31,7 @@ pub mod api_error;
 pub mod bridge;
 pub mod byte_ranges;
 pub mod conditional;
+pub mod ed2k;
 pub mod config;
 pub mod file_http;
 pub mod file_response;

@@ -64,6 +64,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let local = listener.local_addr()?;
         let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{local}"));
         let seeded = relay::seeding::ingest_all(&args.seed, &public_url)?;
+        let (ed2k_listener, ed2k_source) = bind_ed2k(&args, &public_url).await;
 
         let keypair = p2p::identity::load_or_create(&args.data_dir)?;
         let (node, node_task) = p2p::spawn(NodeConfig {
@@ -78,7 +79,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         println!("relay peer id {}", node.peer_id);
         let local_files: Vec<_> = seeded.iter().map(|f| relay::file_http::LocalFile::new(f.path.clone(), f.manifest.clone())).collect();
         let publisher = (!seeded.is_empty())
-            .then(|| tokio::spawn(relay::seeding::publish_forever(seeded, node.clone(), keypair, public_url.clone())));
+            .then(|| tokio::spawn(relay::seeding::publish_forever(seeded, node.clone(), keypair, public_url.clone(), ed2k_source)));
 
         tracing::info!(%local, www = %www.display(), data_dir = %args.data_dir.display(), "relay listening");
         // A machine-readable line for scripts and tests that start the relay on port 0.
@@ -104,6 +105,17 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             for f in &local_files {
                 bridge.add_local_sold(&f.path, &f.manifest, seller.clone())?;
             }
+        }
+        if let (Some(bridge), Some(listener)) = (&state.bridge.0, ed2k_listener) {
+            let svc = relay::ed2k::Ed2kService::new(bridge.clone(), ed2k_source);
+            println!("ed2k listening on {}", listener.local_addr()?);
+            if seller.is_none() {
+                for f in &local_files {
+                    println!("ed2k link {}", svc.link(&f.manifest.name, f.manifest.size, &f.manifest.ed2k));
+                }
+            }
+            tokio::spawn(svc.clone().serve(listener));
+            state = state.with_ed2k(svc);
         }
         state = state.with_files_cached(local_files, args.chunk_cache_mib.saturating_mul(1 << 20));
         if let Some(ice) = relay::ice::IceService::start(&args.ice, &args.data_dir, outbound.clone()).await? {
@@ -158,6 +170,26 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     })
 }
 
+/// The eD2k listener (none with --no-ed2k or when the port is taken: the relay runs on
+/// without eD2k) and the address links name.
+async fn bind_ed2k(args: &ServeArgs, public_url: &str) -> (Option<tokio::net::TcpListener>, Option<std::net::SocketAddrV4>) {
+    if args.no_ed2k {
+        return (None, None);
+    }
+    let addr = args.ed2k_listen.unwrap_or_else(|| std::net::SocketAddr::new(args.listen.ip(), 4662));
+    match tokio::net::TcpListener::bind(addr).await {
+        Ok(l) => {
+            let public = public_url.split("://").nth(1).and_then(|h| h.split(['/', ':']).next()).and_then(|h| h.parse().ok());
+            let source = l.local_addr().ok().and_then(|a| relay::ed2k::advertised(a, public));
+            (Some(l), source)
+        }
+        Err(e) => {
+            tracing::warn!("no eD2k on {addr}: {e}");
+            (None, None)
+        }
+    }
+}
+
 /// Where the DHT node listens, if it runs: not with --no-dht, and not on a loopback address
 /// with the public routers as bootstrap (a loopback socket cannot reach them).
 fn dht_listen(args: &ServeArgs) -> Option<std::net::SocketAddr> {
@@ -185,6 +217,9 @@ fn discovery_config(args: &ServeArgs, peer_id: [u8; 20], announce_port: u16, out
 }
 
 async fn fetch(args: FetchArgs) -> anyhow::Result<()> {
+    if args.magnet.to_ascii_lowercase().starts_with("ed2k://") {
+        return fetch_ed2k(args).await;
+    }
     let magnet = web_node::tracker_client::parse_magnet(&args.magnet)?;
     // The magnet's `dn` names the output only if it is one safe path component.
     let safe_dn = magnet.name.clone().filter(|n| web_node::torrent_paths::check_component(n, web_node::torrent_paths::PathRules::host()).is_ok());
@@ -225,6 +260,28 @@ async fn fetch(args: FetchArgs) -> anyhow::Result<()> {
         println!("fetched folder {} ({} files, {bytes} bytes) to {} in {secs:.2} s ({rate:.1} MiB/s)", info.name, files.len(), output.display());
     }
     let _ = std::fs::remove_dir_all(&scratch);
+    Ok(())
+}
+
+/// `relay fetch ed2k://|file|…|/|sources,…|/`: from the link's eD2k sources, every part
+/// checked against the hashset, the hashset against the link's hash.
+async fn fetch_ed2k(args: FetchArgs) -> anyhow::Result<()> {
+    let link: web_node::ed2k::Ed2kLink = args.magnet.parse()?;
+    let safe = web_node::torrent_paths::check_component(&link.name, web_node::torrent_paths::PathRules::host()).is_ok();
+    let output = args.output.clone().unwrap_or_else(|| PathBuf::from(if safe { link.name.clone() } else { hex::encode(link.hash) }));
+    let sources = relay::bridge::resolve_peers(&link.sources.iter().map(|(h, p)| format!("{h}:{p}")).collect::<Vec<_>>()).await;
+    let mut random = [0u8; 16];
+    let _ = getrandom::fill(&mut random);
+    let me = web_node::ed2k_wire::Identity::new(random, 0, 0, "Chiral relay fetch");
+    let started = std::time::Instant::now();
+    let report = tokio::time::timeout(Duration::from_secs(args.timeout), relay::ed2k::fetch::fetch(me, link.hash, link.size, sources, &output, |_| {}))
+        .await
+        .map_err(|_| anyhow::anyhow!("the download did not finish within {} s", args.timeout))??;
+    let secs = started.elapsed().as_secs_f64();
+    for liar in &report.liars {
+        println!("dropped {liar}: it sent a part that failed its MD4");
+    }
+    println!("fetched {} ({} bytes) to {} in {secs:.2} s ({:.1} MiB/s) over ed2k", link.name, link.size, output.display(), link.size as f64 / 1048576.0 / secs);
     Ok(())
 }
 

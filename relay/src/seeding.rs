@@ -36,17 +36,20 @@ pub fn ingest_all(paths: &[PathBuf], public_url: &str) -> anyhow::Result<Vec<See
 }
 
 /// This relay's record for a file it holds: every chunk, served over HTTP.
-pub fn record_for(manifest: &Manifest, node: &NodeHandle, public_url: &str, now: u64) -> FileRecord {
+/// With `ed2k`, the relay is listed under eD2k too (`IP:PORT`, the whole file).
+pub fn record_for(manifest: &Manifest, node: &NodeHandle, public_url: &str, now: u64, ed2k: Option<std::net::SocketAddrV4>) -> FileRecord {
+    let http = Seeder {
+        peer_id: node.peer_id.to_string(),
+        protocol: Protocol::Http,
+        endpoint: format!("{}/file/{}", public_url.trim_end_matches('/'), manifest.cid_hex()),
+        wallet: None,
+        available_chunks: vec![(0, manifest.chunks())],
+        price_per_mb_wei: 0,
+    };
+    let ed2k = ed2k.map(|a| Seeder { protocol: Protocol::Ed2k, endpoint: a.to_string(), ..http.clone() });
     FileRecord {
         file: FileInfo::from_manifest(manifest),
-        seeders: vec![Seeder {
-            peer_id: node.peer_id.to_string(),
-            protocol: Protocol::Http,
-            endpoint: format!("{}/file/{}", public_url.trim_end_matches('/'), manifest.cid_hex()),
-            wallet: None,
-            available_chunks: vec![(0, manifest.chunks())],
-            price_per_mb_wei: 0,
-        }],
+        seeders: std::iter::once(http).chain(ed2k).collect(),
         published_at: now,
         expires_at: now + DEFAULT_TTL_SECS,
     }
@@ -54,7 +57,7 @@ pub fn record_for(manifest: &Manifest, node: &NodeHandle, public_url: &str, now:
 
 /// Publishes once the node knows a peer (or after 10 s alone), again 30 s later (peers that
 /// joined meanwhile), then every `REPUBLISH_EVERY`, each time freshly signed.
-pub async fn publish_forever(files: Vec<SeededFile>, node: NodeHandle, keypair: libp2p::identity::Keypair, public_url: String) {
+pub async fn publish_forever(files: Vec<SeededFile>, node: NodeHandle, keypair: libp2p::identity::Keypair, public_url: String, ed2k: Option<std::net::SocketAddrV4>) {
     for _ in 0..100 {
         if node.info().await.is_ok_and(|i| i.routing_table_size > 0) {
             break;
@@ -64,7 +67,7 @@ pub async fn publish_forever(files: Vec<SeededFile>, node: NodeHandle, keypair: 
     let mut delays = [Duration::from_secs(30)].into_iter().chain(std::iter::repeat(REPUBLISH_EVERY));
     loop {
         for f in &files {
-            let record = record_for(&f.manifest, &node, &public_url, now_secs());
+            let record = record_for(&f.manifest, &node, &public_url, now_secs(), ed2k);
             let result = match record.sign(&keypair) {
                 Ok(signed) => node.publish(&f.manifest.cid_hex(), signed, now_secs()).await.map_err(|e| e.to_string()),
                 Err(e) => Err(e.to_string()),

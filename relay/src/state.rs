@@ -28,6 +28,8 @@ pub struct AppState {
     pub ice: crate::ice::IceState,
     /// The payment-channel contract pages use (`/api/channels`).
     pub channels: crate::paid::ChannelsInfo,
+    /// The eD2k side (`/api/ed2k`), when the relay speaks eD2k.
+    pub ed2k: crate::ed2k::Ed2kState,
 }
 
 /// What the relay serves the app from, and the URL it is reached at.
@@ -69,6 +71,7 @@ impl AppState {
             trusted_proxies: Default::default(),
             ice: Default::default(),
             channels: Default::default(),
+            ed2k: Default::default(),
         }
     }
 
@@ -111,6 +114,11 @@ impl AppState {
     /// Adds the chain proxy.
     pub fn with_rpc(mut self, rpc: crate::rpc_proxy::RpcProxy) -> Self {
         self.rpc = RpcState(Some(Arc::new(rpc)));
+        self
+    }
+
+    pub fn with_ed2k(mut self, svc: Arc<crate::ed2k::Ed2kService>) -> Self {
+        self.ed2k = crate::ed2k::Ed2kState(Some(svc));
         self
     }
 

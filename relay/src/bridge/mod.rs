@@ -144,6 +144,9 @@ pub struct Bridge {
     /// Files each client made the bridge open, counted until their tasks end.
     creators: crate::client_caps::PerClient,
     silence: Silence,
+    /// ed2k hash → the CID a page or the relay's own copy says has it. Believed only after
+    /// the eD2k side hashed the verified bytes to it ([`crate::ed2k`]).
+    ed2k: Arc<Mutex<HashMap<[u8; 16], String>>>,
 }
 
 impl Bridge {
@@ -164,6 +167,7 @@ impl Bridge {
             outbound,
             creators: crate::client_caps::PerClient::new("bridged files", crate::client_caps::BRIDGE_FILES_PER_CLIENT),
             silence: Silence { first: limits.first_message_timeout, idle: limits.idle_timeout },
+            ed2k: Arc::default(),
         }
     }
 
@@ -231,7 +235,12 @@ impl Bridge {
         task.store = Some(PieceStore::File(tokio::fs::File::from_std(file)));
         task.local = true;
         task.cid_check = CidCheck::Passed; // every chunk is checked against the manifest as it is read
+        let task_sold = seller.is_some();
         task.pay = seller.map(crate::paid::TaskPay::Seller);
+        // A sold file is never given away over eD2k (which has no payment).
+        if !task_sold {
+            self.claim_ed2k(manifest.ed2k, manifest.cid_hex());
+        }
         tokio::spawn(task.run(rx, tx.downgrade()));
         self.files.lock().expect("bridge lock").insert(
             manifest.infohash,
@@ -380,6 +389,31 @@ impl Bridge {
         });
     }
 
+    /// Someone (a seeding page, the relay's own copy) says the file `cid` has this ed2k hash.
+    /// Bounded like the files bridged; stale claims are dropped first.
+    pub fn claim_ed2k(&self, hash: [u8; 16], cid: String) {
+        let mut claims = self.ed2k.lock().expect("ed2k lock");
+        if claims.len() >= self.max_files * 2 {
+            let live: std::collections::HashSet<String> = self.files.lock().expect("bridge lock").values().filter(|b| !b.tx.is_closed()).filter_map(|b| b.cid.clone()).collect();
+            claims.retain(|_, c| live.contains(c));
+        }
+        if claims.len() < self.max_files * 2 {
+            claims.insert(hash, cid);
+        }
+    }
+
+    /// The CID claimed for an ed2k hash, while something still offers it.
+    pub fn ed2k_cid(&self, hash: &[u8; 16]) -> Option<String> {
+        let cid = self.ed2k.lock().expect("ed2k lock").get(hash).cloned()?;
+        self.has(&cid).then_some(cid)
+    }
+
+    /// Every ed2k hash currently offered, with its CID.
+    pub fn ed2k_files(&self) -> Vec<([u8; 16], String)> {
+        let claims: Vec<_> = self.ed2k.lock().expect("ed2k lock").iter().map(|(h, c)| (*h, c.clone())).collect();
+        claims.into_iter().filter(|(_, c)| self.has(c)).collect()
+    }
+
     /// Some page currently offers this CID.
     pub fn has(&self, cid: &str) -> bool {
         self.sender(cid).is_some_and(|tx| !tx.is_closed())
@@ -441,7 +475,8 @@ impl Bridge {
         }
     }
 
-    async fn info(&self, cid: &str) -> Option<TorrentInfo> {
+    /// The torrent info (name, length, piece length) of a vouched file `cid`.
+    pub async fn info(&self, cid: &str) -> Option<TorrentInfo> {
         let tx = self.vouched_sender(cid).await.ok()?;
         let (reply, rx) = oneshot::channel();
         tx.send(Cmd::Info { reply }).await.ok()?;

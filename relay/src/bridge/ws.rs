@@ -32,6 +32,8 @@ pub struct BridgeQuery {
     pe: Vec<String>,
     /// The page is downloading: the relay fetches the file for it from every source it has.
     want: bool,
+    /// The seeding page's ed2k hash for the file (checked before eD2k clients get a byte).
+    ed2k: Option<[u8; 16]>,
 }
 
 impl BridgeQuery {
@@ -45,6 +47,7 @@ impl BridgeQuery {
                 "tr" => q.tr.push(v),
                 "pe" if q.pe.len() < web_node::tracker_client::MAX_MAGNET_PEERS && web_node::tracker_client::valid_peer_address(&v) => q.pe.push(v),
                 "want" => q.want = v == "1",
+                "ed2k" => q.ed2k = hex::decode(&v).ok().and_then(|b| b.try_into().ok()),
                 _ => {}
             }
         }
@@ -88,6 +91,9 @@ pub async fn bridge_ws(State(bridge): State<BridgeState>, State(bt): State<std::
     // The magnet's other trackers (the page speaks WebSocket ones itself).
     let trackers: Vec<String> = q.tr.into_iter().filter(|t| t.len() <= 512 && peer_discovery::speaks(t)).take(peer_discovery::MAX_TRACKERS).collect();
     let want = q.want;
+    if let (Some(hash), Some(cid)) = (q.ed2k, cid.clone()) {
+        bridge.claim_ed2k(hash, cid);
+    }
     ws.max_message_size(web_node::peer_wire::MAX_MESSAGE_BYTES + 1024)
         .on_upgrade(move |socket| async move { bridge.attach(client, cid, info_hash, socket, tcp_peers, trackers, want).await })
 }
@@ -101,7 +107,7 @@ mod tests {
         let q = BridgeQuery::parse("cid=ab&tr=udp%3A%2F%2F127.0.0.1%3A6969&tr=http://t/announce&x=1&want=1&pe=127.0.0.1%3A6881&pe=bad");
         assert_eq!(
             q,
-            BridgeQuery { cid: Some("ab".into()), tr: vec!["udp://127.0.0.1:6969".into(), "http://t/announce".into()], pe: vec!["127.0.0.1:6881".into()], want: true }
+            BridgeQuery { cid: Some("ab".into()), tr: vec!["udp://127.0.0.1:6969".into(), "http://t/announce".into()], pe: vec!["127.0.0.1:6881".into()], want: true, ed2k: None }
         );
         assert_eq!(BridgeQuery::parse(""), BridgeQuery::default());
     }

@@ -339,6 +339,21 @@ pub enum ServerMsg {
 }
 
 impl ServerMsg {
+    /// Whether an opcode-0x01 eDonkey payload is a login (hash, ID, port, tags, nothing
+    /// after) rather than a hello (a leading 16, and the server address after the tags):
+    /// lets one port speak both the client and the server protocol.
+    pub fn is_login(payload: &[u8]) -> bool {
+        let mut r = Reader::new(payload);
+        let parsed = (|| -> Result<(), WireError> {
+            r.hash()?;
+            r.u32()?;
+            r.u16()?;
+            parse_tags(&mut r)?;
+            Ok(())
+        })();
+        parsed.is_ok() && r.remaining() == 0
+    }
+
     pub fn parse(p: &Packet) -> Result<Self, WireError> {
         let mut r = Reader::new(&p.payload);
         let m = match (p.proto, p.opcode) {

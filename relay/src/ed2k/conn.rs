@@ -1,0 +1,188 @@
+//! One inbound eD2k connection. Its first packet decides what it is: a hello starts an
+//! uploading session ([`UploadSession`]), a login a server session ([`ServerSession`]).
+//! Bounded: 15 s for the first packet, 2 minutes of silence after, one range read at a
+//! time (at most two 180 KiB blocks), slots from the service's pool.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use web_node::ed2k_wire::message::op;
+use web_node::ed2k_wire::packet::PROTO_EDONKEY;
+use web_node::ed2k_wire::server::{ServerAction, ServerSession};
+use web_node::ed2k_wire::upload::{UploadOutput, UploadSession};
+use web_node::ed2k_wire::{Decoder, Packet, ServerMsg};
+
+use super::Ed2kService;
+
+const FIRST_PACKET: Duration = Duration::from_secs(15);
+const IDLE: Duration = Duration::from_secs(120);
+
+/// A login (opcode 0x01 like a hello, see [`ServerMsg::is_login`]) starts a server session;
+/// anything else an uploading one.
+fn is_hello(p: &Packet) -> bool {
+    !(p.proto == PROTO_EDONKEY && p.opcode == op::LOGINREQUEST && ServerMsg::is_login(&p.payload))
+}
+
+async fn read_packet(stream: &mut TcpStream, dec: &mut Decoder, wait: Duration) -> anyhow::Result<Packet> {
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        if let Some(p) = dec.next_packet()? {
+            return Ok(p);
+        }
+        let n = tokio::time::timeout(wait, stream.read(&mut buf)).await.map_err(|_| anyhow::anyhow!("silent for {wait:?}"))??;
+        if n == 0 {
+            anyhow::bail!("closed");
+        }
+        dec.push(&buf[..n]);
+    }
+}
+
+pub async fn handle(svc: Arc<Ed2kService>, mut stream: TcpStream, from: SocketAddr) -> anyhow::Result<()> {
+    let mut dec = Decoder::new();
+    let first = read_packet(&mut stream, &mut dec, FIRST_PACKET).await?;
+    if is_hello(&first) {
+        upload(svc, stream, dec, first).await
+    } else {
+        server(svc, stream, dec, first, from).await
+    }
+}
+
+async fn server(svc: Arc<Ed2kService>, mut stream: TcpStream, mut dec: Decoder, first: Packet, from: SocketAddr) -> anyhow::Result<()> {
+    let IpAddr::V4(ip) = from.ip() else { anyhow::bail!("eD2k is IPv4 only") };
+    let mut session = ServerSession::new(ip);
+    let mut packet = first;
+    loop {
+        let files = svc.catalog.len() as u32;
+        match session.on_packet(&packet, files, "Chiral relay: eD2k sources for the files this relay and its pages serve")? {
+            ServerAction::Send(packets) => {
+                for p in packets {
+                    stream.write_all(&p.encode()).await?;
+                }
+            }
+            ServerAction::Sources(hash) => {
+                let here = svc.catalog.bridge.ed2k_cid(&hash).is_some();
+                let sources: Vec<_> = svc.advertised.filter(|_| here).map(|a| (*a.ip(), a.port())).into_iter().collect();
+                if let Some(p) = ServerSession::sources(hash, &sources) {
+                    stream.write_all(&p.encode()).await?;
+                }
+            }
+            ServerAction::Nothing => {}
+        }
+        packet = read_packet(&mut stream, &mut dec, Duration::from_secs(30 * 60)).await?;
+    }
+}
+
+/// A piece kept between reads (blocks are smaller than pieces and come in order).
+struct PieceCache {
+    index: u64,
+    bytes: Vec<u8>,
+}
+
+async fn read_range(svc: &Ed2kService, cid: &str, piece_len: u64, cache: &mut Option<PieceCache>, start: u64, end: u64) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity((end - start) as usize);
+    let mut at = start;
+    while at < end {
+        let index = at / piece_len;
+        if cache.as_ref().is_none_or(|c| c.index != index) {
+            let bytes = svc.catalog.bridge.piece(cid, index).await.map_err(|e| format!("{e:?}"))?;
+            *cache = Some(PieceCache { index, bytes });
+        }
+        let piece = cache.as_ref().expect("filled");
+        let off = (at - index * piece_len) as usize;
+        let take = ((end - at) as usize).min(piece.bytes.len().saturating_sub(off));
+        if take == 0 {
+            return Err("short piece".into());
+        }
+        out.extend_from_slice(&piece.bytes[off..off + take]);
+        at += take as u64;
+    }
+    Ok(out)
+}
+
+async fn upload(svc: Arc<Ed2kService>, mut stream: TcpStream, mut dec: Decoder, first: Packet) -> anyhow::Result<()> {
+    let mut session = UploadSession::new(svc.me.clone());
+    let mut served: Option<(String, u64)> = None;
+    let mut cache: Option<PieceCache> = None;
+    let mut permit: Option<tokio::sync::OwnedSemaphorePermit> = None;
+    let mut waiting: Option<std::pin::Pin<Box<dyn std::future::Future<Output = Option<tokio::sync::OwnedSemaphorePermit>> + Send>>> = None;
+    let mut buf = vec![0u8; 16 * 1024];
+    let result = async {
+        session.on_packet(&first)?;
+        loop {
+            while let Some(o) = session.poll() {
+                match o {
+                    UploadOutput::Send(p) => stream.write_all(&p.encode()).await?,
+                    UploadOutput::Lookup(hash) => {
+                        let found = svc.catalog.lookup(hash).await;
+                        served = found.as_ref().map(|(_, cid, pl)| (cid.clone(), *pl as u64));
+                        session.file_found(hash, found.map(|(f, _, _)| f));
+                    }
+                    UploadOutput::NeedHashset(hash) => {
+                        let set = svc.catalog.hashset(hash).await;
+                        if let Err(e) = &set {
+                            tracing::info!("ed2k: no hashset for {}: {e}", hex::encode(hash));
+                        }
+                        session.hashset_ready(hash, set.ok().map(|s| s.as_ref().clone()));
+                    }
+                    UploadOutput::WantSlot => match svc.slots.clone().try_acquire_owned() {
+                        Ok(p) => {
+                            permit = Some(p);
+                            session.slot_granted();
+                        }
+                        Err(_) => {
+                            let queued = (super::UPLOAD_SLOTS - svc.slots.available_permits()) as u32;
+                            session.slot_queued(queued.max(1));
+                            let slots = svc.slots.clone();
+                            waiting = Some(Box::pin(async move { slots.acquire_owned().await.ok() }));
+                        }
+                    },
+                    UploadOutput::ReleaseSlot => {
+                        permit = None;
+                        waiting = None;
+                    }
+                    UploadOutput::Read { hash, start, end } => {
+                        // Nothing leaves before the file's bytes hashed to its ed2k hash.
+                        let checked = svc.catalog.hashset(hash).await;
+                        let bytes = match (&served, checked) {
+                            (Some((cid, piece_len)), Ok(_)) => read_range(&svc, cid, *piece_len, &mut cache, start, end).await,
+                            (_, Err(e)) => Err(e),
+                            (None, _) => Err("no file".into()),
+                        };
+                        match bytes {
+                            Ok(bytes) => session.on_data(start, &bytes),
+                            Err(e) => {
+                                tracing::info!("ed2k: cannot serve {}: {e}", hex::encode(hash));
+                                session.read_failed();
+                            }
+                        }
+                    }
+                }
+            }
+            let n = tokio::select! {
+                r = tokio::time::timeout(IDLE, stream.read(&mut buf)) => r.map_err(|_| anyhow::anyhow!("silent for {IDLE:?}"))??,
+                p = async { waiting.as_mut().expect("guarded").await }, if waiting.is_some() => {
+                    waiting = None;
+                    if let Some(p) = p {
+                        permit = Some(p);
+                        session.slot_granted();
+                    }
+                    continue;
+                }
+            };
+            if n == 0 {
+                return Ok(());
+            }
+            dec.push(&buf[..n]);
+            while let Some(p) = dec.next_packet()? {
+                session.on_packet(&p)?;
+            }
+        }
+    }
+    .await;
+    session.closed();
+    drop(permit);
+    result
+}
