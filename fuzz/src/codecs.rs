@@ -82,6 +82,67 @@ pub fn chiral_pay(data: &[u8]) {
     }
 }
 
+/// A byte stream from an eD2k peer: framed (packed packets inflated within bounds), parsed
+/// as client and server messages, whose encodings are stable (parse ∘ encode is a fixed
+/// point), and fed to the uploading, downloading and server sessions, which never panic.
+pub fn ed2k_wire(data: &[u8]) {
+    use web_node::ed2k_wire::download::DownloadSession;
+    use web_node::ed2k_wire::server::ServerSession;
+    use web_node::ed2k_wire::upload::{ServedFile, UploadOutput, UploadSession};
+    use web_node::ed2k_wire::{ClientMsg, Decoder, Identity, ServerMsg};
+    let me = Identity::new([7; 16], 0x0100_000a, 4662, "fuzz");
+    let mut dec = Decoder::new();
+    let mut up = UploadSession::new(me.clone());
+    let mut down = DownloadSession::new(me, [1; 16], 20_000_000, false);
+    let mut server = ServerSession::new(std::net::Ipv4Addr::new(10, 0, 0, 2));
+    for piece in data.chunks(97) {
+        dec.push(piece);
+        loop {
+            let p = match dec.next_packet() {
+                Ok(Some(p)) => p,
+                Ok(None) | Err(_) => break,
+            };
+            assert!(p.payload.len() < web_node::ed2k_wire::packet::MAX_PACKET);
+            if let Ok(m) = ClientMsg::parse(&p) {
+                let once = m.to_packet();
+                let again = ClientMsg::parse(&once).expect("our own packet parses").to_packet();
+                assert_eq!(once, again);
+            }
+            if let Ok(m) = ServerMsg::parse(&p) {
+                let once = m.to_packet();
+                assert_eq!(ServerMsg::parse(&once).expect("our own packet parses").to_packet(), once);
+            }
+            let _ = up.on_packet(&p);
+            while let Some(o) = up.poll() {
+                match o {
+                    UploadOutput::Lookup(h) => up.file_found(h, Some(ServedFile { hash: h, name: "f".into(), size: 30_000_000 })),
+                    UploadOutput::NeedHashset(h) => up.hashset_ready(h, None),
+                    UploadOutput::WantSlot => up.slot_granted(),
+                    UploadOutput::Read { start, end, .. } => {
+                        assert!(end > start && end - start <= web_node::ed2k_wire::upload::MAX_RANGE && end <= 30_000_000);
+                        up.on_data(start, &vec![0; (end - start) as usize]);
+                    }
+                    UploadOutput::Send(_) | UploadOutput::ReleaseSlot => {}
+                }
+            }
+            let _ = down.on_packet(&p);
+            while down.poll().is_some() {}
+            let _ = server.on_packet(&p, 1, "fuzz");
+        }
+    }
+}
+
+/// An ed2k link a page or a user pastes: bounded, and what parses names a hash and sources
+/// with ports.
+pub fn ed2k_link(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    if let Ok(link) = text.parse::<web_node::ed2k::Ed2kLink>() {
+        assert!(text.len() <= web_node::ed2k::MAX_LINK_LEN);
+        assert!(link.sources.len() <= web_node::ed2k::MAX_LINK_SOURCES);
+        assert!(link.sources.iter().all(|(h, p)| !h.is_empty() && *p != 0));
+    }
+}
+
 /// An info dict from a peer (BEP 9) or a .torrent file's `info`, single file or folder:
 /// what is accepted is self-consistent (the piece hashes cover the length, the files lie
 /// back to back and sum to it, each piece's file spans cover it) and its paths are safe.

@@ -153,6 +153,40 @@ pub fn for_target(name: &str) -> Vec<Vec<u8>> {
             vec![lines(&script)]
         }
         "magnet" => vec![m.magnet(&Sources::relay("http://127.0.0.1:8080", &m.cid_hex())), format!("magnet:?xt=urn:btih:{}&dn=a%20b&tr=wss%3A%2F%2Ftracker.example&x.pe=[::1]:6881&x.pe=10.0.0.1:51413", hex_encode(&m.infohash))].into_iter().map(String::into_bytes).collect(),
+        "ed2k_wire" => {
+            use web_node::ed2k_wire::message::{ClientMsg, ServerMsg};
+            let me = web_node::ed2k_wire::Identity::new([3; 16], 0x0100_000a, 4662, "seed");
+            let h = [0x42; 16];
+            let stream = |msgs: Vec<web_node::ed2k_wire::Packet>| msgs.iter().flat_map(|p| p.encode()).collect::<Vec<u8>>();
+            let packed = web_node::ed2k_wire::Packet::new(0xD4, 0x40, miniz_oxide::deflate::compress_to_vec_zlib(&[0u8; 64], 6));
+            vec![
+                stream(vec![
+                    ClientMsg::Hello(me.hello()).to_packet(),
+                    ClientMsg::RequestFileName(h).to_packet(),
+                    ClientMsg::SetReqFileId(h).to_packet(),
+                    ClientMsg::HashSetRequest(h).to_packet(),
+                    ClientMsg::StartUpload(Some(h)).to_packet(),
+                    ClientMsg::RequestParts { hash: h, ranges: [(0, 184_320), (184_320, 368_640), (0, 0)] }.to_packet(),
+                ]),
+                stream(vec![
+                    ClientMsg::HelloAnswer(me.hello()).to_packet(),
+                    ClientMsg::FileName { hash: [1; 16], name: b"f".to_vec() }.to_packet(),
+                    ClientMsg::FileStatus { hash: [1; 16], parts: 0, bits: vec![] }.to_packet(),
+                    ClientMsg::AcceptUpload.to_packet(),
+                    ClientMsg::SendingPart { hash: [1; 16], start: 0, end: 4, data: vec![1, 2, 3, 4] }.to_packet(),
+                    packed,
+                ]),
+                stream(vec![
+                    ServerMsg::Login { user_hash: [5; 16], client_id: 0, port: 4662, tags: me.hello().tags }.to_packet(),
+                    ServerMsg::GetSources { hash: h, size: 1 << 33 }.to_packet(),
+                ]),
+            ]
+        }
+        "ed2k_link" => vec![
+            b"ed2k://|file|a%20b.bin|20983865|84ed5d686ff4e5f04b81540dd5b3cd53|/".to_vec(),
+            b"ed2k://|file|x|5|84ed5d686ff4e5f04b81540dd5b3cd53|/|sources,10.66.0.1:4662,host.example:4663|/".to_vec(),
+            b"ed2k://|server|1.2.3.4|4661|/".to_vec(),
+        ],
         "chiral_pay" => {
             use web_node::pay::wire::{PayMessage, Terms};
             let terms = Terms { price_per_mb_wei: 1_000_000_000_000_000, payee: [0xaa; 20], chain_id: 98765, contract: [0xcc; 20], credit_bytes: 2 << 20 };

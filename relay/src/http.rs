@@ -30,6 +30,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/ice/stats", get(crate::ice::ice_stats))
         .route("/api/channels", get(crate::paid::channels_info))
         .route("/api/ed2k", get(crate::ed2k::ed2k_info))
+        .route("/api/ed2k/fetch", axum::routing::post(crate::ed2k::jobs::start))
+        .route("/api/ed2k/fetch/{hash}", get(crate::ed2k::jobs::status))
         .route("/announce", get(crate::tracker_ws::announce))
         .route("/rpc", axum::routing::post(crate::rpc_proxy::rpc))
         .route("/api/faucet", axum::routing::post(crate::rpc_proxy::faucet))

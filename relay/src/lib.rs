@@ -8,6 +8,7 @@
 //! | [`byte_ranges`] | the `Range` grammar, satisfiable ranges, `multipart/byteranges` framing (pure) |
 //! | [`file_response`] | writes a `Decision` out, streaming from disk, memory or bridged pieces |
 //! | [`bt_tcp`] | TCP BitTorrent: clients connect here and join the bridge's swarm for their infohash |
+//! | [`ed2k`] | eDonkey2000 on `--ed2k-listen`: serving aMule/eMule, a minimal eD2k server, fetching from eD2k sources for `relay fetch` and pages |
 //! | [`channels_cmd`] | `relay channels-deploy`: puts the `ChiralChannels` payment-channel contract on a chain, idempotently |
 //! | [`client_addr`] | who a request comes from: `--trusted-proxy` and `Forwarded`/`X-Forwarded-For` (pure), the `ClientAddr` extractor |
 //! | [`client_caps`] | what one client address may hold at once (bridge files, TCP peers) |

@@ -107,7 +107,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             }
         }
         if let (Some(bridge), Some(listener)) = (&state.bridge.0, ed2k_listener) {
-            let svc = relay::ed2k::Ed2kService::new(bridge.clone(), ed2k_source);
+            let svc = relay::ed2k::Ed2kService::new(bridge.clone(), ed2k_source, &args.data_dir, &state.site.public_url);
+            outbound.add_own(listener.local_addr()?);
             println!("ed2k listening on {}", listener.local_addr()?);
             if seller.is_none() {
                 for f in &local_files {

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
+pub mod amule;
 pub mod anvil;
 mod browser;
 pub mod dht_sim;
@@ -138,6 +139,8 @@ impl Relay {
     fn spawn(www: &Path, data_dir: &Path, args: &[String], listen: Option<&(String, Vec<String>, String)>, netns: Option<&str>, lines: &std::sync::Arc<std::sync::Mutex<Vec<String>>>) -> anyhow::Result<Guarded> {
         // No mainline DHT (its default is the public routers) unless a test sets one up.
         let dht: &[&str] = if args.iter().any(|a| a == "--dht-listen") { &[] } else { &["--no-dht"] };
+        // eD2k on a port of its own (its default, 4662, is one port for every relay on 127.0.0.1).
+        let ed2k: &[&str] = if netns.is_some() || args.iter().any(|a| a == "--ed2k-listen" || a == "--no-ed2k") { &[] } else { &["--ed2k-listen", "127.0.0.1:0"] };
         let (http, p2p, bt) = match listen {
             Some((http, p2p, bt)) => (http.clone(), p2p.join(","), bt.clone()),
             None => ("127.0.0.1:0".into(), "/ip4/127.0.0.1/tcp/0,/ip4/127.0.0.1/tcp/0/ws".into(), "127.0.0.1:0".into()),
@@ -154,11 +157,12 @@ impl Relay {
             command
                 .args(args)
                 .args(dht)
+                .args(ed2k)
                 .args(["--listen", &http, "--p2p-listen", &p2p, "--bt-listen", &bt, "--www"])
                 .arg(www)
                 .arg("--data-dir")
                 .arg(data_dir)
-                .env("RUST_LOG", "warn")
+                .env("RUST_LOG", std::env::var("CHIRAL_RELAY_LOG").unwrap_or_else(|_| "warn".into()))
                 .stdout(Stdio::piped()),
         )?;
         let stdout = process.child().stdout.take().context("relay stdout")?;

@@ -66,7 +66,9 @@ pub struct Netns {
 }
 
 impl Netns {
-    fn create(name: String) -> anyhow::Result<Self> {
+    /// Creates namespace `name` with its loopback up (name it `chiral-PID-…` so a killed
+    /// test's leftovers are swept).
+    pub fn create(name: String) -> anyhow::Result<Self> {
         run(&["ip", "netns", "add", &name], None)?;
         let ns = Self { name };
         ns.ip(&["link", "set", "lo", "up"])?;
@@ -117,7 +119,7 @@ impl Drop for Netns {
 }
 
 /// Deletes `chiral-PID-…` namespaces whose process is gone (a test killed mid-run).
-fn sweep_stale() {
+pub(crate) fn sweep_stale() {
     let Ok(out) = Command::new("ip").args(["netns", "list"]).output() else { return };
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let name = line.split_whitespace().next().unwrap_or("");
@@ -240,6 +242,23 @@ fn connect_in(ns: &str, port: u16) -> std::io::Result<TcpStream> {
         return Err(std::io::Error::last_os_error());
     }
     TcpStream::connect(("127.0.0.1", port))
+}
+
+/// A listener bound to `addr` inside namespace `ns` (a short-lived thread enters it with
+/// `setns(2)` and binds; the socket stays in that namespace wherever it is used).
+pub fn bind_in(ns: &Netns, addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let path = format!("/run/netns/{}", ns.name);
+    std::thread::spawn(move || {
+        let file = std::fs::File::open(path)?;
+        // SAFETY: setns on a namespace fd we hold open; it changes only this thread, which
+        // ends right after binding.
+        if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        TcpListener::bind(addr)
+    })
+    .join()
+    .map_err(|_| std::io::Error::other("the setns thread panicked"))?
 }
 
 fn pipe(mut from: TcpStream, mut to: TcpStream) {

@@ -202,11 +202,22 @@ fn StartDownload() -> impl IntoView {
     let transfers = expect_context::<Transfers>();
     let (text, set_text) = signal(String::new());
     let (status, set_status) = signal(None::<String>);
+    let ed2k = RwSignal::new(None::<crate::ed2k_fetch::FetchStatus>);
     let owner = Owner::current();
     let start = move || {
         let owner = owner.clone();
         let input = text.get_untracked().trim().to_string();
         set_status.set(None);
+        if input.to_ascii_lowercase().starts_with("ed2k://") {
+            match input.parse::<web_node::ed2k::Ed2kLink>() {
+                Ok(link) => {
+                    crate::ed2k_fetch::start(link, input, ed2k, transfers, owner);
+                    set_text.set(String::new());
+                }
+                Err(e) => set_status.set(Some(e.to_string())),
+            }
+            return;
+        }
         if input.starts_with("magnet:") {
             match web_node::tracker_client::parse_magnet(&input) {
                 Ok(m) => {
@@ -225,7 +236,7 @@ fn StartDownload() -> impl IntoView {
         }
         let cid = input.to_ascii_lowercase();
         if cid.len() != 64 || !cid.bytes().all(|c| c.is_ascii_hexdigit()) {
-            set_status.set(Some("Paste a magnet link or a content ID (64 hexadecimal digits).".into()));
+            set_status.set(Some("Paste a magnet link, an ed2k link or a content ID (64 hexadecimal digits).".into()));
             return;
         }
         let Some(node) = network.node.get_untracked() else {
@@ -250,10 +261,11 @@ fn StartDownload() -> impl IntoView {
             ev.prevent_default();
             start();
         }>
-            <input id="download-input" type="text" placeholder="Magnet link or content ID" spellcheck="false"
+            <input id="download-input" type="text" placeholder="Magnet link, ed2k link or content ID" spellcheck="false"
                 prop:value=text on:input=move |ev| set_text.set(event_target_value(&ev)) />
             <button id="download-button" type="submit">"Download"</button>
         </form>
         {move || status.get().map(|s| view! { <div class="card" id="download-status">{s}</div> })}
+        <crate::ed2k_fetch::Ed2kFetchCard status=ed2k />
     }
 }

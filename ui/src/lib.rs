@@ -18,6 +18,7 @@
 pub mod channels;
 pub mod clipboard;
 pub mod download;
+pub mod ed2k_fetch;
 pub mod folder;
 pub mod hashing;
 pub mod ice;

@@ -228,7 +228,8 @@ impl Library {
         if let Check::Changed { why } = kept_file::check(&kept.entry, &file) {
             return self.set_status(&info_hash, Status::Changed { why });
         }
-        let seed = || self.transfers.seed(file, kept.info_bytes.clone(), kept.chunk_hashes.clone(), kept.entry.file.cid.clone());
+        let ed2k = hex::decode(&kept.entry.file.ed2k).ok().and_then(|b| b.try_into().ok());
+        let seed = || self.transfers.seed(file, kept.info_bytes.clone(), kept.chunk_hashes.clone(), kept.entry.file.cid.clone(), ed2k);
         let started = match self.owner.get_value() {
             Some(owner) => owner.with(seed),
             None => seed(),

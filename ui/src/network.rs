@@ -145,3 +145,11 @@ fn Stat(label: &'static str, id: &'static str, value: Signal<String>) -> impl In
         </div>
     }
 }
+
+/// Where eD2k clients reach this page's relay (`GET /api/ed2k` → `{"source": "IP:PORT"}`),
+/// or `None` when it does not speak eD2k.
+pub async fn ed2k_source() -> Option<String> {
+    let text = fetch_text("/api/ed2k").await.ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    v["source"].as_str().map(str::to_string)
+}

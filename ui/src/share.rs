@@ -212,13 +212,27 @@ fn ResultCard(hashed: Hashed) -> impl IntoView {
             <CopyRow label="Content ID" id="cid" value=s.cid.clone() />
             <CopyRow label="Infohash" id="infohash" value=s.infohash.clone() />
             <CopyRow label="Magnet" id="magnet" value=s.magnet />
-            <CopyRow label="ed2k link" id="ed2k-link" value=s.ed2k_link />
+            <Ed2kRow link=s.ed2k_link />
             <CopyRow label="Merkle root" id="merkle-root" value=s.merkle_root />
-            <SeedRow source=hashed.source info_bytes=hashed.info_bytes chunk_hashes=hashed.chunk_hashes infohash=s.infohash.clone() cid=s.cid.clone() />
+            <SeedRow source=hashed.source info_bytes=hashed.info_bytes chunk_hashes=hashed.chunk_hashes infohash=s.infohash.clone() cid=s.cid.clone() ed2k=s.ed2k.clone() />
             <PublishRow file />
             <crate::library_view::KeepRow hashed=keep />
         </div>
     }
+}
+
+/// The ed2k link; when this page's relay speaks eD2k (`/api/ed2k`), with the relay as its
+/// source, so aMule users can fetch the file from this tab through the relay.
+#[component]
+fn Ed2kRow(link: String) -> impl IntoView {
+    let with_source = RwSignal::new(link.clone());
+    let plain = link.clone();
+    leptos::task::spawn_local(async move {
+        if let Some(source) = crate::network::ed2k_source().await {
+            with_source.set(format!("{plain}|sources,{source}|/"));
+        }
+    });
+    view! { {move || view! { <CopyRow label="ed2k link" id="ed2k-link" value=with_source.get() /> }} }
 }
 
 #[component]
@@ -320,10 +334,11 @@ pub(crate) fn PublishRow(file: FileInfo, #[prop(into, default = "publish".to_str
 /// Seeds the file from this tab over WebRTC (WebTorrent-compatible, through the relay's
 /// tracker) for as long as the page is open.
 #[component]
-fn SeedRow(source: Option<File>, info_bytes: Vec<u8>, chunk_hashes: Vec<[u8; 32]>, infohash: String, cid: String) -> impl IntoView {
+fn SeedRow(source: Option<File>, info_bytes: Vec<u8>, chunk_hashes: Vec<[u8; 32]>, infohash: String, cid: String, ed2k: String) -> impl IntoView {
     let transfers = expect_context::<Transfers>();
+    let ed2k = hex::decode(&ed2k).ok().and_then(|b| b.try_into().ok());
     let started = match source {
-        Some(file) => transfers.seed(file, info_bytes, chunk_hashes, cid),
+        Some(file) => transfers.seed(file, info_bytes, chunk_hashes, cid, ed2k),
         None => Err("encrypted files are shared by their ciphertext, which this tab does not keep; seeding them arrives with relay storage".into()),
     };
     let error = started.err();

@@ -116,7 +116,7 @@ async fn share(files: Vec<File>, set_stage: WriteSignal<Stage>, transfers: Trans
     // Each file on its own too: its CID names it in the DHT, and this tab seeds it.
     let mut on_their_own = Vec::new();
     for ((_, file), m) in entries.iter().zip(&manifests).filter(|(_, m)| m.size > 0).take(MAX_FILES_ON_THEIR_OWN) {
-        transfers.seed(file.clone(), m.info_dict_bytes(), m.chunk_hashes.clone(), hex::encode(m.cid))?;
+        transfers.seed(file.clone(), m.info_dict_bytes(), m.chunk_hashes.clone(), hex::encode(m.cid), Some(m.ed2k))?;
         on_their_own.push(web_node::file_record::FileInfo::from_manifest(m));
     }
     let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();

@@ -92,7 +92,7 @@ impl Transfers {
     /// `peers`: a magnet's `x.pe` peers, which the relay bridge dials.
     pub fn options(&self, info_hash: [u8; 20], name: Option<String>, trackers: Vec<String>, peers: Vec<String>, cid: Option<String>) -> TorrentOptions {
         let sources = self.sources.get_untracked();
-        let bridge = (sources != Sources::WebRtc).then(|| web_node::browser::torrent::bridge_url(&info_hash, None, &trackers, &peers)).flatten();
+        let bridge = (sources != Sources::WebRtc).then(|| web_node::browser::torrent::bridge_url(&info_hash, None, None, &trackers, &peers)).flatten();
         // Without WebRTC the page joins no WebTorrent swarm: its trackers are left out.
         let trackers = if sources == Sources::Relay { trackers.into_iter().filter(|t| !t.starts_with("ws")).collect() } else { trackers };
         TorrentOptions {
@@ -183,10 +183,11 @@ impl Transfers {
     }
 
     /// Seeds a shared file over WebRTC and offers it to the relay's bridge (HTTP, curl).
-    pub fn seed(self, file: web_sys::File, info_bytes: Vec<u8>, chunk_hashes: Vec<[u8; 32]>, cid: String) -> Result<(), String> {
+    /// `ed2k`: the file's ed2k hash, offered to the relay so eD2k clients can get it too.
+    pub fn seed(self, file: web_sys::File, info_bytes: Vec<u8>, chunk_hashes: Vec<[u8; 32]>, cid: String, ed2k: Option<[u8; 16]>) -> Result<(), String> {
         let trackers = own_tracker().into_iter().collect();
         let pay_to = use_context::<Wallet>().and_then(|w| w.pay_to());
-        let t = Torrent::seed(file, info_bytes, chunk_hashes, trackers, pay_to, Some(cid), self.on_update()).map_err(|e| e.to_string())?;
+        let t = Torrent::seed(file, info_bytes, chunk_hashes, trackers, pay_to, Some(cid), ed2k, self.on_update()).map_err(|e| e.to_string())?;
         if self.has(&t.info_hash()) {
             t.stop();
             return Ok(());

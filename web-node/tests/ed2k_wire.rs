@@ -248,6 +248,38 @@ fn uploads_refuse_ranges_outside_the_file_and_data_without_a_slot() {
 }
 
 #[test]
+fn blocks_a_peer_lists_again_after_they_were_sent_are_not_sent_twice() {
+    let hash = [5u8; 16];
+    let served = ServedFile { hash, name: "f".into(), size: 1_000_000 };
+    let mut up = UploadSession::new(me(1));
+    up.on_packet(&ClientMsg::Hello(me(2).hello()).to_packet()).unwrap();
+    up.on_packet(&ClientMsg::RequestFileName(hash).to_packet()).unwrap();
+    up.on_packet(&ClientMsg::StartUpload(Some(hash)).to_packet()).unwrap();
+    let b = |i: u64| (i * 184_320, (i + 1) * 184_320);
+    let mut reads = Vec::new();
+    let mut drain = |up: &mut UploadSession, reads: &mut Vec<(u64, u64)>| {
+        while let Some(o) = up.poll() {
+            match o {
+                UploadOutput::Lookup(h) => up.file_found(h, Some(served.clone())),
+                UploadOutput::WantSlot => up.slot_granted(),
+                UploadOutput::Read { start, end, .. } => {
+                    reads.push((start, end));
+                    up.on_data(start, &vec![0; (end - start) as usize]);
+                }
+                _ => {}
+            }
+        }
+    };
+    drain(&mut up, &mut reads);
+    // As aMule does: each request names the blocks still pending on its side plus a new one.
+    for first in 0..3 {
+        up.on_packet(&ClientMsg::RequestParts { hash, ranges: [b(first), b(first + 1), b(first + 2)] }.to_packet()).unwrap();
+        drain(&mut up, &mut reads);
+    }
+    assert_eq!(reads, (0..5).map(b).collect::<Vec<_>>());
+}
+
+#[test]
 fn the_server_answers_a_login_with_a_high_id_and_sources_on_request() {
     let mut s = ServerSession::new("10.66.0.2".parse().unwrap());
     assert!(s.on_packet(&ServerMsg::GetSources { hash: [1; 16], size: 5 }.to_packet(), 1, "hi").is_err());

@@ -109,6 +109,7 @@ async fn upload(svc: Arc<Ed2kService>, mut stream: TcpStream, mut dec: Decoder, 
     let mut permit: Option<tokio::sync::OwnedSemaphorePermit> = None;
     let mut waiting: Option<std::pin::Pin<Box<dyn std::future::Future<Output = Option<tokio::sync::OwnedSemaphorePermit>> + Send>>> = None;
     let mut buf = vec![0u8; 16 * 1024];
+    let started = std::time::Instant::now();
     let result = async {
         session.on_packet(&first)?;
         loop {
@@ -144,6 +145,7 @@ async fn upload(svc: Arc<Ed2kService>, mut stream: TcpStream, mut dec: Decoder, 
                         waiting = None;
                     }
                     UploadOutput::Read { hash, start, end } => {
+                        tracing::debug!(start, end, "ed2k upload: read");
                         // Nothing leaves before the file's bytes hashed to its ed2k hash.
                         let checked = svc.catalog.hashset(hash).await;
                         let bytes = match (&served, checked) {
@@ -177,6 +179,7 @@ async fn upload(svc: Arc<Ed2kService>, mut stream: TcpStream, mut dec: Decoder, 
             }
             dec.push(&buf[..n]);
             while let Some(p) = dec.next_packet()? {
+                tracing::debug!(proto = p.proto, opcode = p.opcode, len = p.payload.len(), "ed2k upload: packet");
                 session.on_packet(&p)?;
             }
         }
@@ -184,5 +187,6 @@ async fn upload(svc: Arc<Ed2kService>, mut stream: TcpStream, mut dec: Decoder, 
     .await;
     session.closed();
     drop(permit);
+    tracing::debug!(sent = session.sent, secs = started.elapsed().as_secs_f64(), ?result, "ed2k upload connection ended");
     result
 }

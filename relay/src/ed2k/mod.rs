@@ -13,10 +13,12 @@
 //! | [`catalog`] | the files served: ed2k hash → CID, name, size; hashsets computed from verified bytes |
 //! | [`conn`] | one inbound connection: server login or an uploading session |
 //! | [`fetch`] | downloading a file from eD2k sources, every part checked against the hashset |
+//! | [`jobs`] | fetches pages ask for (`/api/ed2k/fetch`), then served like the relay's own files |
 
 pub mod catalog;
 pub mod conn;
 pub mod fetch;
+pub mod jobs;
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::Arc;
@@ -51,6 +53,7 @@ pub struct Ed2kService {
     pub me: Identity,
     /// The address eD2k clients reach us at (what links and source answers name).
     pub advertised: Option<SocketAddrV4>,
+    pub jobs: jobs::Jobs,
     slots: Arc<tokio::sync::Semaphore>,
     connections: Arc<tokio::sync::Semaphore>,
 }
@@ -66,7 +69,8 @@ pub fn advertised(listen: SocketAddr, public: Option<Ipv4Addr>) -> Option<Socket
 }
 
 impl Ed2kService {
-    pub fn new(bridge: crate::bridge::Bridge, advertised: Option<SocketAddrV4>) -> Arc<Self> {
+    /// `data_dir`: where fetches for pages are kept; `public_url`: what their magnets name.
+    pub fn new(bridge: crate::bridge::Bridge, advertised: Option<SocketAddrV4>, data_dir: &std::path::Path, public_url: &str) -> Arc<Self> {
         let mut random = [0u8; 16];
         let _ = getrandom::fill(&mut random);
         let (id, port) = advertised.map(|a| (client_id(*a.ip()), a.port())).unwrap_or((0, 0));
@@ -74,6 +78,7 @@ impl Ed2kService {
             catalog: Catalog::new(bridge),
             me: Identity::new(random, id, port, "Chiral relay"),
             advertised,
+            jobs: jobs::Jobs::new(data_dir.join("ed2k"), public_url.to_string()),
             slots: Arc::new(tokio::sync::Semaphore::new(UPLOAD_SLOTS)),
             connections: Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS)),
         })

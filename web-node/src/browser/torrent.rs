@@ -330,7 +330,7 @@ impl Torrent {
                     cid: meta["cid"].as_str().map(String::from),
                     auto_seed: meta["auto_seed"].as_bool().unwrap_or(true),
                     pay_to,
-                    bridge: (meta["relay"].as_bool() != Some(false)).then(|| bridge_url(&info_hash, None, &strings(&meta["trackers"]), &strings(&meta["peers"]))).flatten(),
+                    bridge: (meta["relay"].as_bool() != Some(false)).then(|| bridge_url(&info_hash, None, None, &strings(&meta["trackers"]), &strings(&meta["peers"]))).flatten(),
                     merkle_root: meta["merkle_root"].as_str().and_then(|r| hex::decode(r).ok()).and_then(|r| r.try_into().ok()),
                     excluded_wallets: strings(&meta["excluded_wallets"])
                         .iter()

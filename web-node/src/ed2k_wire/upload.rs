@@ -17,6 +17,10 @@ use crate::ed2k::hashset_len;
 
 /// Ranges a peer may have asked for and not yet received.
 pub const MAX_PENDING: usize = 12;
+/// Ranges already sent that are remembered: eMule lists its pending blocks again in every
+/// request, including ones whose data is already on the wire (aMule `UploadClient.cpp`
+/// keeps its done blocks for the same reason); they are not sent twice.
+pub const REMEMBER_DONE: usize = 32;
 /// The largest single range served (eMule asks for at most one 180 KiB block per slot).
 pub const MAX_RANGE: u64 = 2 * super::BLOCK_SIZE;
 
@@ -62,6 +66,7 @@ pub struct UploadSession {
     hashset_wanted: bool,
     slot: Slot,
     pending: VecDeque<(u64, u64)>,
+    done: VecDeque<(u64, u64)>,
     reading: bool,
     out: VecDeque<UploadOutput>,
     /// Bytes of file data sent.
@@ -70,7 +75,7 @@ pub struct UploadSession {
 
 impl UploadSession {
     pub fn new(me: Identity) -> Self {
-        Self { me, hello: false, file: None, looking_up: None, hashset_wanted: false, slot: Slot::None, pending: VecDeque::new(), reading: false, out: VecDeque::new(), sent: 0 }
+        Self { me, hello: false, file: None, looking_up: None, hashset_wanted: false, slot: Slot::None, pending: VecDeque::new(), done: VecDeque::new(), reading: false, out: VecDeque::new(), sent: 0 }
     }
 
     pub fn poll(&mut self) -> Option<UploadOutput> {
@@ -215,6 +220,7 @@ impl UploadSession {
 
     fn release(&mut self) {
         self.pending.clear();
+        self.done.clear();
         if self.slot == Slot::Held || self.slot == Slot::Asked {
             self.out.push_back(UploadOutput::ReleaseSlot);
         }
@@ -236,7 +242,7 @@ impl UploadSession {
             if start >= end || end > f.size || end - start > MAX_RANGE {
                 return Err(SessionError::BadRange(start, end));
             }
-            if self.pending.contains(&(start, end)) {
+            if self.pending.contains(&(start, end)) || self.done.contains(&(start, end)) {
                 continue;
             }
             if self.pending.len() >= MAX_PENDING {
@@ -265,7 +271,12 @@ impl UploadSession {
         if self.pending.front().map(|r| r.0) != Some(start) || self.slot != Slot::Held {
             return;
         }
-        self.pending.pop_front();
+        if let Some(range) = self.pending.pop_front() {
+            if self.done.len() == REMEMBER_DONE {
+                self.done.pop_front();
+            }
+            self.done.push_back(range);
+        }
         let mut at = start;
         for chunk in data.chunks(DATA_PACKET) {
             let end = at + chunk.len() as u64;

@@ -75,11 +75,14 @@ impl Torrent {
 /// `ws(s)://<this page's relay>/bridge/<infohash>[?cid=<cid>][&tr=…][&pe=…]`: the CID when
 /// we seed it; the magnet's HTTP and UDP trackers, which the relay asks for BitTorrent peers
 /// (a page cannot speak to them; this relay's own tracker it knows already); the magnet's
-/// `x.pe` peers (`HOST:PORT`), which the relay dials under its outbound policy.
-pub fn bridge_url(info_hash: &Id20, cid: Option<&str>, trackers: &[String], peers: &[String]) -> Option<String> {
+/// `x.pe` peers (`HOST:PORT`), which the relay dials under its outbound policy; and the
+/// file's ed2k hash when we seed it (the relay serves it to eD2k clients once the bytes it
+/// gets hash to it).
+pub fn bridge_url(info_hash: &Id20, cid: Option<&str>, ed2k: Option<&[u8; 16]>, trackers: &[String], peers: &[String]) -> Option<String> {
     let origin = web_sys::window()?.location().origin().ok()?;
     let ws = origin.replacen("https://", "wss://", 1).replacen("http://", "ws://", 1);
     let mut query: Vec<String> = cid.map(|c| format!("cid={c}")).into_iter().collect();
+    query.extend(ed2k.map(|h| format!("ed2k={}", hex::encode(h))));
     let enc = |t: &str| percent_encoding::utf8_percent_encode(t, percent_encoding::NON_ALPHANUMERIC).to_string();
     for t in trackers.iter().filter(|t| (t.starts_with("http://") || t.starts_with("udp://")) && !t.starts_with(&origin)) {
         query.push(format!("tr={}", enc(t)));

@@ -22,11 +22,12 @@ impl Torrent {
         trackers: Vec<String>,
         pay_to: Option<crate::settlement::PayTo>,
         cid: Option<String>,
+        ed2k: Option<[u8; 16]>,
         on_update: impl Fn(Snapshot) + 'static,
     ) -> Result<Self, TorrentError> {
         let info = crate::peer_wire::extension::TorrentInfo::parse(&info_bytes)?;
         let store = PieceStore::UserFile { file, piece_length: info.piece_length };
-        Self::seed_store(store, info_bytes, Some(chunk_hashes), trackers, pay_to, cid, Rc::new(on_update))
+        Self::seed_store(store, info_bytes, Some(chunk_hashes), trackers, pay_to, cid, ed2k, Rc::new(on_update))
     }
 
     /// Seeds a folder the user chose as one torrent ([`crate::folder_share`]): `files` holds
@@ -45,7 +46,7 @@ impl Torrent {
             return Err(TorrentError::NoStorage);
         }
         let store = PieceStore::UserFolder { files: Rc::new(files), info: Rc::new(info) };
-        let t = Self::seed_store(store, info_bytes, None, trackers, pay_to, None, Rc::new(on_update))?;
+        let t = Self::seed_store(store, info_bytes, None, trackers, pay_to, None, None, Rc::new(on_update))?;
         t.0.borrow_mut().file_sha256 = file_sha256;
         t.publish();
         Ok(t)
@@ -58,6 +59,7 @@ impl Torrent {
         trackers: Vec<String>,
         pay_to: Option<crate::settlement::PayTo>,
         cid: Option<String>,
+        ed2k: Option<[u8; 16]>,
         on_update: Rc<dyn Fn(Snapshot)>,
     ) -> Result<Self, TorrentError> {
         let info = crate::peer_wire::extension::TorrentInfo::parse(&info_bytes)?;
@@ -71,7 +73,9 @@ impl Torrent {
         if let Some(hashes) = chunk_hashes {
             swarm.set_chunk_hashes(hashes);
         }
-        let bridge = bridge_url(&info_hash, cid.as_deref(), &[], &[]);
+        // eD2k has no payment: a priced file is not offered to it.
+        let ed2k = ed2k.filter(|_| pay_to.is_none());
+        let bridge = bridge_url(&info_hash, cid.as_deref(), ed2k.as_ref(), &[], &[]);
         // Our own file: its CID was computed from it (a folder is named by its infohash).
         let verdict = Verdict::Verified { cid: cid.clone().unwrap_or_else(|| hex::encode(info_hash)) };
         let options = TorrentOptions {
