@@ -2,7 +2,8 @@
 # Installs what Chiral needs on a fresh Debian 12 machine, idempotently: a second run
 # installs nothing. Usage: scripts/setup.sh [run|test|bench]
 #   run:   the wasm32 toolchain, wasm-bindgen-cli (the lockfile's version), anvil and solc (npm)
-#   test:  the above + Chromium/ChromeDriver, aria2, transmission-cli, opentracker, RHash (real peers/tools)
+#   test:  the above + Chromium/ChromeDriver, aria2, transmission-cli, opentracker, RHash,
+#          aMule's daemon and amulecmd (real peers/tools)
 #   bench: the above + the WebTorrent client (npm, installed with the others)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -21,8 +22,9 @@ if ! have_rustup_wasm; then
   packages+=(rustc-web cargo-web rust-web-src lld-22)
 fi
 if [[ "$PURPOSE" != run ]]; then
-  # iproute2 + nftables: the two-NAT test (network namespaces, masquerade)
-  packages+=(chromium chromium-driver aria2 transmission-cli rhash opentracker iproute2 nftables)
+  # iproute2 + nftables: the two-NAT test (network namespaces, masquerade);
+  # amule-daemon + amule-utils: amuled and amulecmd, real ed2k peers (tests/src/amule.rs)
+  packages+=(chromium chromium-driver aria2 transmission-cli rhash opentracker iproute2 nftables amule-daemon amule-utils)
 fi
 if [[ "$PURPOSE" == bench ]]; then
   packages+=(nginx-light wrk)   # the HTTP benchmark's reference server and load generator

@@ -331,6 +331,10 @@ pub struct ManifestArgs {
     /// The relay named as tracker and web seed in the magnet and .torrent.
     #[arg(long, env = "CHIRAL_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
     pub public_url: String,
+    /// Where a relay serving the file takes eD2k clients (`IP:PORT`, repeatable): the ed2k
+    /// link names it as a source (`|sources,IP:PORT|/`).
+    #[arg(long = "ed2k-source", env = "CHIRAL_ED2K_SOURCE", value_delimiter = ',')]
+    pub ed2k_source: Vec<String>,
 }
 
 #[cfg(test)]

@@ -47,7 +47,13 @@ pub fn build_manifest(args: &ManifestArgs) -> anyhow::Result<Manifest> {
 
 pub fn run(args: &ManifestArgs) -> anyhow::Result<ManifestSummary> {
     let manifest = build_manifest(args)?;
-    let summary = manifest.summary(&args.public_url);
+    let mut summary = manifest.summary(&args.public_url);
+    if let Some(bad) = args.ed2k_source.iter().find(|s| s.contains(['|', ',', '/']) || s.rsplit_once(':').is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err())) {
+        anyhow::bail!("--ed2k-source {bad:?} is not HOST:PORT");
+    }
+    if !args.ed2k_source.is_empty() {
+        summary.ed2k_link = web_node::ed2k::ed2k_link_with_sources(&manifest.name, manifest.size, &manifest.ed2k, &args.ed2k_source);
+    }
     if let Some(out) = &args.torrent {
         let sources = Sources::relay(&args.public_url, &summary.cid);
         std::fs::write(out, manifest.torrent_file(&sources)).with_context(|| format!("cannot write {}", out.display()))?;

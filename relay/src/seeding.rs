@@ -26,6 +26,7 @@ pub fn ingest_all(paths: &[PathBuf], public_url: &str) -> anyhow::Result<Vec<See
                 torrent: None,
                 manifest_out: None,
                 public_url: public_url.to_string(),
+                ed2k_source: Vec::new(),
             };
             let manifest = crate::manifest_cmd::build_manifest(&args)?;
             tracing::info!(path = %path.display(), cid = %manifest.cid_hex(), "seeding");

@@ -8,8 +8,8 @@
 //! aMule asks its sources only while "connected" (logged into an ed2k server or Kad), so
 //! [`Amule::start`] takes the server's address: it is written to `server.met` and aMule
 //! connects to it on its own (`Autoconnect=1`). Each daemon has a temporary home (config,
-//! `Temp/`, `Incoming/`, the log `amuled.log`), its EC port on the namespace's 127.0.0.1
-//! (driven with `amulecmd`), and is killed on drop.
+//! `Temp/`, `Incoming/`, aMule's log `logfile`, its stdout in `amuled.log`), its EC port
+//! on the namespace's 127.0.0.1 (driven with `amulecmd`), and is killed on drop.
 
 use std::fs::File;
 use std::io::Write;
@@ -29,8 +29,8 @@ pub const RELAY_IP: Ipv4Addr = Ipv4Addr::new(10, 66, 0, 1);
 /// The EC password every [`Amule`] uses.
 pub const EC_PASSWORD: &str = "chiral";
 
-/// One network namespace (`chiral-PID-ed2k-N`) with 10.66.0.1 (the relay) and
-/// 10.66.0.2..=10.66.0.`peers`+1 on its loopback.
+/// One network namespace (`chiral-PID-ed2k-N`) with 10.66.0.1 (the relay) and the peer
+/// addresses 10.66.0.2..=10.66.0.9 as /32s on its loopback.
 pub struct Ed2kLab {
     next_ec_port: AtomicU16,
     ns: Netns,
@@ -91,6 +91,8 @@ pub struct Amule {
     ns_name: String,
     log: PathBuf,
     process: Option<Guarded>,
+    /// When the server login was seen (see [`Amule::add_link`]).
+    connected_at: Option<Instant>,
     home: tempfile::TempDir,
 }
 
@@ -116,13 +118,17 @@ fn md5_hex(s: &str) -> String {
 /// amule.conf, from the one `amuled` 2.3.3 writes on its first run, changed to: bind
 /// only to `ip` (and EC to 127.0.0.1), no Kad, no URLs (server list, nodes, IP filter,
 /// version check), no LAN-IP filtering, no obfuscation (a server login would first try it
-/// and wait 25 s), and no practical rate limits: MaxUpload is a uint16 in kB/s, its
-/// largest limit 65534 (0 and 65535 both mean "unlimited", which in fact probes upwards
-/// from the current rate + 5 kB/s and barely starts), and SlotAllocation (kB/s per upload slot)
-/// of 500 leaves room for many slots. amuled itself still caps each upload at ~330 kB/s:
-/// it queues at most 100 KiB of file data per client per core-timer tick, and the
-/// daemon's tick is 300 ms (UploadClient.cpp CreateNextBlockPackage, amule.h
-/// CORE_TIMER_PERIOD); no setting changes that.
+/// and wait 25 s), and the highest upload limit: MaxUpload is a uint16 in kB/s (values
+/// above 65535 wrap), its largest limit 65534 (0 and 65535 both mean "unlimited", which
+/// in fact lets the throttler send only the current rate + 5 kB/s: an upload never gets
+/// going). SlotAllocation (kB/s per slot) equal to it gives the minimum of 2 upload
+/// slots; a small value (500: 131 slots) measured ten times slower (36 kB/s).
+/// amuled itself still caps each upload at ~330 kB/s: it queues at most 100 KiB of file
+/// data per client per core-timer tick, and the daemon's tick is 300 ms (UploadClient.cpp
+/// CreateNextBlockPackage, amule.h CORE_TIMER_PERIOD); no setting changes that.
+/// MaxDownload is finite too (65534): with 0 (unlimited) the downloader sometimes stopped
+/// reading its socket mid-transfer (bytes sat in its receive queue, the download stalled
+/// for good); with a limit its socket is re-polled every tick (EMSocket SetDownloadLimit).
 fn amule_conf(home: &Path, ip: Ipv4Addr, tcp_port: u16, ec_port: u16, autoconnect: bool) -> String {
     let home = home.display();
     let autoconnect = u8::from(autoconnect);
@@ -134,7 +140,7 @@ AppVersion=2.3.3
 Nick=chiral-test-{ip}
 QueueSizePref=50
 MaxUpload=65534
-MaxDownload=0
+MaxDownload=65534
 SlotAllocation=65534
 Port={tcp_port}
 UDPPort={udp_port}
@@ -290,10 +296,11 @@ PreventSleepWhileDownloading=0
 }
 
 impl Amule {
-    /// Starts `amuled` in `lab` on `ip:tcp_port`, sharing `share` (hard-linked, or copied,
-    /// into its Incoming). With `server`, aMule connects to that ed2k server on its own
-    /// (server.met + `Autoconnect=1`). Returns once EC answers and every shared file is
-    /// hashed (listed by `show shared`).
+    /// Starts `amuled` in `lab` on `ip:tcp_port` (UDP on `tcp_port + 10`), sharing `share`
+    /// (hard-linked, or copied, into its Incoming). With `server`, aMule connects to that
+    /// ed2k server on its own (server.met + `Autoconnect=1`). Returns once EC answers,
+    /// every shared file is hashed (listed by `show shared`) and, with a server, aMule is
+    /// logged in.
     pub fn start(lab: &Ed2kLab, ip: Ipv4Addr, tcp_port: u16, server: Option<SocketAddrV4>, share: &[PathBuf]) -> anyhow::Result<Self> {
         let home = tempfile::Builder::new().prefix("chiral-amule-").tempdir()?;
         let (incoming, temp) = (home.path().join("Incoming"), home.path().join("Temp"));
@@ -313,8 +320,9 @@ impl Amule {
         if let Some(server) = server {
             std::fs::write(home.path().join("server.met"), server_met(server))?;
         }
-        let log = home.path().join("amuled.log");
-        let out = File::create(&log)?;
+        // aMule writes its whole log to `logfile`; stdout (`-o`) goes to amuled.log too.
+        let log = home.path().join("logfile");
+        let out = File::create(home.path().join("amuled.log"))?;
         let process = Guarded::spawn(
             lab.ns
                 .command("amuled")
@@ -327,7 +335,7 @@ impl Amule {
                 .stderr(out),
         )
         .context("cannot start amuled (Debian: amule-daemon; scripts/setup.sh test installs it)")?;
-        let mut amule = Self { ip, tcp_port, ec_port, incoming, temp, ns_name: lab.ns.name.clone(), log, process: Some(process), home };
+        let mut amule = Self { ip, tcp_port, ec_port, incoming, temp, ns_name: lab.ns.name.clone(), log, process: Some(process), connected_at: None, home };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(status) = amule.process.as_mut().and_then(|p| p.child().try_wait().ok().flatten()) {
@@ -352,6 +360,10 @@ impl Amule {
             }
             std::thread::sleep(Duration::from_millis(250));
         }
+        if server.is_some() {
+            amule.wait_connected(Duration::from_secs(30))?;
+            amule.connected_at = Some(Instant::now());
+        }
         Ok(amule)
     }
 
@@ -375,8 +387,13 @@ impl Amule {
         Ok(stdout)
     }
 
-    /// Adds an ed2k link (file or server).
+    /// Adds an ed2k link (file or server). Not within 5 s of the server login: a link
+    /// added in the login's second had its source dropped (0 sources), and one added 2 s
+    /// after started a minute late and slower; 3.5 s and more was fine.
     pub fn add_link(&self, link: &str) -> anyhow::Result<()> {
+        if let Some(at) = self.connected_at {
+            std::thread::sleep(Duration::from_secs(5).saturating_sub(at.elapsed()));
+        }
         let out = self.cmd(&format!("add {link}"))?;
         if !out.contains("Operation was successful") {
             bail!("aMule refused {link}: {out}");
@@ -454,7 +471,7 @@ impl Amule {
         }
     }
 
-    /// The last `n` lines of amuled's output, without its EC chatter (each `amulecmd`
+    /// The last `n` lines of aMule's log (`logfile` in its home), without its EC chatter (each `amulecmd`
     /// call logs four lines).
     pub fn log_tail(&self, n: usize) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();

@@ -41,6 +41,28 @@ fn relay_ed2k() -> SocketAddrV4 {
     SocketAddrV4::new(RELAY_IP, 4662)
 }
 
+/// Without aMule: `relay seed` names itself in the ed2k link it prints and in `/api/ed2k`,
+/// `relay manifest --ed2k-source` writes the same link, and `relay fetch` downloads the
+/// file from the relay over eD2k, every part checked.
+#[test]
+fn relay_fetch_gets_a_seeded_file_over_ed2k_from_the_link_the_relay_prints() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("seeded.bin");
+    write_test_file(&file, SIZE, 1603)?;
+    let relay = Relay::start_with(&chiral_e2e::workspace_root().join("www"), None, &["seed", file.to_str().unwrap()])?;
+    let listening = relay.wait_for_line("ed2k listening on ", Duration::from_secs(60))?;
+    let link = relay.wait_for_line("ed2k link ", Duration::from_secs(10))?;
+    assert!(link.ends_with(&format!("|sources,{listening}|/")), "{link} names {listening}");
+    assert_eq!(relay.get_json("/api/ed2k")?["source"], listening.as_str());
+    let manifest = chiral_e2e::relay_manifest(&file, &["--ed2k-source", &listening])?;
+    assert_eq!(manifest["ed2k_link"], link.as_str());
+    let out = dir.path().join("fetched.bin");
+    let printed = chiral_e2e::run_tool(std::process::Command::new(chiral_e2e::relay_bin()).args(["fetch", &link, "-o"]).arg(&out).args(["--timeout", "60"]))?;
+    assert!(printed.contains("over ed2k"), "{printed}");
+    assert_eq!(sha256_file(&out)?, sha256_file(&file)?);
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn amule_downloads_a_file_seeded_only_in_a_page_through_the_relay() -> anyhow::Result<()> {
     let Some(lab) = lab() else { return Ok(()) };

@@ -147,6 +147,7 @@ fn transfer(data: &[u8], hash: [u8; 16], name: &str, lie: Option<usize>) -> (Vec
                     down.request(&blocks);
                 }
                 DownloadOutput::Queued(_) => {}
+                DownloadOutput::Requeued => plan.rewind(7),
                 DownloadOutput::Data { start, data } => {
                     got[start as usize..start as usize + data.len()].copy_from_slice(&data);
                     if let Some(part) = plan.received(7, start, data.len() as u64) {
@@ -277,6 +278,19 @@ fn blocks_a_peer_lists_again_after_they_were_sent_are_not_sent_twice() {
         drain(&mut up, &mut reads);
     }
     assert_eq!(reads, (0..5).map(b).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_requeued_source_is_asked_again_from_the_first_byte_it_did_not_send() {
+    let size = 2 * ED2K_PART_SIZE;
+    let mut plan = PartPlan::new(size);
+    let first = plan.next_blocks(1, 3, &[]);
+    assert_eq!(first.len(), 3);
+    assert_eq!(plan.received(1, first[0].0, first[0].1 - first[0].0), None);
+    plan.rewind(1);
+    assert_eq!(plan.next_blocks(1, 1, &[]), vec![first[1]]);
+    // Another source takes the other part, not this one.
+    assert_eq!(plan.next_blocks(2, 1, &[])[0].0, ED2K_PART_SIZE);
 }
 
 #[test]

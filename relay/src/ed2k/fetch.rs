@@ -20,8 +20,10 @@ use web_node::ed2k_wire::download::{DownloadOutput, DownloadSession, PartPlan};
 use web_node::ed2k_wire::{Decoder, Identity};
 
 const CONNECT: Duration = Duration::from_secs(10);
-/// A source silent this long (queued or mid-block) is dropped and its part handed on.
+/// A source silent this long mid-transfer is dropped and its part handed on; one that has
+/// us in its queue may take longer to give us a slot.
 const SILENCE: Duration = Duration::from_secs(60);
+const QUEUED_SILENCE: Duration = Duration::from_secs(600);
 /// Sources tried at once.
 pub const MAX_SOURCES: usize = 16;
 
@@ -122,6 +124,7 @@ async fn source(me: Identity, n: u64, addr: SocketAddr, hash: [u8; 16], size: u6
     let mut buf = vec![0u8; 64 * 1024];
     let mut failed_parts: Vec<usize> = Vec::new();
     let mut idle = false;
+    let mut queued = false;
     loop {
         while let Some(o) = session.poll() {
             match o {
@@ -132,8 +135,16 @@ async fn source(me: Identity, n: u64, addr: SocketAddr, hash: [u8; 16], size: u6
                         s.hashset = Some(parts);
                     }
                 }
-                DownloadOutput::Queued(rank) => tracing::debug!(%addr, rank, "ed2k: queued"),
+                DownloadOutput::Queued(rank) => {
+                    queued = true;
+                    tracing::debug!(%addr, rank, "ed2k: queued");
+                }
+                DownloadOutput::Requeued => {
+                    queued = true;
+                    shared.lock().await.plan.rewind(n);
+                }
                 DownloadOutput::Ready | DownloadOutput::BlocksDone => {
+                    queued = false;
                     let blocks = shared.lock().await.plan.next_blocks(n, 3, &failed_parts);
                     idle = blocks.is_empty();
                     if idle && shared.lock().await.plan.done() {
@@ -179,7 +190,8 @@ async fn source(me: Identity, n: u64, addr: SocketAddr, hash: [u8; 16], size: u6
             }
             continue;
         }
-        let read = tokio::time::timeout(SILENCE, stream.read(&mut buf)).await.map_err(|_| anyhow::anyhow!("silent for {SILENCE:?}"))??;
+        let wait = if queued { QUEUED_SILENCE } else { SILENCE };
+        let read = tokio::time::timeout(wait, stream.read(&mut buf)).await.map_err(|_| anyhow::anyhow!("silent for {wait:?}"))??;
         if read == 0 {
             anyhow::bail!("closed the connection");
         }

@@ -25,6 +25,10 @@ pub enum DownloadOutput {
     Data { start: u64, data: Vec<u8> },
     /// Every asked range arrived: ask for more.
     BlocksDone,
+    /// The source ended our upload session (`OP_OUTOFPARTREQS`: eMule rotates slots) and
+    /// put us back in its queue: what was asked and not received is void
+    /// ([`PartPlan::rewind`]); [`DownloadOutput::Ready`] follows when it accepts us again.
+    Requeued,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,7 +138,13 @@ impl DownloadSession {
             }
             ClientMsg::SendingPart { hash, start, end, data } if hash == self.hash => self.data(start, end, data)?,
             ClientMsg::CompressedPart { hash, start, packed_size, data } if hash == self.hash => self.compressed(start, packed_size, data)?,
-            ClientMsg::CancelTransfer | ClientMsg::OutOfPartReqs => return Err(SessionError::Ended),
+            ClientMsg::OutOfPartReqs if self.stage == Stage::Transfer => {
+                self.stage = Stage::Slot;
+                self.inflight.clear();
+                self.packed = None;
+                self.out.push_back(DownloadOutput::Requeued);
+            }
+            ClientMsg::CancelTransfer => return Err(SessionError::Ended),
             _ => {}
         }
         Ok(())
@@ -307,6 +317,18 @@ impl PartPlan {
         } else {
             self.parts[part] = PartState::Missing;
             Some(source)
+        }
+    }
+
+    /// The source voided what it was asked ([`DownloadOutput::Requeued`]): its part is
+    /// asked again from the first byte not received (blocks arrive in order).
+    pub fn rewind(&mut self, source: u64) {
+        for (i, p) in self.parts.iter_mut().enumerate() {
+            if let PartState::Fetching { source: s, next, received } = p {
+                if *s == source {
+                    *next = part_range(self.size, i as u64).0 + *received;
+                }
+            }
         }
     }
 
