@@ -79,7 +79,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         println!("relay peer id {}", node.peer_id);
         let local_files: Vec<_> = seeded.iter().map(|f| relay::file_http::LocalFile::new(f.path.clone(), f.manifest.clone())).collect();
         let publisher = (!seeded.is_empty())
-            .then(|| tokio::spawn(relay::seeding::publish_forever(seeded, node.clone(), keypair, public_url.clone(), ed2k_source)));
+            .then(|| tokio::spawn(relay::seeding::publish_forever(seeded, node.clone(), keypair.clone(), public_url.clone(), ed2k_source)));
 
         tracing::info!(%local, www = %www.display(), data_dir = %args.data_dir.display(), "relay listening");
         // A machine-readable line for scripts and tests that start the relay on port 0.
@@ -109,6 +109,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         if let (Some(bridge), Some(listener)) = (&state.bridge.0, ed2k_listener) {
             let svc = relay::ed2k::Ed2kService::new(bridge.clone(), ed2k_source, &args.data_dir, &state.site.public_url);
             outbound.add_own(listener.local_addr()?);
+            if let Some(node) = &state.node.0 {
+                svc.set_publisher(node.clone(), keypair.clone());
+            }
             println!("ed2k listening on {}", listener.local_addr()?);
             if seller.is_none() {
                 for f in &local_files {

@@ -158,6 +158,10 @@ async fn run(svc: Arc<Ed2kService>, job: Arc<Job>, link: Ed2kLink, sources: Vec<
         }
         svc.catalog.bridge.add_local(&path, &manifest).map_err(|e| e.to_string())?;
         let summary = manifest.summary(&url);
+        if let Some((node, keypair)) = svc.publisher.get() {
+            let file = crate::seeding::SeededFile { path: path.clone(), manifest };
+            tokio::spawn(crate::seeding::publish_forever(vec![file], node.clone(), keypair.clone(), url, svc.advertised));
+        }
         Ok::<_, String>(JobState::Done { cid: summary.cid, infohash: summary.infohash, magnet: summary.magnet })
     }
     .await;

@@ -54,6 +54,9 @@ pub struct Ed2kService {
     /// The address eD2k clients reach us at (what links and source answers name).
     pub advertised: Option<SocketAddrV4>,
     pub jobs: jobs::Jobs,
+    /// The relay's DHT node and key: files fetched for pages are published (CID → the
+    /// relay over HTTP and eD2k), so other pages find them by CID.
+    publisher: std::sync::OnceLock<(crate::p2p::NodeHandle, libp2p::identity::Keypair)>,
     slots: Arc<tokio::sync::Semaphore>,
     connections: Arc<tokio::sync::Semaphore>,
 }
@@ -79,9 +82,15 @@ impl Ed2kService {
             me: Identity::new(random, id, port, "Chiral relay"),
             advertised,
             jobs: jobs::Jobs::new(data_dir.join("ed2k"), public_url.to_string()),
+            publisher: std::sync::OnceLock::new(),
             slots: Arc::new(tokio::sync::Semaphore::new(UPLOAD_SLOTS)),
             connections: Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS)),
         })
+    }
+
+    /// Files fetched for pages are published in the DHT through `node`, signed with `keypair`.
+    pub fn set_publisher(&self, node: crate::p2p::NodeHandle, keypair: libp2p::identity::Keypair) {
+        let _ = self.publisher.set((node, keypair));
     }
 
     /// The ed2k link for a file with this relay as its source (`|sources,IP:PORT|/`).
