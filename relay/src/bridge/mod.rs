@@ -41,6 +41,8 @@ use crate::api_error::ApiError;
 use crate::peer_discovery::{self, Discovery};
 
 const MAX_PAGES_PER_FILE: usize = 8;
+/// CIDs remembered per ed2k hash (a liar's claim cannot push out an honest one).
+const ED2K_CLAIMS_PER_HASH: usize = 4;
 /// The relay pings each bridge WebSocket this often (at most a third of the idle timeout);
 /// browsers answer by themselves, so a throttled background tab stays connected.
 const PING_EVERY: Duration = Duration::from_secs(60);
@@ -123,6 +125,8 @@ struct Bridged {
     pages: Arc<std::sync::atomic::AtomicUsize>,
     /// A signed DHT record for `cid` names this torrent (checked once, then remembered).
     vouched: bool,
+    /// Sold in Style 2: never offered to eD2k (which has no payment).
+    sold: bool,
 }
 
 #[derive(Clone)]
@@ -144,9 +148,10 @@ pub struct Bridge {
     /// Files each client made the bridge open, counted until their tasks end.
     creators: crate::client_caps::PerClient,
     silence: Silence,
-    /// ed2k hash → the CID a page or the relay's own copy says has it. Believed only after
-    /// the eD2k side hashed the verified bytes to it ([`crate::ed2k`]).
-    ed2k: Arc<Mutex<HashMap<[u8; 16], String>>>,
+    /// ed2k hash → the CIDs pages or the relay's own copy say have it (at most
+    /// [`ED2K_CLAIMS_PER_HASH`], first come first kept). A claim is believed only once the
+    /// eD2k side has hashed that CID's verified bytes to the hash ([`crate::ed2k`]).
+    ed2k: Arc<Mutex<HashMap<[u8; 16], Vec<String>>>>,
 }
 
 impl Bridge {
@@ -238,14 +243,12 @@ impl Bridge {
         let task_sold = seller.is_some();
         task.pay = seller.map(crate::paid::TaskPay::Seller);
         // A sold file is never given away over eD2k (which has no payment).
-        if !task_sold {
-            self.claim_ed2k(manifest.ed2k, manifest.cid_hex());
-        }
         tokio::spawn(task.run(rx, tx.downgrade()));
         self.files.lock().expect("bridge lock").insert(
             manifest.infohash,
-            Bridged { cid: Some(manifest.cid_hex()), trackers: Vec::new(), tx: tx.clone(), pages: Arc::new(std::sync::atomic::AtomicUsize::new(0)), vouched: true },
+            Bridged { cid: Some(manifest.cid_hex()), trackers: Vec::new(), tx: tx.clone(), pages: Arc::new(std::sync::atomic::AtomicUsize::new(0)), vouched: true, sold: task_sold },
         );
+        self.claim_ed2k(manifest.ed2k, manifest.cid_hex());
         Ok(())
     }
 
@@ -277,7 +280,7 @@ impl Bridge {
         tokio::spawn(task.run(rx, tx.downgrade()));
         self.files.lock().expect("bridge lock").insert(
             info_hash,
-            Bridged { cid, trackers: trackers.to_vec(), tx: tx.clone(), pages: Arc::new(std::sync::atomic::AtomicUsize::new(0)), vouched: false },
+            Bridged { cid, trackers: trackers.to_vec(), tx: tx.clone(), pages: Arc::new(std::sync::atomic::AtomicUsize::new(0)), vouched: false, sold: false },
         );
         self.discover(tx.clone(), info_hash, trackers, true, false);
         self.dial_list(tx.clone(), peers);
@@ -390,28 +393,56 @@ impl Bridge {
     }
 
     /// Someone (a seeding page, the relay's own copy) says the file `cid` has this ed2k hash.
-    /// Bounded like the files bridged; stale claims are dropped first.
+    /// Refused for a file the relay sells. Bounded: as many hashes as twice the files
+    /// bridged (claims whose CID nobody offers any more go first), [`ED2K_CLAIMS_PER_HASH`]
+    /// CIDs each; a claim never replaces one whose CID is still offered.
     pub fn claim_ed2k(&self, hash: [u8; 16], cid: String) {
+        let (live, sold): (std::collections::HashSet<String>, bool) = {
+            let files = self.files.lock().expect("bridge lock");
+            let live = files.values().filter(|b| !b.tx.is_closed()).filter_map(|b| b.cid.clone()).collect();
+            (live, files.values().any(|b| b.sold && b.cid.as_deref() == Some(&cid)))
+        };
+        if sold {
+            return;
+        }
         let mut claims = self.ed2k.lock().expect("ed2k lock");
-        if claims.len() >= self.max_files * 2 {
-            let live: std::collections::HashSet<String> = self.files.lock().expect("bridge lock").values().filter(|b| !b.tx.is_closed()).filter_map(|b| b.cid.clone()).collect();
-            claims.retain(|_, c| live.contains(c));
+        if claims.len() >= self.max_files * 2 && !claims.contains_key(&hash) {
+            for cids in claims.values_mut() {
+                cids.retain(|c| live.contains(c));
+            }
+            claims.retain(|_, cids| !cids.is_empty());
         }
-        if claims.len() < self.max_files * 2 {
-            claims.insert(hash, cid);
+        if claims.len() >= self.max_files * 2 && !claims.contains_key(&hash) {
+            return;
+        }
+        // One hash per CID: a tab cannot spread one file over many hashes.
+        for (h, cids) in claims.iter_mut() {
+            if *h != hash {
+                cids.retain(|c| *c != cid);
+            }
+        }
+        claims.retain(|h, cids| *h == hash || !cids.is_empty());
+        let cids = claims.entry(hash).or_default();
+        cids.retain(|c| live.contains(c) || *c == cid);
+        if !cids.contains(&cid) && cids.len() < ED2K_CLAIMS_PER_HASH {
+            cids.push(cid);
         }
     }
 
-    /// The CID claimed for an ed2k hash, while something still offers it.
-    pub fn ed2k_cid(&self, hash: &[u8; 16]) -> Option<String> {
-        let cid = self.ed2k.lock().expect("ed2k lock").get(hash).cloned()?;
-        self.has(&cid).then_some(cid)
+    /// The CIDs claimed for an ed2k hash that something still offers (and nobody sells).
+    pub fn ed2k_cids(&self, hash: &[u8; 16]) -> Vec<String> {
+        let cids = self.ed2k.lock().expect("ed2k lock").get(hash).cloned().unwrap_or_default();
+        cids.into_iter().filter(|c| self.has(c) && !self.sold(c)).collect()
     }
 
-    /// Every ed2k hash currently offered, with its CID.
-    pub fn ed2k_files(&self) -> Vec<([u8; 16], String)> {
-        let claims: Vec<_> = self.ed2k.lock().expect("ed2k lock").iter().map(|(h, c)| (*h, c.clone())).collect();
-        claims.into_iter().filter(|(_, c)| self.has(c)).collect()
+    fn sold(&self, cid: &str) -> bool {
+        self.files.lock().expect("bridge lock").values().any(|b| b.sold && b.cid.as_deref() == Some(cid))
+    }
+
+    /// How many ed2k hashes are currently offered.
+    pub fn ed2k_count(&self) -> usize {
+        let hashes: Vec<[u8; 16]> = self.ed2k.lock().expect("ed2k lock").keys().copied().collect();
+        hashes.iter().filter(|h| !self.ed2k_cids(h).is_empty()).count()
     }
 
     /// Some page currently offers this CID.
@@ -564,7 +595,7 @@ impl Bridge {
                         task.creator = Some(creator);
                         tokio::spawn(task.run(rx, tx.downgrade()));
                         let trackers: Vec<String> = trackers.into_iter().take(peer_discovery::MAX_TRACKERS).collect();
-                        files.insert(info_hash, Bridged { cid: cid.clone(), trackers: trackers.clone(), tx: tx.clone(), pages: pages.clone(), vouched: false });
+                        files.insert(info_hash, Bridged { cid: cid.clone(), trackers: trackers.clone(), tx: tx.clone(), pages: pages.clone(), vouched: false, sold: false });
                         (tx, pages, trackers, true)
                     }
                 },

@@ -1,7 +1,8 @@
 //! The files the relay serves over eD2k, found by ed2k hash through the bridge (the
-//! relay's own copies and files tabs offer). Before the first byte of a file leaves, its
-//! hashset is computed from the bridge's verified pieces and must hash to the ed2k hash
-//! claimed for it; a wrong claim serves nothing. Hashsets are kept (16 bytes a part).
+//! relay's own copies and files tabs offer; several tabs may claim one hash). Before the
+//! first byte of a file leaves, the hashset of the very CID it is read from is computed
+//! from the bridge's verified pieces and must hash to the ed2k hash; a claim that does not
+//! is remembered as false and skipped. Hashsets are kept (16 bytes a part).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -15,14 +16,22 @@ use crate::bridge::Bridge;
 
 /// Pieces fetched at once while hashing a file (in order).
 const HASH_AHEAD: usize = 16;
-/// Hashsets kept.
+/// Hashsets (and false claims) kept.
 const MAX_HASHSETS: usize = 4096;
 
 type Hashset = Result<Arc<Vec<[u8; 16]>>, String>;
 
+/// A served file: what eD2k peers see, and where its bytes come from.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub file: ServedFile,
+    pub cid: String,
+    pub piece_length: u64,
+}
+
 pub struct Catalog {
     pub bridge: Bridge,
-    hashsets: Mutex<HashMap<[u8; 16], Arc<OnceCell<Hashset>>>>,
+    hashsets: Mutex<HashMap<([u8; 16], String), Arc<OnceCell<Hashset>>>>,
 }
 
 impl Catalog {
@@ -30,47 +39,61 @@ impl Catalog {
         Self { bridge, hashsets: Mutex::default() }
     }
 
-    /// The file with this ed2k hash, if the relay can serve it now.
-    pub async fn lookup(&self, hash: [u8; 16]) -> Option<(ServedFile, String, u32)> {
-        let cid = self.bridge.ed2k_cid(&hash)?;
-        let info = tokio::time::timeout(std::time::Duration::from_secs(15), self.bridge.info(&cid)).await.ok().flatten()?;
-        Some((ServedFile { hash, name: info.name, size: info.length }, cid, info.piece_length))
+    fn known_false(&self, hash: [u8; 16], cid: &str) -> bool {
+        let sets = self.hashsets.lock().expect("hashsets lock");
+        sets.get(&(hash, cid.to_string())).and_then(|c| c.get()).is_some_and(|r| r.is_err())
+    }
+
+    /// The file with this ed2k hash, if the relay can serve it now: the first claim not
+    /// already shown false.
+    pub async fn lookup(&self, hash: [u8; 16]) -> Option<Found> {
+        for cid in self.bridge.ed2k_cids(&hash) {
+            if self.known_false(hash, &cid) {
+                continue;
+            }
+            let info = tokio::time::timeout(std::time::Duration::from_secs(15), self.bridge.info(&cid)).await.ok().flatten();
+            if let Some(info) = info {
+                return Some(Found { file: ServedFile { hash, name: info.name, size: info.length }, cid, piece_length: info.piece_length.into() });
+            }
+        }
+        None
     }
 
     /// How many files are served (for a server's status).
     pub fn len(&self) -> usize {
-        self.bridge.ed2k_files().len()
+        self.bridge.ed2k_count()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// The verified hashset of `hash`: computed once from the file's verified pieces.
-    pub async fn hashset(&self, hash: [u8; 16]) -> Hashset {
+    /// The verified hashset of `hash` as file `cid` holds it: computed once from that
+    /// file's verified pieces; an error when they do not hash to `hash` (remembered).
+    pub async fn hashset(&self, hash: [u8; 16], cid: &str) -> Hashset {
         let cell = {
             let mut sets = self.hashsets.lock().expect("hashsets lock");
-            if sets.len() >= MAX_HASHSETS && !sets.contains_key(&hash) {
+            let key = (hash, cid.to_string());
+            if sets.len() >= MAX_HASHSETS && !sets.contains_key(&key) {
                 sets.clear();
             }
-            sets.entry(hash).or_default().clone()
+            sets.entry(key).or_default().clone()
         };
-        let result = cell.get_or_init(|| self.compute(hash)).await.clone();
-        if result.is_err() {
-            // A failed attempt (a tab left, a lie) is not remembered forever.
-            self.hashsets.lock().expect("hashsets lock").remove(&hash);
+        let result = cell.get_or_init(|| self.compute(hash, cid)).await.clone();
+        if matches!(&result, Err(e) if !e.starts_with(FALSE_CLAIM)) {
+            // A failed read (a tab left) is tried again next time; a false claim is kept.
+            self.hashsets.lock().expect("hashsets lock").remove(&(hash, cid.to_string()));
         }
         result
     }
 
-    async fn compute(&self, hash: [u8; 16]) -> Hashset {
-        let (file, cid, _) = self.lookup(hash).await.ok_or("the file is not offered any more")?;
-        let info = self.bridge.info(&cid).await.ok_or("the file is not offered any more")?;
+    async fn compute(&self, hash: [u8; 16], cid: &str) -> Hashset {
+        let info = self.bridge.info(cid).await.ok_or("the file is not offered any more")?;
         let mut hasher = Ed2kHasher::new();
         let bridge = self.bridge.clone();
         let mut pieces = futures::stream::iter(0..info.pieces() as u64)
             .map(|i| {
-                let (bridge, cid) = (bridge.clone(), cid.clone());
+                let (bridge, cid) = (bridge.clone(), cid.to_string());
                 async move { bridge.piece(&cid, i).await }
             })
             .buffered(HASH_AHEAD);
@@ -80,14 +103,16 @@ impl Catalog {
             total += piece.len() as u64;
             hasher.update(&piece);
         }
-        if total != file.size {
-            return Err(format!("read {total} bytes of a {}-byte file", file.size));
+        if total != info.length {
+            return Err(format!("read {total} bytes of a {}-byte file", info.length));
         }
         let parts = hasher.finalize_hashset();
         if hashset_root(&parts) != hash {
             tracing::warn!(cid, "a file claimed ed2k {} but hashes to {}", hex::encode(hash), hex::encode(hashset_root(&parts)));
-            return Err("the file's bytes do not hash to the ed2k hash claimed for it".into());
+            return Err(format!("{FALSE_CLAIM}: the file's bytes do not hash to the ed2k hash claimed for it"));
         }
         Ok(Arc::new(parts))
     }
 }
+
+const FALSE_CLAIM: &str = "false claim";

@@ -19,6 +19,17 @@ use super::Ed2kService;
 
 const FIRST_PACKET: Duration = Duration::from_secs(15);
 const IDLE: Duration = Duration::from_secs(120);
+/// A client that logged into the relay as its server may stay this long without a word.
+const SERVER_IDLE: Duration = Duration::from_secs(30 * 60);
+/// A write the peer does not take in this long ends the connection.
+const WRITE: Duration = Duration::from_secs(60);
+/// A peer holding an upload slot that asks for nothing this long loses it (and the connection).
+const SLOT_IDLE: Duration = Duration::from_secs(60);
+
+async fn write(stream: &mut TcpStream, p: &Packet) -> anyhow::Result<()> {
+    tokio::time::timeout(WRITE, stream.write_all(&p.encode())).await.map_err(|_| anyhow::anyhow!("the peer took nothing for {WRITE:?}"))??;
+    Ok(())
+}
 
 /// A login (opcode 0x01 like a hello, see [`ServerMsg::is_login`]) starts a server session;
 /// anything else an uploading one.
@@ -59,29 +70,33 @@ async fn server(svc: Arc<Ed2kService>, mut stream: TcpStream, mut dec: Decoder, 
         match session.on_packet(&packet, files, "Chiral relay: eD2k sources for the files this relay and its pages serve")? {
             ServerAction::Send(packets) => {
                 for p in packets {
-                    stream.write_all(&p.encode()).await?;
+                    write(&mut stream, &p).await?;
                 }
             }
             ServerAction::Sources(hash) => {
-                let here = svc.catalog.bridge.ed2k_cid(&hash).is_some();
+                let here = !svc.catalog.bridge.ed2k_cids(&hash).is_empty();
                 let sources: Vec<_> = svc.advertised.filter(|_| here).map(|a| (*a.ip(), a.port())).into_iter().collect();
                 if let Some(p) = ServerSession::sources(hash, &sources) {
-                    stream.write_all(&p.encode()).await?;
+                    write(&mut stream, &p).await?;
                 }
             }
             ServerAction::Nothing => {}
         }
-        packet = read_packet(&mut stream, &mut dec, Duration::from_secs(30 * 60)).await?;
+        packet = read_packet(&mut stream, &mut dec, SERVER_IDLE).await?;
     }
 }
 
-/// A piece kept between reads (blocks are smaller than pieces and come in order).
+/// A piece kept between reads (blocks are smaller than pieces and come in order), of the
+/// file being served; dropped when the file changes or the slot goes.
 struct PieceCache {
     index: u64,
     bytes: Vec<u8>,
 }
 
 async fn read_range(svc: &Ed2kService, cid: &str, piece_len: u64, cache: &mut Option<PieceCache>, start: u64, end: u64) -> Result<Vec<u8>, String> {
+    if piece_len == 0 {
+        return Err("no piece length".into());
+    }
     let mut out = Vec::with_capacity((end - start) as usize);
     let mut at = start;
     while at < end {
@@ -104,7 +119,8 @@ async fn read_range(svc: &Ed2kService, cid: &str, piece_len: u64, cache: &mut Op
 
 async fn upload(svc: Arc<Ed2kService>, mut stream: TcpStream, mut dec: Decoder, first: Packet) -> anyhow::Result<()> {
     let mut session = UploadSession::new(svc.me.clone());
-    let mut served: Option<(String, u64)> = None;
+    let mut served: Option<super::catalog::Found> = None;
+    let mut last_request = tokio::time::Instant::now();
     let mut cache: Option<PieceCache> = None;
     let mut permit: Option<tokio::sync::OwnedSemaphorePermit> = None;
     let mut waiting: Option<std::pin::Pin<Box<dyn std::future::Future<Output = Option<tokio::sync::OwnedSemaphorePermit>> + Send>>> = None;
@@ -115,14 +131,22 @@ async fn upload(svc: Arc<Ed2kService>, mut stream: TcpStream, mut dec: Decoder, 
         loop {
             while let Some(o) = session.poll() {
                 match o {
-                    UploadOutput::Send(p) => stream.write_all(&p.encode()).await?,
+                    UploadOutput::Send(p) => write(&mut stream, &p).await?,
                     UploadOutput::Lookup(hash) => {
                         let found = svc.catalog.lookup(hash).await;
-                        served = found.as_ref().map(|(_, cid, pl)| (cid.clone(), *pl as u64));
-                        session.file_found(hash, found.map(|(f, _, _)| f));
+                        if let Some(f) = &found {
+                            if served.as_ref().is_none_or(|s| s.cid != f.cid) {
+                                cache = None;
+                            }
+                            served = Some(f.clone());
+                        }
+                        session.file_found(hash, found.map(|f| f.file));
                     }
                     UploadOutput::NeedHashset(hash) => {
-                        let set = svc.catalog.hashset(hash).await;
+                        let set = match served.as_ref().filter(|s| s.file.hash == hash) {
+                            Some(s) => svc.catalog.hashset(hash, &s.cid).await,
+                            None => Err("no such file".into()),
+                        };
                         if let Err(e) = &set {
                             tracing::info!("ed2k: no hashset for {}: {e}", hex::encode(hash));
                         }
@@ -131,6 +155,7 @@ async fn upload(svc: Arc<Ed2kService>, mut stream: TcpStream, mut dec: Decoder, 
                     UploadOutput::WantSlot => match svc.slots.clone().try_acquire_owned() {
                         Ok(p) => {
                             permit = Some(p);
+                            last_request = tokio::time::Instant::now();
                             session.slot_granted();
                         }
                         Err(_) => {
@@ -143,15 +168,19 @@ async fn upload(svc: Arc<Ed2kService>, mut stream: TcpStream, mut dec: Decoder, 
                     UploadOutput::ReleaseSlot => {
                         permit = None;
                         waiting = None;
+                        cache = None;
                     }
                     UploadOutput::Read { hash, start, end } => {
                         tracing::debug!(start, end, "ed2k upload: read");
-                        // Nothing leaves before the file's bytes hashed to its ed2k hash.
-                        let checked = svc.catalog.hashset(hash).await;
-                        let bytes = match (&served, checked) {
-                            (Some((cid, piece_len)), Ok(_)) => read_range(&svc, cid, *piece_len, &mut cache, start, end).await,
-                            (_, Err(e)) => Err(e),
-                            (None, _) => Err("no file".into()),
+                        last_request = tokio::time::Instant::now();
+                        // Nothing leaves before the bytes of the very file it is read from
+                        // hashed to the ed2k hash.
+                        let bytes = match served.as_ref().filter(|s| s.file.hash == hash) {
+                            Some(s) => match svc.catalog.hashset(hash, &s.cid).await {
+                                Ok(_) => read_range(&svc, &s.cid, s.piece_length, &mut cache, start, end).await,
+                                Err(e) => Err(e),
+                            },
+                            None => Err("no file".into()),
                         };
                         match bytes {
                             Ok(bytes) => session.on_data(start, &bytes),
@@ -165,10 +194,14 @@ async fn upload(svc: Arc<Ed2kService>, mut stream: TcpStream, mut dec: Decoder, 
             }
             let n = tokio::select! {
                 r = tokio::time::timeout(IDLE, stream.read(&mut buf)) => r.map_err(|_| anyhow::anyhow!("silent for {IDLE:?}"))??,
+                _ = tokio::time::sleep_until(last_request + SLOT_IDLE), if permit.is_some() => {
+                    anyhow::bail!("held an upload slot and asked for nothing for {SLOT_IDLE:?}");
+                }
                 p = async { waiting.as_mut().expect("guarded").await }, if waiting.is_some() => {
                     waiting = None;
                     if let Some(p) = p {
                         permit = Some(p);
+                        last_request = tokio::time::Instant::now();
                         session.slot_granted();
                     }
                     continue;

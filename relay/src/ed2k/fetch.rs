@@ -24,6 +24,11 @@ const CONNECT: Duration = Duration::from_secs(10);
 /// us in its queue may take longer to give us a slot.
 const SILENCE: Duration = Duration::from_secs(60);
 const QUEUED_SILENCE: Duration = Duration::from_secs(600);
+/// Three blocks asked must all arrive within this (about 4.6 kB/s): a source trickling
+/// bytes to keep its part is dropped and the part handed on.
+const BLOCKS_DEADLINE: Duration = Duration::from_secs(120);
+/// A write the source does not take in this long drops it.
+const WRITE: Duration = Duration::from_secs(60);
 /// Sources tried at once.
 pub const MAX_SOURCES: usize = 16;
 
@@ -36,6 +41,8 @@ pub enum FetchError {
     Io(#[from] std::io::Error),
     #[error("no sources to ask")]
     NoSources,
+    #[error("an empty file is not fetched")]
+    Empty,
 }
 
 /// What a fetch did: bytes verified, and the sources dropped for sending bad data.
@@ -61,6 +68,9 @@ pub async fn fetch(me: Identity, hash: [u8; 16], size: u64, sources: Vec<SocketA
     if sources.is_empty() {
         return Err(FetchError::NoSources);
     }
+    if size == 0 {
+        return Err(FetchError::Empty);
+    }
     let file = std::fs::OpenOptions::new().create(true).write(true).read(true).truncate(true).open(out)?;
     file.set_len(size)?;
     let file = Arc::new(file);
@@ -69,12 +79,10 @@ pub async fn fetch(me: Identity, hash: [u8; 16], size: u64, sources: Vec<SocketA
     let wake = Arc::new(Notify::new());
     let progress = Arc::new(progress);
     let sources: Vec<SocketAddr> = sources.into_iter().collect::<HashSet<_>>().into_iter().take(MAX_SOURCES).collect();
-    let tasks: Vec<_> = sources
-        .iter()
-        .enumerate()
-        .map(|(n, &addr)| {
-            let (me, shared, wake, file, progress) = (me.clone(), shared.clone(), wake.clone(), file.clone(), progress.clone());
-            tokio::spawn(async move {
+    let mut tasks = tokio::task::JoinSet::new();
+    for (n, &addr) in sources.iter().enumerate() {
+        let (me, shared, wake, file, progress) = (me.clone(), shared.clone(), wake.clone(), file.clone(), progress.clone());
+        tasks.spawn(async move {
                 let result = source(me, n as u64, addr, hash, size, &shared, &wake, &file, &*progress).await;
                 let mut s = shared.lock().await;
                 s.plan.source_gone(n as u64);
@@ -84,11 +92,13 @@ pub async fn fetch(me: Identity, hash: [u8; 16], size: u64, sources: Vec<SocketA
                 }
                 drop(s);
                 wake.notify_waiters();
-            })
-        })
-        .collect();
-    for t in tasks {
-        let _ = t.await;
+            });
+    }
+    // Once every part is verified, sources still connecting or queued are not waited for.
+    while tasks.join_next().await.is_some() {
+        if shared.lock().await.plan.done() {
+            tasks.abort_all();
+        }
     }
     let s = shared.lock().await;
     if !s.plan.done() {
@@ -99,6 +109,7 @@ pub async fn fetch(me: Identity, hash: [u8; 16], size: u64, sources: Vec<SocketA
     Ok(FetchReport { verified: size, liars: s.liars.clone(), delivered })
 }
 
+/// Re-reads part `part` from disk (1 MiB at a time) and compares its MD4 to `expected`.
 fn check_part(file: &std::fs::File, size: u64, part: usize, expected: &[u8; 16]) -> std::io::Result<bool> {
     let (start, end) = part_range(size, part as u64);
     let mut md4 = Ed2kHasher::new();
@@ -114,21 +125,26 @@ fn check_part(file: &std::fs::File, size: u64, part: usize, expected: &[u8; 16])
     Ok(md4.finalize_hashset().first() == Some(expected))
 }
 
+async fn send(stream: &mut TcpStream, p: &web_node::ed2k_wire::Packet) -> anyhow::Result<()> {
+    tokio::time::timeout(WRITE, stream.write_all(&p.encode())).await.map_err(|_| anyhow::anyhow!("took nothing for {WRITE:?}"))??;
+    Ok(())
+}
+
 #[allow(clippy::too_many_arguments)]
-async fn source(me: Identity, n: u64, addr: SocketAddr, hash: [u8; 16], size: u64, shared: &Mutex<Shared>, wake: &Notify, file: &std::fs::File, progress: &(dyn Fn(u64) + Send + Sync)) -> anyhow::Result<()> {
+async fn source(me: Identity, n: u64, addr: SocketAddr, hash: [u8; 16], size: u64, shared: &Mutex<Shared>, wake: &Notify, file: &Arc<std::fs::File>, progress: &(dyn Fn(u64) + Send + Sync)) -> anyhow::Result<()> {
     let mut stream = tokio::time::timeout(CONNECT, TcpStream::connect(addr)).await.map_err(|_| anyhow::anyhow!("no connection in {CONNECT:?}"))??;
     let _ = stream.set_nodelay(true);
     let known = shared.lock().await.hashset.is_some();
     let mut session = DownloadSession::new(me, hash, size, known);
     let mut dec = Decoder::new();
     let mut buf = vec![0u8; 64 * 1024];
-    let mut failed_parts: Vec<usize> = Vec::new();
     let mut idle = false;
     let mut queued = false;
+    let mut blocks_due: Option<tokio::time::Instant> = None;
     loop {
         while let Some(o) = session.poll() {
             match o {
-                DownloadOutput::Send(p) => stream.write_all(&p.encode()).await?,
+                DownloadOutput::Send(p) => send(&mut stream, &p).await?,
                 DownloadOutput::Hashset(parts) => {
                     let mut s = shared.lock().await;
                     if s.hashset.is_none() {
@@ -141,27 +157,37 @@ async fn source(me: Identity, n: u64, addr: SocketAddr, hash: [u8; 16], size: u6
                 }
                 DownloadOutput::Requeued => {
                     queued = true;
+                    blocks_due = None;
                     shared.lock().await.plan.rewind(n);
                 }
                 DownloadOutput::Ready | DownloadOutput::BlocksDone => {
                     queued = false;
-                    let blocks = shared.lock().await.plan.next_blocks(n, 3, &failed_parts);
+                    let blocks = shared.lock().await.plan.next_blocks(n, 3, &[]);
                     idle = blocks.is_empty();
                     if idle && shared.lock().await.plan.done() {
                         return Ok(());
                     }
+                    blocks_due = (!idle).then(|| tokio::time::Instant::now() + BLOCKS_DEADLINE);
                     session.request(&blocks);
                 }
                 DownloadOutput::Data { start, data } => {
                     file.write_all_at(&data, start)?;
+                    let (part, expected) = {
+                        let mut s = shared.lock().await;
+                        match s.plan.received(n, start, data.len() as u64) {
+                            Some(part) => (part, s.hashset.as_ref().and_then(|h| h.get(part)).copied()),
+                            None => continue,
+                        }
+                    };
+                    // The part is ours and Checking: the check runs off the runtime, unlocked.
+                    let expected = expected.ok_or_else(|| anyhow::anyhow!("no hashset"))?;
+                    let f = file.clone();
+                    let ok = tokio::task::spawn_blocking(move || check_part(&f, size, part, &expected)).await??;
                     let mut s = shared.lock().await;
-                    if let Some(part) = s.plan.received(n, start, data.len() as u64) {
-                        let expected = s.hashset.as_ref().and_then(|h| h.get(part)).copied().ok_or_else(|| anyhow::anyhow!("no hashset"))?;
-                        let ok = check_part(file, size, part, &expected)?;
+                    {
                         if let Some(liar) = s.plan.verdict(part, ok) {
                             debug_assert_eq!(liar, n);
                             s.liars.push(addr);
-                            failed_parts.push(part);
                             drop(s);
                             wake.notify_waiters();
                             anyhow::bail!("part {part} failed its MD4: dropped, never paid");
@@ -183,14 +209,19 @@ async fn source(me: Identity, n: u64, addr: SocketAddr, hash: [u8; 16], size: u6
                 _ = wake.notified() => {}
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
-            let blocks = shared.lock().await.plan.next_blocks(n, 3, &failed_parts);
+            let blocks = shared.lock().await.plan.next_blocks(n, 3, &[]);
             if !blocks.is_empty() {
                 idle = false;
+                blocks_due = Some(tokio::time::Instant::now() + BLOCKS_DEADLINE);
                 session.request(&blocks);
             }
             continue;
         }
+        if blocks_due.is_some_and(|due| tokio::time::Instant::now() >= due) {
+            anyhow::bail!("sent less than three blocks in {BLOCKS_DEADLINE:?}");
+        }
         let wait = if queued { QUEUED_SILENCE } else { SILENCE };
+        let wait = blocks_due.map_or(wait, |due| wait.min(due.saturating_duration_since(tokio::time::Instant::now()) + Duration::from_millis(1)));
         let read = tokio::time::timeout(wait, stream.read(&mut buf)).await.map_err(|_| anyhow::anyhow!("silent for {wait:?}"))??;
         if read == 0 {
             anyhow::bail!("closed the connection");

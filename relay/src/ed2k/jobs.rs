@@ -4,8 +4,10 @@
 //! checked against the hashset as they land; once the whole file is in, the relay ingests
 //! it (CID, chunk hashes, infohash) and serves it like its own files, so the page downloads
 //! it by magnet from the relay's bridge (and checks every piece and the CID itself).
-//! Bounded: [`MAX_JOBS`] at once, files up to [`MAX_FILE`] bytes, finished jobs kept
-//! [`KEEP`].
+//! Bounded: [`MAX_JOBS`] running at once and [`MAX_STORED`] remembered, files up to
+//! [`MAX_FILE`] bytes, a fetch at most [`JOB_DEADLINE`]; failed jobs are forgotten after
+//! [`KEEP`] and their bytes deleted at once. A finished file stays served (and its job
+//! answers later posts of the same hash).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -24,7 +26,9 @@ use super::{Ed2kService, Ed2kState};
 use crate::api_error::ApiError;
 
 pub const MAX_JOBS: usize = 8;
+pub const MAX_STORED: usize = 256;
 pub const MAX_FILE: u64 = 16 << 30;
+pub const JOB_DEADLINE: Duration = Duration::from_secs(3 * 3600);
 const KEEP: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, Clone, Serialize)]
@@ -38,7 +42,7 @@ pub enum JobState {
 pub struct Job {
     pub name: String,
     pub size: u64,
-    pub sources: usize,
+    pub sources: std::sync::atomic::AtomicUsize,
     verified: AtomicU64,
     state: Mutex<JobState>,
     liars: Mutex<Vec<String>>,
@@ -61,7 +65,7 @@ impl Job {
         JobView {
             name: self.name.clone(),
             size: self.size,
-            sources: self.sources,
+            sources: self.sources.load(Ordering::Relaxed),
             verified: self.verified.load(Ordering::Relaxed),
             liars: self.liars.lock().expect("liars lock").clone(),
             state: self.state.lock().expect("job lock").clone(),
@@ -108,55 +112,68 @@ async fn start_job(svc: &Arc<Ed2kService>, link: &str) -> Result<Arc<Job>, ApiEr
     if link.size == 0 || link.size > MAX_FILE {
         return Err(bad(format!("the relay fetches files of 1 byte to {MAX_FILE} bytes over eD2k")));
     }
-    if let Some(job) = svc.jobs.jobs.lock().expect("jobs lock").get(&link.hash).cloned() {
-        if !matches!(*job.state.lock().expect("job lock"), JobState::Failed { .. }) {
-            return Ok(job);
-        }
-    }
-    let named: Vec<String> = link.sources.iter().map(|(h, p)| format!("{h}:{p}")).collect();
-    let outbound = svc.catalog.bridge.outbound().clone();
-    let sources: Vec<SocketAddr> = crate::bridge::resolve_peers(&named).await.into_iter().filter(|a| outbound.check(*a).is_ok()).collect();
-    if sources.is_empty() {
-        return Err(bad("the link names no eD2k source this relay may connect to (|sources,HOST:PORT|)".into()));
+    if link.name.len() > 1024 {
+        return Err(bad("the link's file name is longer than 1024 bytes".into()));
     }
     let job = Arc::new(Job {
         name: link.name.clone(),
         size: link.size,
-        sources: sources.len(),
+        sources: Default::default(),
         verified: AtomicU64::new(0),
         state: Mutex::new(JobState::Fetching),
         liars: Mutex::default(),
         started: Instant::now(),
     });
+    // Check and claim the hash under one lock: one fetch per hash at a time.
     {
         let mut jobs = svc.jobs.jobs.lock().expect("jobs lock");
-        jobs.retain(|_, j| matches!(*j.state.lock().expect("job lock"), JobState::Fetching) || j.started.elapsed() < KEEP);
-        let running = jobs.values().filter(|j| matches!(*j.state.lock().expect("job lock"), JobState::Fetching)).count();
-        if running >= MAX_JOBS {
-            return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("the relay runs at most {MAX_JOBS} eD2k fetches at once; try again later")));
+        let state = |j: &Job| j.state.lock().expect("job lock").clone();
+        if let Some(existing) = jobs.get(&link.hash) {
+            if !matches!(state(existing), JobState::Failed { .. }) {
+                return Ok(existing.clone());
+            }
+        }
+        jobs.retain(|_, j| !matches!(state(j), JobState::Failed { .. }) || j.started.elapsed() < KEEP);
+        let running = jobs.values().filter(|j| matches!(state(j), JobState::Fetching)).count();
+        if running >= MAX_JOBS || jobs.len() >= MAX_STORED {
+            return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("the relay runs at most {MAX_JOBS} eD2k fetches at once (and remembers {MAX_STORED}); try again later")));
         }
         jobs.insert(link.hash, job.clone());
     }
+    let named: Vec<String> = link.sources.iter().map(|(h, p)| format!("{h}:{p}")).collect();
+    let outbound = svc.catalog.bridge.outbound().clone();
+    let sources: Vec<SocketAddr> = crate::bridge::resolve_peers(&named).await.into_iter().filter(|a| outbound.check(*a).is_ok()).collect();
+    if sources.is_empty() {
+        let error = "the link names no eD2k source this relay may connect to (|sources,HOST:PORT|)".to_string();
+        *job.state.lock().expect("job lock") = JobState::Failed { error: error.clone() };
+        return Err(bad(error));
+    }
+    job.sources.store(sources.len(), Ordering::Relaxed);
     tokio::spawn(run(svc.clone(), job.clone(), link, sources));
     Ok(job)
 }
 
 async fn run(svc: Arc<Ed2kService>, job: Arc<Job>, link: Ed2kLink, sources: Vec<SocketAddr>) {
+    let path = svc.jobs.dir.join(hex::encode(link.hash));
+    // Fetched beside, moved into place only once verified and ingested.
+    let partial = svc.jobs.dir.join(format!("{}.part", hex::encode(link.hash)));
     let result = async {
         std::fs::create_dir_all(&svc.jobs.dir).map_err(|e| e.to_string())?;
-        let path = svc.jobs.dir.join(hex::encode(link.hash));
         let progress = {
             let job = job.clone();
             move |v: u64| job.verified.store(v, Ordering::Relaxed)
         };
-        let report = super::fetch::fetch(svc.me.clone(), link.hash, link.size, sources, &path, progress).await.map_err(|e| e.to_string())?;
+        let fetch = super::fetch::fetch(svc.me.clone(), link.hash, link.size, sources, &partial, progress);
+        let report = tokio::time::timeout(JOB_DEADLINE, fetch).await.map_err(|_| format!("not done within {JOB_DEADLINE:?}"))?.map_err(|e| e.to_string())?;
         *job.liars.lock().expect("liars lock") = report.liars.iter().map(|a| a.to_string()).collect();
-        let (p, name, url) = (path.clone(), link.name.clone(), svc.jobs.public_url.clone());
+        let (p, name) = (partial.clone(), link.name.clone());
         let manifest = tokio::task::spawn_blocking(move || ingest(&p, &name)).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
         if manifest.ed2k != link.hash {
             return Err("the fetched file does not hash to the link's ed2k hash".to_string());
         }
+        std::fs::rename(&partial, &path).map_err(|e| e.to_string())?;
         svc.catalog.bridge.add_local(&path, &manifest).map_err(|e| e.to_string())?;
+        let url = svc.jobs.public_url.clone();
         let summary = manifest.summary(&url);
         if let Some((node, keypair)) = svc.publisher.get() {
             let file = crate::seeding::SeededFile { path: path.clone(), manifest };
@@ -165,6 +182,9 @@ async fn run(svc: Arc<Ed2kService>, job: Arc<Job>, link: Ed2kLink, sources: Vec<
         Ok::<_, String>(JobState::Done { cid: summary.cid, infohash: summary.infohash, magnet: summary.magnet })
     }
     .await;
+    if result.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
     let state = result.unwrap_or_else(|error| JobState::Failed { error });
     tracing::info!(name = %job.name, ?state, "ed2k fetch for a page ended");
     *job.state.lock().expect("job lock") = state;

@@ -29,8 +29,10 @@ use web_node::ed2k_wire::Identity;
 
 pub use catalog::Catalog;
 
-/// Connections served at once, and upload slots among them (the rest get a queue rank).
+/// Connections served at once (and from one address), and upload slots among them (the
+/// rest get a queue rank).
 pub const MAX_CONNECTIONS: usize = 256;
+pub const CONNECTIONS_PER_CLIENT: usize = 8;
 pub const UPLOAD_SLOTS: usize = 16;
 
 /// The eD2k service as router state.
@@ -102,6 +104,7 @@ impl Ed2kService {
     /// Accepts eD2k connections until the listener fails.
     pub async fn serve(self: Arc<Self>, listener: TcpListener) {
         let mut backoff = crate::bt_tcp::AcceptBackoff::new();
+        let per_client = crate::client_caps::PerClient::new("eD2k connections", CONNECTIONS_PER_CLIENT);
         loop {
             let (stream, from) = match listener.accept().await {
                 Ok(a) => {
@@ -118,13 +121,17 @@ impl Ed2kService {
                 tracing::debug!(%from, "ed2k: too many connections");
                 continue;
             };
+            let Ok(mine) = per_client.try_acquire(crate::client_addr::limit_key(from.ip())) else {
+                tracing::debug!(%from, "ed2k: too many connections from one address");
+                continue;
+            };
             let svc = self.clone();
             tokio::spawn(async move {
                 let _ = stream.set_nodelay(true);
                 if let Err(e) = conn::handle(svc, stream, from).await {
                     tracing::debug!(%from, "ed2k connection ended: {e}");
                 }
-                drop(permit);
+                drop((permit, mine));
             });
         }
     }

@@ -8,9 +8,11 @@
 use std::net::SocketAddrV4;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use chiral_e2e::amule::{Amule, Ed2kLab, RELAY_IP};
 use chiral_e2e::{relay_bin, sha256_file, write_test_file, Relay};
+
+/// No progress this long ends an aMule run as stalled.
+const STALL: Duration = Duration::from_secs(180);
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -40,7 +42,8 @@ fn main() -> anyhow::Result<()> {
     }
     let link = web_node::ed2k::ed2k_link_with_sources("bench.bin", mib << 20, &h.finalize(), &[format!("{}:4662", Ed2kLab::peer_ip(0))]);
     let mut ours = Vec::new();
-    let mut theirs = Vec::new();
+    // aMule's runs: seconds, and the percent reached when it stalled (no progress for STALL).
+    let mut theirs: Vec<(f64, Option<f64>)> = Vec::new();
     for round in 0..rounds {
         let out = dir.path().join(format!("ours-{round}.bin"));
         let t = Instant::now();
@@ -53,17 +56,41 @@ fn main() -> anyhow::Result<()> {
         let downloader = Amule::start(&lab, Ed2kLab::peer_ip(1 + round as u8), 4662, Some(server), &[])?;
         let t = Instant::now();
         downloader.add_link(&link)?;
-        let got = downloader.wait_downloaded("bench.bin", Duration::from_secs(1800)).context("aMule → aMule")?;
-        theirs.push(t.elapsed().as_secs_f64());
-        anyhow::ensure!(sha256_file(&got)? == want, "aMule: wrong bytes");
+        let got = downloader.incoming.join("bench.bin");
+        let (mut pct, mut at) = (0.0f64, 0.0f64);
+        loop {
+            std::thread::sleep(Duration::from_secs(1));
+            let now = downloader.download_progress("bench.bin")?;
+            if got.exists() && now.is_none() {
+                anyhow::ensure!(sha256_file(&got)? == want, "aMule: wrong bytes");
+                theirs.push((t.elapsed().as_secs_f64(), None));
+                break;
+            }
+            if let Some(p) = now.filter(|p| *p > pct) {
+                (pct, at) = (p, t.elapsed().as_secs_f64());
+            }
+            if t.elapsed().as_secs_f64() - at > STALL.as_secs_f64() {
+                eprintln!("aMule stalled at {pct}% (no progress for {STALL:?}):\n{}", downloader.cmd("show dl").unwrap_or_default());
+                theirs.push((at, Some(pct)));
+                break;
+            }
+        }
     }
     let mb = (mib << 20) as f64 / 1e6;
     let best = |v: &[f64]| v.iter().cloned().fold(f64::INFINITY, f64::min);
+    // aMule's rate: over what it received by its last progress when it stalled.
+    let amule_rate = theirs.iter().map(|(s, stalled)| mb * stalled.unwrap_or(100.0) / 100.0 / s).fold(0.0, f64::max);
+    let ours_rate = mb / best(&ours);
     println!("\n{mib} MiB from one aMule 2.3.3 uploader (the relay as eD2k server), best of {rounds}:\n");
-    println!("| downloader | seconds | MB/s | time vs aMule |");
+    println!("| downloader | seconds | MB/s | rate vs aMule |");
     println!("|---|---|---|---|");
-    println!("| relay fetch (Chiral) | {:.1} | {:.2} | {:.2} |", best(&ours), mb / best(&ours), best(&ours) / best(&theirs));
-    println!("| aMule 2.3.3 | {:.1} | {:.2} | 1.00 |", best(&theirs), mb / best(&theirs));
+    println!("| relay fetch (Chiral) | {:.1} | {:.2} | {:.2} |", best(&ours), ours_rate, ours_rate / amule_rate);
+    for (s, stalled) in &theirs {
+        match stalled {
+            None => println!("| aMule 2.3.3 | {s:.1} | {:.2} | 1.00 |", mb / s),
+            Some(p) => println!("| aMule 2.3.3 (stalled at {p:.1}%) | {s:.1} to {p:.1}% | {:.2} | 1.00 |", mb * p / 100.0 / s),
+        }
+    }
     println!("\nuploader log tail:\n{}", uploader.log_tail(5));
     Ok(())
 }

@@ -332,11 +332,11 @@ impl PartPlan {
         }
     }
 
-    /// A source went away: the parts it was fetching are missing again (their bytes are
-    /// fetched anew from the part's start).
+    /// A source went away: the parts it was fetching, or whose check it left unfinished,
+    /// are missing again (their bytes are fetched anew from the part's start).
     pub fn source_gone(&mut self, source: u64) {
         for p in &mut self.parts {
-            if matches!(p, PartState::Fetching { source: s, .. } if *s == source) {
+            if matches!(p, PartState::Fetching { source: s, .. } | PartState::Checking { source: s } if *s == source) {
                 *p = PartState::Missing;
             }
         }

@@ -90,10 +90,11 @@ impl Identity {
         Self { user_hash: random, client_id, port, nick: nick.to_string() }
     }
 
-    /// Our hello (or hello answer) values: nick, port and eDonkey version 0x3C, no eMule
-    /// extension tags (we speak the base protocol).
+    /// Our hello (or hello answer) values: nick, port and eDonkey version 0x3C, and of the
+    /// eMule extensions only large-file support (files over 4 GiB, 64-bit offsets): we speak
+    /// the base protocol otherwise.
     pub fn hello(&self) -> Hello {
-        use tag::{Tag, TagValue, CT_NAME, CT_PORT, CT_VERSION};
+        use tag::{Tag, TagValue, CT_EMULE_MISCOPTIONS2, CT_NAME, CT_PORT, CT_VERSION, MISCOPTIONS2_LARGE_FILES};
         Hello {
             user_hash: self.user_hash,
             client_id: self.client_id,
@@ -102,6 +103,7 @@ impl Identity {
                 Tag::id(CT_NAME, TagValue::Text(self.nick.as_bytes().to_vec())),
                 Tag::id(CT_VERSION, TagValue::U32(0x3C)),
                 Tag::id(CT_PORT, TagValue::U32(self.port.into())),
+                Tag::id(CT_EMULE_MISCOPTIONS2, TagValue::U32(MISCOPTIONS2_LARGE_FILES)),
             ],
             server: (0, 0),
         }

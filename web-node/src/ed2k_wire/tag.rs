@@ -22,6 +22,10 @@ pub const CT_SERVER_FLAGS: u8 = 0x20;
 pub const CT_EMULE_MISCOPTIONS1: u8 = 0xFA;
 /// `CT_EMULE_VERSION`.
 pub const CT_EMULE_VERSION: u8 = 0xFB;
+/// `CT_EMULE_MISCOPTIONS2`: more feature bits; bit 4 is large files (64-bit offsets).
+pub const CT_EMULE_MISCOPTIONS2: u8 = 0xFE;
+/// [`CT_EMULE_MISCOPTIONS2`]'s large-file bit (aMule `BaseClient.cpp`).
+pub const MISCOPTIONS2_LARGE_FILES: u32 = 1 << 4;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TagName {

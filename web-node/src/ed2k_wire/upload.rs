@@ -64,6 +64,8 @@ pub struct UploadSession {
     /// A lookup in flight for this hash, and whether the peer also asked for the hashset.
     looking_up: Option<FileHash>,
     hashset_wanted: bool,
+    /// The peer asked for a slot before its file was found: asked for once it is.
+    slot_wanted: bool,
     slot: Slot,
     pending: VecDeque<(u64, u64)>,
     done: VecDeque<(u64, u64)>,
@@ -75,7 +77,7 @@ pub struct UploadSession {
 
 impl UploadSession {
     pub fn new(me: Identity) -> Self {
-        Self { me, hello: false, file: None, looking_up: None, hashset_wanted: false, slot: Slot::None, pending: VecDeque::new(), done: VecDeque::new(), reading: false, out: VecDeque::new(), sent: 0 }
+        Self { me, hello: false, file: None, looking_up: None, hashset_wanted: false, slot_wanted: false, slot: Slot::None, pending: VecDeque::new(), done: VecDeque::new(), reading: false, out: VecDeque::new(), sent: 0 }
     }
 
     pub fn poll(&mut self) -> Option<UploadOutput> {
@@ -137,20 +139,29 @@ impl UploadSession {
                         self.ask(h);
                     }
                 }
-                match self.slot {
-                    Slot::Held => self.send(ClientMsg::AcceptUpload),
-                    Slot::Asked => {}
-                    Slot::None => {
-                        self.slot = Slot::Asked;
-                        self.out.push_back(UploadOutput::WantSlot);
-                    }
+                // A slot only for a file we serve.
+                if self.file.is_none() || self.looking_up.is_some() {
+                    self.slot_wanted = self.looking_up.is_some();
+                    return Ok(());
                 }
+                self.want_slot();
             }
             ClientMsg::RequestParts { hash, ranges } => self.request(hash, ranges)?,
             ClientMsg::CancelTransfer | ClientMsg::EndOfDownload(_) => self.release(),
             _ => {}
         }
         Ok(())
+    }
+
+    fn want_slot(&mut self) {
+        match self.slot {
+            Slot::Held => self.send(ClientMsg::AcceptUpload),
+            Slot::Asked => {}
+            Slot::None => {
+                self.slot = Slot::Asked;
+                self.out.push_back(UploadOutput::WantSlot);
+            }
+        }
     }
 
     fn answer_file(&mut self, f: &ServedFile, name: bool) {
@@ -180,14 +191,23 @@ impl UploadSession {
         self.looking_up = None;
         match file {
             Some(f) => {
+                if self.file.as_ref().is_some_and(|old| old.hash != f.hash) {
+                    // Another file on the same connection: nothing asked for the old one stands.
+                    self.pending.clear();
+                    self.done.clear();
+                }
                 self.file = Some(f.clone());
                 self.answer_file(&f, true);
                 if std::mem::take(&mut self.hashset_wanted) {
                     self.want_hashset();
                 }
+                if std::mem::take(&mut self.slot_wanted) {
+                    self.want_slot();
+                }
             }
             None => {
                 self.hashset_wanted = false;
+                self.slot_wanted = false;
                 self.send(ClientMsg::NoFile(hash));
             }
         }
