@@ -7,12 +7,12 @@
 //! - aMule downloads, byte-exact, a file seeded only in a page, through the relay, from the
 //!   ed2k link the page shows (the relay named as its source);
 //! - a page downloads a file aMule shares, by ed2k link, while a lying source sends bad
-//!   parts: the liar is caught by the part hashes and dropped, and the file completes from
-//!   aMule, its CID checked by the page.
+//!   parts and another never says a word: the liar is caught by the part hashes and
+//!   dropped, the silent one holds nothing up, and the file completes from aMule, its CID
+//!   checked by the page.
 
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddrV4, TcpListener};
-use std::os::fd::AsRawFd;
+use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -98,25 +98,11 @@ async fn amule_downloads_a_file_seeded_only_in_a_page_through_the_relay() -> any
 /// Serves `data` under its real hashset but with every block's first byte flipped: a
 /// source that passes every check but the part hashes. Runs in the lab at `ip:port`.
 fn lying_source(lab: &Ed2kLab, ip: Ipv4Addr, port: u16, name: &str, data: Arc<Vec<u8>>) -> anyhow::Result<Arc<std::sync::atomic::AtomicU64>> {
-    let netns = std::fs::File::open(format!("/run/netns/{}", lab.ns().name))?;
-    let (tx, rx) = std::sync::mpsc::channel();
+    let listener = chiral_e2e::netns::bind_in(lab.ns(), (ip, port).into())?;
     let served = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let counter = served.clone();
     let name = name.to_string();
     std::thread::spawn(move || {
-        // SAFETY: setns on a namespace fd we hold; this thread only serves the liar.
-        if unsafe { libc::setns(netns.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-            let _ = tx.send(Err(std::io::Error::last_os_error()));
-            return;
-        }
-        let listener = match TcpListener::bind((ip, port)) {
-            Ok(l) => l,
-            Err(e) => {
-                let _ = tx.send(Err(e));
-                return;
-            }
-        };
-        let _ = tx.send(Ok(()));
         let mut h = Ed2kHasher::new();
         h.update(&data);
         let hashset = h.clone().finalize_hashset();
@@ -162,7 +148,6 @@ fn lying_source(lab: &Ed2kLab, ip: Ipv4Addr, port: u16, name: &str, data: Arc<Ve
             });
         }
     });
-    rx.recv_timeout(Duration::from_secs(5))??;
     Ok(served)
 }
 
@@ -179,10 +164,19 @@ async fn a_page_downloads_a_file_amule_shares_and_a_lying_source_is_dropped() ->
     let liar_ip = Ed2kLab::peer_ip(1);
     let amule = Amule::start(&lab, amule_ip, 4662, Some(relay_ed2k()), std::slice::from_ref(&file))?;
     let liar_served = lying_source(&lab, liar_ip, 4662, "shared by amule.bin", data.clone())?;
+    // A source that takes the connection and never says a word: it must not hold anything up.
+    let silent_ip = Ed2kLab::peer_ip(2);
+    let silent = chiral_e2e::netns::bind_in(lab.ns(), (silent_ip, 4662).into())?;
+    let _held = std::thread::spawn(move || silent.incoming().map_while(Result::ok).collect::<Vec<_>>());
     let mut h = Ed2kHasher::new();
     h.update(&data);
     // The liar first: it answers at once, so it is given a part before aMule's slot opens.
-    let link = web_node::ed2k::ed2k_link_with_sources("shared by amule.bin", SIZE, &h.finalize(), &[format!("{liar_ip}:4662"), format!("{amule_ip}:4662")]);
+    let link = web_node::ed2k::ed2k_link_with_sources(
+        "shared by amule.bin",
+        SIZE,
+        &h.finalize(),
+        &[format!("{liar_ip}:4662"), format!("{silent_ip}:4662"), format!("{amule_ip}:4662")],
+    );
 
     let page = Browser::start_in_netns(lab.ns(), &relay.url).await?;
     chiral_e2e::open_download(&page, &relay).await?;

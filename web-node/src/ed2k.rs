@@ -142,7 +142,7 @@ impl std::str::FromStr for Ed2kLink {
         }
         let rest = link.strip_prefix("ed2k://").or_else(|| link.strip_prefix("ED2K://")).ok_or(Ed2kLinkError::NotAFileLink)?;
         let fields: Vec<&str> = rest.split('|').collect();
-        if fields.len() < 5 || fields[0] != "" || !fields[1].eq_ignore_ascii_case("file") {
+        if fields.len() < 5 || !fields[0].is_empty() || !fields[1].eq_ignore_ascii_case("file") {
             return Err(Ed2kLinkError::NotAFileLink);
         }
         let name = percent_encoding::percent_decode_str(fields[2]).decode_utf8_lossy().into_owned();

@@ -25,6 +25,12 @@ const SERVER_IDLE: Duration = Duration::from_secs(30 * 60);
 const WRITE: Duration = Duration::from_secs(60);
 /// A peer holding an upload slot that asks for nothing this long loses it (and the connection).
 const SLOT_IDLE: Duration = Duration::from_secs(60);
+/// A peer holding a slot that asked for nothing this long is nudged ([`UploadSession::nudge`]).
+const NUDGE: Duration = Duration::from_secs(3);
+/// File data goes out at most this fast per connection, in an even stream: aMule 2.3.3,
+/// fed a burst of blocks at once, sometimes leaves the tail unread in its socket and stops
+/// asking (its own uploader sends 100 KiB per 300 ms tick).
+const PACE_BYTES_PER_SEC: u64 = 2 << 20;
 
 async fn write(stream: &mut TcpStream, p: &Packet) -> anyhow::Result<()> {
     tokio::time::timeout(WRITE, stream.write_all(&p.encode())).await.map_err(|_| anyhow::anyhow!("the peer took nothing for {WRITE:?}"))??;
@@ -121,6 +127,8 @@ async fn upload(svc: Arc<Ed2kService>, mut stream: TcpStream, mut dec: Decoder, 
     let mut session = UploadSession::new(svc.me.clone());
     let mut served: Option<super::catalog::Found> = None;
     let mut last_request = tokio::time::Instant::now();
+    let mut next_nudge = last_request + NUDGE;
+    let mut paced_until = last_request;
     let mut cache: Option<PieceCache> = None;
     let mut permit: Option<tokio::sync::OwnedSemaphorePermit> = None;
     let mut waiting: Option<std::pin::Pin<Box<dyn std::future::Future<Output = Option<tokio::sync::OwnedSemaphorePermit>> + Send>>> = None;
@@ -183,7 +191,12 @@ async fn upload(svc: Arc<Ed2kService>, mut stream: TcpStream, mut dec: Decoder, 
                             None => Err("no file".into()),
                         };
                         match bytes {
-                            Ok(bytes) => session.on_data(start, &bytes),
+                            Ok(bytes) => {
+                                let due = paced_until.max(tokio::time::Instant::now());
+                                tokio::time::sleep_until(due).await;
+                                paced_until = due + Duration::from_micros(bytes.len() as u64 * 1_000_000 / PACE_BYTES_PER_SEC);
+                                session.on_data(start, &bytes)
+                            }
                             Err(e) => {
                                 tracing::info!("ed2k: cannot serve {}: {e}", hex::encode(hash));
                                 session.read_failed();
@@ -196,6 +209,11 @@ async fn upload(svc: Arc<Ed2kService>, mut stream: TcpStream, mut dec: Decoder, 
                 r = tokio::time::timeout(IDLE, stream.read(&mut buf)) => r.map_err(|_| anyhow::anyhow!("silent for {IDLE:?}"))??,
                 _ = tokio::time::sleep_until(last_request + SLOT_IDLE), if permit.is_some() => {
                     anyhow::bail!("held an upload slot and asked for nothing for {SLOT_IDLE:?}");
+                }
+                _ = tokio::time::sleep_until(next_nudge.max(last_request + NUDGE)), if permit.is_some() => {
+                    next_nudge = tokio::time::Instant::now() + NUDGE;
+                    session.nudge();
+                    continue;
                 }
                 p = async { waiting.as_mut().expect("guarded").await }, if waiting.is_some() => {
                     waiting = None;

@@ -90,11 +90,12 @@ impl Identity {
         Self { user_hash: random, client_id, port, nick: nick.to_string() }
     }
 
-    /// Our hello (or hello answer) values: nick, port and eDonkey version 0x3C, and of the
-    /// eMule extensions only large-file support (files over 4 GiB, 64-bit offsets): we speak
-    /// the base protocol otherwise.
+    /// Our hello (or hello answer) values: nick, port and eDonkey version 0x3C, and no eMule
+    /// extension tags: we speak the base protocol. (Announcing large-file support, bit 4 of
+    /// `CT_EMULE_MISCOPTIONS2`, made aMule 2.3.3 stall after the first part it fetched from
+    /// us in the tests; without it aMule does not fetch files over 4 GiB from the relay.)
     pub fn hello(&self) -> Hello {
-        use tag::{Tag, TagValue, CT_EMULE_MISCOPTIONS2, CT_NAME, CT_PORT, CT_VERSION, MISCOPTIONS2_LARGE_FILES};
+        use tag::{Tag, TagValue, CT_NAME, CT_PORT, CT_VERSION};
         Hello {
             user_hash: self.user_hash,
             client_id: self.client_id,
@@ -103,7 +104,6 @@ impl Identity {
                 Tag::id(CT_NAME, TagValue::Text(self.nick.as_bytes().to_vec())),
                 Tag::id(CT_VERSION, TagValue::U32(0x3C)),
                 Tag::id(CT_PORT, TagValue::U32(self.port.into())),
-                Tag::id(CT_EMULE_MISCOPTIONS2, TagValue::U32(MISCOPTIONS2_LARGE_FILES)),
             ],
             server: (0, 0),
         }

@@ -316,6 +316,17 @@ impl UploadSession {
         self.release();
     }
 
+    /// The peer holds a slot, has been sent everything it asked for, and has asked for
+    /// nothing since: a repeated accept (which aMule ignores while downloading) gives its
+    /// socket a read event. aMule 2.3.3 can leave received data unread in its socket buffer
+    /// until more arrives (`EMSocket.cpp`'s `pendingOnReceive` under its download limit),
+    /// and then never asks for more.
+    pub fn nudge(&mut self) {
+        if self.slot == Slot::Held && self.pending.is_empty() && !self.reading {
+            self.send(ClientMsg::AcceptUpload);
+        }
+    }
+
     /// The connection closed: whatever slot it held goes back.
     pub fn closed(&mut self) {
         self.release();
