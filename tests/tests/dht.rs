@@ -57,10 +57,14 @@ fn a_file_seeded_on_relay_a_is_found_through_relay_c() -> anyhow::Result<()> {
     assert_eq!(view["file"]["infohash"], manifest["infohash"]);
     assert_eq!(view["file"]["merkle_root"], manifest["merkle_root"], "the signed record carries the Merkle root");
     let seeders = view["seeders"].as_array().unwrap();
-    assert_eq!(seeders.len(), 1);
+    // The relay over HTTP, and over eD2k at the address it listens on for it.
+    assert_eq!(seeders.len(), 2, "{seeders:?}");
     assert_eq!(seeders[0]["peer_id"], a_peer.as_str());
     assert_eq!(seeders[0]["protocol"], "http");
     assert_eq!(seeders[0]["available_chunks"], serde_json::json!([[0, 4]]));
+    assert_eq!(seeders[1]["peer_id"], a_peer.as_str());
+    assert_eq!(seeders[1]["protocol"], "ed2k");
+    assert_eq!(seeders[1]["endpoint"], a.wait_for_line("ed2k listening on ", Duration::from_secs(1))?.as_str());
     assert!(c.get_json("/api/node")?["routing_table_size"].as_u64().unwrap() >= 1);
 
     // A restarts with its data dir: same PeerId, and its record is published again.

@@ -36,7 +36,8 @@ async fn page_computes_the_same_identities_as_the_relay() -> anyhow::Result<()> 
     let dir = tempfile::tempdir()?;
     let file = dir.path().join("holiday video (50 MB).bin");
     write_test_file(&file, 50 * 1000 * 1000 + 123, 7)?;
-    let expected = relay_manifest(&file, &["--public-url", &relay.url])?;
+    let ed2k_source = relay.wait_for_line("ed2k listening on ", Duration::from_secs(10))?;
+    let expected = relay_manifest(&file, &["--public-url", &relay.url, "--ed2k-source", &ed2k_source])?;
 
     open(&browser, &relay).await?;
     let input = browser.client.find(Locator::Css("#file-input")).await?;
@@ -48,7 +49,11 @@ async fn page_computes_the_same_identities_as_the_relay() -> anyhow::Result<()> 
     assert_eq!(text(&browser, "cid").await?, expected["cid"].as_str().unwrap());
     assert_eq!(text(&browser, "infohash").await?, expected["infohash"].as_str().unwrap());
     assert_eq!(text(&browser, "magnet").await?, expected["magnet"].as_str().unwrap());
-    assert_eq!(text(&browser, "ed2k-link").await?, expected["ed2k_link"].as_str().unwrap());
+    // The ed2k link names the relay as its source once the page has asked it (`/api/ed2k`).
+    let link = browser
+        .wait_for("const t = document.getElementById('ed2k-link').textContent; return t.includes('|sources,') ? t : null;", Duration::from_secs(10))
+        .await?;
+    assert_eq!(link, expected["ed2k_link"]);
     assert_eq!(text(&browser, "merkle-root").await?, expected["merkle_root"].as_str().unwrap());
     assert_eq!(text(&browser, "chunks").await?, expected["chunks"].to_string());
     if let Ok(dir) = std::env::var("CHIRAL_SCREENSHOT_DIR") {
