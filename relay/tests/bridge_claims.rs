@@ -158,7 +158,7 @@ async fn a_tab_is_believed_only_when_a_signed_record_names_its_torrent() {
 
     // The honest record for A names A's torrent: the liar's offer is refused…
     let now = relay::p2p::now_secs();
-    let signed = relay::seeding::record_for(&ma, &node, "http://127.0.0.1:1", now).sign(&keypair).unwrap();
+    let signed = relay::seeding::record_for(&ma, &node, "http://127.0.0.1:1", now, None).sign(&keypair).unwrap();
     node.publish(&cid, signed, now).await.unwrap();
     let (status, body) = get(&state, &format!("/file/{cid}/chunk/0")).await;
     let body = String::from_utf8_lossy(&body.unwrap()).chars().take(300).collect::<String>();

@@ -145,7 +145,7 @@ async fn a_silent_dialled_peer_is_dropped() {
     let bridge = relay::bridge::Bridge::new(dir.path(), SHORT, OutboundPolicy::new(Scope::Loopback));
     let file = dir.path().join("file.bin");
     std::fs::write(&file, vec![9u8; 1000]).unwrap();
-    let args = relay::config::ManifestArgs { file: file.clone(), passphrase: None, iterations: 1, torrent: None, manifest_out: None, public_url: "http://127.0.0.1:8080".into() };
+    let args = relay::config::ManifestArgs { file: file.clone(), passphrase: None, iterations: 1, torrent: None, manifest_out: None, public_url: "http://127.0.0.1:8080".into(), ed2k_source: Vec::new() };
     let manifest = relay::manifest_cmd::build_manifest(&args).unwrap();
     bridge.add_local(&file, &manifest).unwrap();
     let peer = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

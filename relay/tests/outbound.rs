@@ -16,7 +16,7 @@ fn bridge_with_a_file(scope: Scope, dir: &tempfile::TempDir) -> (Bridge, [u8; 20
     let bridge = Bridge::new(dir.path(), BridgeLimits::default(), OutboundPolicy::new(scope));
     let file = dir.path().join("file.bin");
     std::fs::write(&file, vec![7u8; 1000]).unwrap();
-    let args = relay::config::ManifestArgs { file: file.clone(), passphrase: None, iterations: 1, torrent: None, manifest_out: None, public_url: "http://127.0.0.1:8080".into() };
+    let args = relay::config::ManifestArgs { file: file.clone(), passphrase: None, iterations: 1, torrent: None, manifest_out: None, public_url: "http://127.0.0.1:8080".into(), ed2k_source: Vec::new() };
     let manifest = relay::manifest_cmd::build_manifest(&args).unwrap();
     bridge.add_local(&file, &manifest).unwrap();
     (bridge, manifest.infohash)

@@ -88,7 +88,7 @@ async fn a_stopped_torrent_holds_no_socket_connection_listener_or_timer() {
     let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(&bytes[..]));
     let file = web_sys::File::new_with_u8_array_sequence(&parts, VECTOR_NAME).expect("File");
     let trackers = vec!["ws://127.0.0.1:9/announce".to_string(), "ws://127.0.0.1:9/again".to_string(), "http://ignored/announce".to_string()];
-    let t = Torrent::seed(file, m.info_dict_bytes(), m.chunk_hashes.clone(), trackers, None, Some(m.cid_hex()), |_| {}).unwrap();
+    let t = Torrent::seed(file, m.info_dict_bytes(), m.chunk_hashes.clone(), trackers, None, Some(m.cid_hex()), Some(m.ed2k), |_| {}).unwrap();
     // The tick and two tracker sockets (the bridge socket comes with the first tick).
     assert_eq!(t.held_resources(), 3);
     // Let the sockets fail and the backoff run for a while.
