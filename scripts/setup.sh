@@ -3,7 +3,7 @@
 # installs nothing. Usage: scripts/setup.sh [run|test|bench]
 #   run:   the wasm32 toolchain, wasm-bindgen-cli (the lockfile's version), anvil and solc (npm)
 #   test:  the above + Chromium/ChromeDriver, aria2, transmission-cli, opentracker, RHash,
-#          aMule's daemon and amulecmd (real peers/tools)
+#          aMule's daemon and amulecmd, Prometheus' Python client, ffmpeg (real peers/tools)
 #   bench: the above + the WebTorrent client (npm, installed with the others)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -23,8 +23,10 @@ if ! have_rustup_wasm; then
 fi
 if [[ "$PURPOSE" != run ]]; then
   # iproute2 + nftables: the two-NAT test (network namespaces, masquerade);
-  # amule-daemon + amule-utils: amuled and amulecmd, real ed2k peers (tests/src/amule.rs)
-  packages+=(chromium chromium-driver aria2 transmission-cli rhash opentracker iproute2 nftables amule-daemon amule-utils)
+  # amule-daemon + amule-utils: amuled and amulecmd, real ed2k peers (tests/src/amule.rs);
+  # python3-prometheus-client: Prometheus' own parser reads the relay's /metrics (tests/tests/operators.rs);
+  # ffmpeg: the media file the streaming test plays (tests/tests/streaming.rs)
+  packages+=(chromium chromium-driver aria2 transmission-cli rhash opentracker iproute2 nftables amule-daemon amule-utils python3-prometheus-client ffmpeg)
 fi
 if [[ "$PURPOSE" == bench ]]; then
   packages+=(nginx-light wrk)   # the HTTP benchmark's reference server and load generator

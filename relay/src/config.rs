@@ -138,8 +138,8 @@ pub struct ServeArgs {
     /// from --p2p-listen (behind NAT or a proxy; e.g. /dns4/relay.example.org/tcp/443/wss).
     #[arg(long = "p2p-external", env = "CHIRAL_P2P_EXTERNAL", value_delimiter = ',')]
     pub p2p_external: Vec<Multiaddr>,
-    /// Seed these files as well (repeatable), as `relay seed` does.
-    #[arg(long = "seed")]
+    /// Seed these files as well (repeatable; env CHIRAL_SEED, comma-separated), as `relay seed` does.
+    #[arg(long = "seed", env = "CHIRAL_SEED", value_delimiter = ',')]
     pub seed: Vec<PathBuf>,
     /// Upload cap per bridge connection (tabs and TCP BitTorrent peers), bytes per second;
     /// unlimited by default.
@@ -195,12 +195,33 @@ pub struct ServeArgs {
     /// HTTP tracker's peer list); from anyone else those headers are ignored.
     #[arg(long = "trusted-proxy", env = "CHIRAL_TRUSTED_PROXY", value_delimiter = ',', value_parser = crate::client_addr::parse_cidr)]
     pub trusted_proxy: Vec<ipnet::IpNet>,
+    /// A TOML file of these flags' values (keys are the long names: `listen = "0.0.0.0:8080"`,
+    /// `trusted-proxy = ["127.0.0.1"]`); flags and CHIRAL_* variables override it
+    /// ([`crate::config_file`]).
+    #[arg(long, env = "CHIRAL_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print the effective configuration as TOML, each value's source in a comment, and exit.
+    #[arg(long = "print-config")]
+    pub print_config: bool,
+    /// Logs on stderr as text, or as JSON (one object per line, for log shippers). RUST_LOG
+    /// filters either.
+    #[arg(long = "log-format", env = "CHIRAL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     /// STUN and TURN for pages behind NATs.
     #[command(flatten)]
     pub ice: crate::ice::IceArgs,
     /// Style 2: selling the relay's own files over payment channels.
     #[command(flatten)]
     pub sell: crate::paid::args::SellArgs,
+}
+
+/// How the relay writes its logs (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per event (tracing-subscriber's JSON format).
+    Json,
 }
 
 /// A 20-byte id given on the command line was not 40 hex digits.

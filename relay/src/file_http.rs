@@ -100,6 +100,15 @@ impl Default for LocalFiles {
 }
 
 impl LocalFiles {
+    /// Files served, by CID.
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
     /// `files` by CID, with at most `cache_bytes` of verified chunks in memory (0: none).
     pub fn new(files: Vec<LocalFile>, cache_bytes: u64) -> Self {
         let chunks = moka::sync::Cache::builder()

@@ -25,6 +25,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(ServeFile::new(www.join("index.html")));
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(crate::metrics::metrics_text))
         .route("/api/node", get(node_info))
         .route("/api/ice", get(crate::ice::ice_servers))
         .route("/api/ice/stats", get(crate::ice::ice_stats))
@@ -58,6 +59,8 @@ pub fn app(state: AppState) -> Router {
                 .route("/file/{cid}/chunk/{index}", get(crate::file_http::chunk))
                 .layer(TraceLayer::new_for_http()),
         )
+        // Outermost, so every route (and the static app) is counted once.
+        .layer(axum::middleware::from_fn(crate::metrics::track_http))
         .with_state(state)
 }
 

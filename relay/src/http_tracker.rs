@@ -55,6 +55,16 @@ pub struct HttpSwarms {
 }
 
 impl HttpSwarms {
+    /// Torrents with at least one peer remembered.
+    pub fn swarm_count(&self) -> usize {
+        self.swarms.len()
+    }
+
+    /// Peers remembered, all torrents together.
+    pub fn peer_count(&self) -> usize {
+        self.swarms.values().map(BTreeMap::len).sum()
+    }
+
     /// Records the announce and returns the peers to hand out (never the announcer).
     pub fn announce(&mut self, a: &HttpAnnounce, from: IpAddr, now: u64) -> Vec<SocketAddr> {
         for swarm in self.swarms.values_mut() {

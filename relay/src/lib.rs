@@ -16,6 +16,8 @@
 //! | [`config`] | flags and environment |
 //! | [`http`] | the axum router: static app, health |
 //! | [`ice`] | STUN and TURN (webrtc-rs `turn`) for pages behind NATs, `/api/ice` credentials (TURN REST) |
+//! | [`metrics`] | `GET /metrics`: Prometheus text format, counters where things happen, gauges read at scrape |
+//! | [`config_file`] | `--config relay.toml`: a TOML file under the flags and environment; `--print-config` |
 //! | [`manifest_cmd`] | `relay manifest FILE`: a file's identities as JSON |
 //! | [`outbound`] | where the relay may connect because of untrusted input (trackers, peers): one policy, pure |
 //! | [`peer_discovery`] | peers from HTTP/UDP trackers (BEP 3/15) and the mainline DHT (BEP 5) for the bridge |
@@ -44,6 +46,8 @@ pub mod http;
 pub mod http_tracker;
 pub mod ice;
 pub mod manifest_cmd;
+pub mod metrics;
+pub mod config_file;
 pub mod outbound;
 pub mod p2p;
 pub mod paid;

@@ -2,14 +2,30 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::Parser;
-use relay::config::{Cli, Command, FetchArgs, LookupArgs, ServeArgs};
+use clap::{CommandFactory, FromArgMatches};
+use relay::config::{Cli, Command, FetchArgs, LogFormat, LookupArgs, ServeArgs};
 use relay::http::{app, AppState};
 use relay::p2p::{self, NodeConfig};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    // A config file (--config / CHIRAL_CONFIG) fills the variables the environment leaves
+    // unset, before clap parses and before any thread starts.
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let from_file = match relay::config_file::path_from(&argv, std::env::var_os("CHIRAL_CONFIG")) {
+        Some(path) => relay::config_file::apply(relay::config_file::read(&Cli::command(), &path)?),
+        None => Vec::new(),
+    };
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches)?;
+    let serve_matches = match matches.subcommand() {
+        Some(("serve" | "seed", sub)) => sub,
+        _ => &matches,
+    };
+    if matches!(cli.command, None | Some(Command::Serve(_)) | Some(Command::Seed(_))) && serve_matches.get_flag("print_config") {
+        print!("{}", relay::config_file::render(&Cli::command(), serve_matches, &from_file));
+        return Ok(());
+    }
     match cli.command {
         Some(Command::Manifest(args)) => {
             let summary = relay::manifest_cmd::run(&args)?;
@@ -17,15 +33,15 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Lookup(args)) => {
-            init_logs("warn");
+            init_logs("warn", LogFormat::Text);
             runtime()?.block_on(lookup(args))
         }
         Some(Command::Fetch(args)) => {
-            init_logs("warn");
+            init_logs("warn", LogFormat::Text);
             runtime()?.block_on(fetch(args))
         }
         Some(Command::ChannelsDeploy(args)) => {
-            init_logs("warn");
+            init_logs("warn", LogFormat::Text);
             runtime()?.block_on(relay::channels_cmd::run(args))
         }
         Some(Command::Seed(args)) => {
@@ -38,11 +54,14 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-fn init_logs(default: &str) {
-    tracing_subscriber::fmt()
+fn init_logs(default: &str, format: LogFormat) {
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default)))
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().flatten_event(true).with_current_span(false).init(),
+    }
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -50,7 +69,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    init_logs("info,tower_http=info,libp2p_kad=warn");
+    init_logs("info,tower_http=info,libp2p_kad=warn", args.log_format);
     runtime()?.block_on(async move {
         std::fs::create_dir_all(&args.data_dir)
             .with_context(|| format!("cannot create data dir {}", args.data_dir.display()))?;

@@ -103,6 +103,15 @@ impl Calls {
         self.len() == 0
     }
 
+    /// The allowlisted methods called, in order.
+    pub fn methods(&self) -> impl Iterator<Item = &'static str> + '_ {
+        let calls: &[Call] = match self {
+            Calls::Single(call) => std::slice::from_ref(call),
+            Calls::Batch(calls) => calls,
+        };
+        calls.iter().map(|c| c.method)
+    }
+
     /// The body forwarded to the chain node: these calls serialized afresh.
     pub fn to_body(&self) -> Vec<u8> {
         let value = match self {

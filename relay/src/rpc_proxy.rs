@@ -132,17 +132,20 @@ fn json_response(status: StatusCode, body: Value) -> Response {
 /// rate bucket the calls are taken from.
 pub async fn rpc(State(rpc): State<RpcState>, client: ClientAddr, headers: HeaderMap, request: axum::extract::Request) -> Response {
     let Some(proxy) = rpc.0.as_deref() else {
+        crate::metrics::rpc_refused("no_chain");
         return json_response(
             StatusCode::SERVICE_UNAVAILABLE,
             rpc_guard::error(&Value::Null, code::UPSTREAM_DOWN, "this relay has no chain node configured (--eth-rpc)"),
         );
     };
     if headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| !ct.starts_with("application/json")) {
+        crate::metrics::rpc_refused("content_type");
         return json_response(StatusCode::UNSUPPORTED_MEDIA_TYPE, rpc_guard::error(&Value::Null, code::INVALID_REQUEST, "send application/json"));
     }
     let body = match Limited::new(request.into_body(), rpc_guard::MAX_BODY_BYTES).collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => {
+            crate::metrics::rpc_refused("too_large");
             return json_response(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 rpc_guard::error(&Value::Null, code::LIMIT_EXCEEDED, format!("request body larger than {} bytes", rpc_guard::MAX_BODY_BYTES)),
@@ -151,21 +154,27 @@ pub async fn rpc(State(rpc): State<RpcState>, client: ClientAddr, headers: Heade
     };
     // Only what the guard rebuilt goes upstream, never the bytes received.
     let calls = match rpc_guard::check(&body) {
-        Checked::Refuse(answer) => return json_response(StatusCode::OK, answer),
+        Checked::Refuse(answer) => {
+            crate::metrics::rpc_refused("not_allowed");
+            return json_response(StatusCode::OK, answer);
+        }
         Checked::Forward(calls) => calls,
     };
     if !proxy.allow(client.limit_key(), calls.len()) {
+        crate::metrics::rpc_refused("rate_limited");
         return json_response(
             StatusCode::TOO_MANY_REQUESTS,
             rpc_guard::error(&Value::Null, code::LIMIT_EXCEEDED, format!("rate limit: at most {RATE} calls per second per client")),
         );
     }
+    calls.methods().for_each(crate::metrics::rpc_call);
     match proxy.forward(Bytes::from(calls.to_body())).await {
         Ok((status, answer)) => {
             let status = if status.is_success() { StatusCode::OK } else { StatusCode::BAD_GATEWAY };
             (status, [(header::CONTENT_TYPE, "application/json")], answer).into_response()
         }
         Err(e) => {
+            crate::metrics::rpc_refused("upstream_down");
             tracing::warn!("rpc upstream: {e}");
             json_response(StatusCode::BAD_GATEWAY, rpc_guard::error(&Value::Null, code::UPSTREAM_DOWN, e.to_string()))
         }

@@ -41,6 +41,8 @@ enum Input {
     /// A message from the socket, parsed on its task ([`Parsed::from_text`]).
     Message { conn: ConnId, parsed: Parsed },
     Closed { conn: ConnId },
+    /// Swarms and peers held now (`/metrics`).
+    Stats { reply: tokio::sync::oneshot::Sender<(usize, usize)> },
 }
 
 /// Why a socket's pump ended.
@@ -90,6 +92,9 @@ impl TrackerService {
                         outboxes.remove(&conn);
                         tracker.handle_close(conn);
                     }
+                    Input::Stats { reply } => {
+                        let _ = reply.send((tracker.swarm_count(), tracker.peer_count()));
+                    }
                     Input::Message { conn, parsed } => {
                         for out in tracker.handle_parsed(conn, parsed, crate::p2p::now_secs()) {
                             let Some(outbox) = outboxes.get(&out.conn) else { continue };
@@ -106,6 +111,14 @@ impl TrackerService {
             }
         });
         Self { inbox: tx, next_conn: Arc::new(AtomicU64::new(1)) }
+    }
+
+    /// Swarms and peers the tracker holds now; `None` when its task is gone or too busy to
+    /// answer within a second.
+    pub async fn stats(&self) -> Option<(usize, usize)> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.inbox.try_send(Input::Stats { reply }).ok()?;
+        tokio::time::timeout(Duration::from_secs(1), answer).await.ok()?.ok()
     }
 
     /// Pumps one client connection (the bytes after the WebSocket handshake, any

@@ -129,6 +129,15 @@ struct Bridged {
     sold: bool,
 }
 
+/// What [`Bridge::stats`] reports.
+#[derive(Debug, Clone, Copy)]
+pub struct BridgeStats {
+    pub files: usize,
+    /// Bytes of pieces cached on disk, all files together, and the budget (`--bridge-disk-mib`).
+    pub disk_used: u64,
+    pub disk_limit: u64,
+}
+
 #[derive(Clone)]
 pub struct Bridge {
     files: Arc<Mutex<HashMap<[u8; 20], Bridged>>>,
@@ -440,6 +449,15 @@ impl Bridge {
     }
 
     /// How many ed2k hashes are currently offered.
+    /// Files bridged now and the disk their cached pieces take (`/metrics`).
+    pub fn stats(&self) -> BridgeStats {
+        BridgeStats {
+            files: self.files.lock().expect("bridge lock").len(),
+            disk_used: self.disk.used.load(std::sync::atomic::Ordering::Relaxed),
+            disk_limit: self.disk.limit,
+        }
+    }
+
     pub fn ed2k_count(&self) -> usize {
         let hashes: Vec<[u8; 16]> = self.ed2k.lock().expect("ed2k lock").keys().copied().collect();
         hashes.iter().filter(|h| !self.ed2k_cids(h).is_empty()).count()

@@ -41,6 +41,7 @@ where
                 Some(Ok(Message::Binary(bytes))) => {
                     heard = true;
                     silence.as_mut().reset(tokio::time::Instant::now() + idle);
+                    crate::metrics::bytes("page", crate::metrics::Direction::In, bytes.len() as u64);
                     if tx.send(Cmd::PageData { key, bytes: bytes.to_vec() }).await.is_err() {
                         break;
                     }
@@ -70,6 +71,7 @@ where
                     if !send_within(&mut sink, Message::Binary(bytes.into()), idle).await {
                         break;
                     }
+                    crate::metrics::bytes("page", crate::metrics::Direction::Out, n);
                     if tx.send(Cmd::Flushed { key, bytes: n }).await.is_err() {
                         break;
                     }
@@ -115,6 +117,7 @@ pub(super) async fn pump_tcp<T: AsyncRead + AsyncWrite + Send + 'static>(tx: mps
                 Ok(0) => break Ok(()),
                 Ok(n) => {
                     silence.as_mut().reset(tokio::time::Instant::now() + idle);
+                    crate::metrics::bytes("bittorrent", crate::metrics::Direction::In, n as u64);
                     if tx.send(Cmd::PageData { key, bytes: buf[..n].to_vec() }).await.is_err() {
                         break Ok(());
                     }
@@ -128,6 +131,7 @@ pub(super) async fn pump_tcp<T: AsyncRead + AsyncWrite + Send + 'static>(tx: mps
                     if let Err(e) = write_within(&mut write, &bytes, idle).await {
                         break Err(BridgeError::Connection(e.into()));
                     }
+                    crate::metrics::bytes("bittorrent", crate::metrics::Direction::Out, bytes.len() as u64);
                     if tx.send(Cmd::Flushed { key, bytes: bytes.len() as u64 }).await.is_err() {
                         break Ok(());
                     }

@@ -33,7 +33,9 @@ const NUDGE: Duration = Duration::from_secs(3);
 const PACE_BYTES_PER_SEC: u64 = 2 << 20;
 
 async fn write(stream: &mut TcpStream, p: &Packet) -> anyhow::Result<()> {
-    tokio::time::timeout(WRITE, stream.write_all(&p.encode())).await.map_err(|_| anyhow::anyhow!("the peer took nothing for {WRITE:?}"))??;
+    let bytes = p.encode();
+    tokio::time::timeout(WRITE, stream.write_all(&bytes)).await.map_err(|_| anyhow::anyhow!("the peer took nothing for {WRITE:?}"))??;
+    crate::metrics::bytes("ed2k", crate::metrics::Direction::Out, bytes.len() as u64);
     Ok(())
 }
 

@@ -172,6 +172,7 @@ async fn source(me: Identity, n: u64, addr: SocketAddr, hash: [u8; 16], size: u6
                 }
                 DownloadOutput::Data { start, data } => {
                     file.write_all_at(&data, start)?;
+                    crate::metrics::bytes("ed2k", crate::metrics::Direction::In, data.len() as u64);
                     let (part, expected) = {
                         let mut s = shared.lock().await;
                         match s.plan.received(n, start, data.len() as u64) {

@@ -91,6 +91,11 @@ impl Ed2kService {
     }
 
     /// Files fetched for pages are published in the DHT through `node`, signed with `keypair`.
+    /// Connections open and upload slots held now (`/metrics`).
+    pub fn in_use(&self) -> (usize, usize) {
+        (MAX_CONNECTIONS - self.connections.available_permits(), UPLOAD_SLOTS - self.slots.available_permits())
+    }
+
     pub fn set_publisher(&self, node: crate::p2p::NodeHandle, keypair: libp2p::identity::Keypair) {
         let _ = self.publisher.set((node, keypair));
     }

@@ -34,7 +34,27 @@ pub struct TurnStats {
     pub peers_refused: AtomicU64,
 }
 
+/// A copy of [`TurnStats`]' counters at one moment (`/metrics`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TurnCounts {
+    pub allocations: usize,
+    pub allocations_total: u64,
+    pub allocations_refused: u64,
+    pub auth_refused: u64,
+    pub relayed_bytes: u64,
+}
+
 impl TurnStats {
+    pub fn counts(&self) -> TurnCounts {
+        TurnCounts {
+            allocations: self.allocations.load(Ordering::Relaxed),
+            allocations_total: self.allocations_total.load(Ordering::Relaxed),
+            allocations_refused: self.allocations_refused.load(Ordering::Relaxed),
+            auth_refused: self.auth_refused.load(Ordering::Relaxed),
+            relayed_bytes: self.relayed_bytes.load(Ordering::Relaxed),
+        }
+    }
+
     pub fn snapshot(&self) -> serde_json::Value {
         serde_json::json!({
             "allocations": self.allocations.load(Ordering::Relaxed),
