@@ -130,13 +130,12 @@ pub enum ReputationError {
 }
 
 /// One subject's evidence as of `updated_ms`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 struct Entry {
     good: f64,
     bad: f64,
     updated_ms: u64,
     /// Avoided until then (ms), when it lied.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     avoid_until_ms: Option<u64>,
 }
 
@@ -197,8 +196,11 @@ pub struct Reputation {
 #[derive(Serialize, Deserialize)]
 struct StoredEntry {
     subject: Subject,
-    #[serde(flatten)]
-    entry: Entry,
+    good: f64,
+    bad: f64,
+    updated_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    avoid_until_ms: Option<u64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -336,10 +338,15 @@ impl Reputation {
         }
     }
 
-    /// The store as JSON: `{"version":1,"entries":[{"subject":{"kind":"peer","id":"…"},
+    /// The store as JSON (evidence as decimal f64: reading it back may be off by an ulp,
+    /// far below anything a score distinguishes): `{"version":1,"entries":[{"subject":{"kind":"peer","id":"…"},
     /// "good":…,"bad":…,"updated_ms":…,"avoid_until_ms":…}, …]}`, sorted by subject.
     pub fn to_json(&self) -> String {
-        let mut entries: Vec<StoredEntry> = self.entries.iter().map(|(s, e)| StoredEntry { subject: s.clone(), entry: *e }).collect();
+        let mut entries: Vec<StoredEntry> = self
+            .entries
+            .iter()
+            .map(|(s, e)| StoredEntry { subject: s.clone(), good: e.good, bad: e.bad, updated_ms: e.updated_ms, avoid_until_ms: e.avoid_until_ms })
+            .collect();
         entries.sort_by(|a, b| a.subject.cmp(&b.subject));
         serde_json::to_string(&Stored { version: FORMAT_VERSION, entries }).unwrap_or_default()
     }
@@ -361,7 +368,8 @@ impl Reputation {
             return Err(ReputationError::TooManyEntries { len: stored.entries.len(), max: rep.config.max_entries });
         }
         let ok = |x: f64| x.is_finite() && (0.0..=MAX_EVIDENCE).contains(&x);
-        for StoredEntry { subject, entry } in stored.entries {
+        for StoredEntry { subject, good, bad, updated_ms, avoid_until_ms } in stored.entries {
+            let entry = Entry { good, bad, updated_ms, avoid_until_ms };
             if let Subject::Peer(id) = &subject {
                 if id.len() > MAX_PEER_ID_LEN {
                     return Err(ReputationError::Malformed(format!("peer id of {} bytes", id.len())));
