@@ -272,6 +272,11 @@ impl Reputation {
         self.entries.get(subject).is_some_and(|e| e.avoided(now_ms))
     }
 
+    /// Every subject remembered, with its standing at `now_ms`, in no particular order.
+    pub fn standings(&self, now_ms: u64) -> impl Iterator<Item = (&Subject, Standing)> + '_ {
+        self.entries.keys().map(move |s| (s, self.standing(s, now_ms)))
+    }
+
     /// Every subject avoided at `now_ms`, in no particular order.
     pub fn avoided(&self, now_ms: u64) -> impl Iterator<Item = &Subject> + '_ {
         self.entries.iter().filter(move |(_, e)| e.avoided(now_ms)).map(|(s, _)| s)
