@@ -25,6 +25,19 @@
 //! can claim any wallet in its handshake. A source with several subjects is judged by the
 //! worst of them ([`Reputation::standing_of`]).
 //!
+//! Where it is fed and used: the swarm reports per peer id what it saw
+//! ([`crate::swarm::Swarm::take_evidence`]) and takes the node's view back
+//! ([`crate::swarm::Swarm::use_reputation`]: avoided ids refused at the handshake, better
+//! scores asked first). Not yet wired in the page (`browser::torrent`): one `Reputation` per
+//! tab, loaded from localStorage with [`Reputation::load_or_empty`], fed from every
+//! torrent's `take_evidence` after its output is drained, handed to each swarm with
+//! `use_reputation` when evidence came in, saved (debounced) with [`Reputation::to_json`];
+//! wallets fed from settlement (`PaidUs`/`WasPaid` once a payment confirms,
+//! `PaymentRefused` for a rejected channel); and [`Reputation::rank`] ordering the seeders
+//! of a CID's records (`root_candidates::Candidate::view.seeders`) before they are dialled.
+//! Note that a WebTorrent peer id is chosen anew by each client session, so evidence by
+//! peer id mostly helps within a session; the wallet is the lasting identity.
+//!
 //! Bounded: at most [`ReputationConfig::max_entries`] subjects; a new one past that evicts
 //! the least useful (not avoided, least evidence left after decay, then the stalest).
 //! Stored JSON larger than [`MAX_STORED_BYTES`], of another version, or malformed gives a
