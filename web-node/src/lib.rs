@@ -25,6 +25,7 @@
 //! | [`bridge_link`] | the page ↔ relay bridge link: the relay's refusal (close code and reason) |
 //! | [`dht`] | DHT commands, handle and query bookkeeping shared by relay and page |
 //! | [`file_record`] | signed DHT records: a file and its seeders by protocol; merge |
+//! | [`reputation`] | trust-based source choice, pure: per-peer and per-wallet Beta scores from deliveries, lies, stalls and payments; decay; avoid list; ranking; JSON for keeping |
 //! | [`root_candidates`] | the roots a CID's records claim, tried in order; a failed root is dropped with its records |
 //! | [`file_check`] | the whole-file verdict: the finished file's SHA-256 against the CID asked for |
 //! | `browser` | wasm32: ingest a `File` through `Blob.slice`, cooperatively |
@@ -44,6 +45,7 @@ pub mod manifest;
 pub mod pay;
 pub mod merkle;
 pub mod peer_wire;
+pub mod reputation;
 pub mod root_candidates;
 pub mod settlement;
 pub mod signaling;

@@ -10,6 +10,7 @@ use sha2::Sha256;
 use super::peer::Peer;
 use super::{Bitfield, Event, PeerKey, Swarm, MAX_PENDING_HAVES};
 use crate::peer_wire::{BlockRef, Message};
+use crate::reputation::Evidence;
 
 impl Swarm {
     pub(super) fn on_have(&mut self, peer: PeerKey, index: u32, now: u64) {
@@ -188,6 +189,9 @@ impl Swarm {
             self.event(Event::PieceFailed { index, from: from.clone() });
             let senders: Vec<(PeerKey, [u8; 20])> = from.iter().filter_map(|k| Some((*k, self.peers.get(k)?.peer_id()?))).collect();
             let ids: Vec<[u8; 20]> = senders.iter().map(|(_, id)| *id).collect();
+            for id in &ids {
+                self.note_id(*id, Evidence::FailedPiece { bytes: data.len() as u64, sole: ids.len() == 1 });
+            }
             for banned in self.bans.piece_failed(&ids) {
                 let Some((peer, _)) = senders.iter().find(|(_, id)| *id == banned) else { continue };
                 let reason = format!("piece {index} failed verification");
@@ -203,6 +207,10 @@ impl Swarm {
             if p.has.as_ref().is_some_and(|h| h.get(index)) {
                 p.useful = p.useful.saturating_sub(1);
             }
+        }
+        let share = data.len() as u64 / from.len().max(1) as u64;
+        for key in &from {
+            self.note(*key, Evidence::Delivered { bytes: share });
         }
         self.upload.cache(index, data.clone());
         self.pay_for_piece(index);
@@ -222,8 +230,10 @@ impl Swarm {
         }
     }
 
+    /// Tops up every connection, best scored first (the first asked gets the rarest and
+    /// the prioritized pieces, and the endgame's blocks).
     pub(super) fn fill_all(&mut self, now: u64) {
-        for key in self.keys() {
+        for key in self.keys_by_score() {
             self.fill_requests(key, now);
         }
     }

@@ -51,6 +51,10 @@ impl Swarm {
             self.drop_peer(peer, "banned: sent corrupt data earlier", now);
             return false;
         }
+        if self.avoided.contains(&hs.peer_id) {
+            self.drop_peer(peer, "avoided: sent corrupt data earlier", now);
+            return false;
+        }
         let duplicate = self.peers.iter().any(|(k, p)| *k != peer && p.peer_id() == Some(hs.peer_id));
         if duplicate {
             self.drop_peer(peer, "already connected to this peer", now);

@@ -24,6 +24,12 @@
 //! with per-peer deadlines), [`choker`] (who we upload to), [`ban`] (who sent corrupt
 //! data); `handshake`, `metadata`, `download` and `upload` hold the swarm's handlers for
 //! each part of the wire. The invariants are written down in `STATE.md` beside this file.
+//!
+//! Reputation ([`crate::reputation`]) is the driver's, node-wide and kept across reloads;
+//! the swarm only reports what each peer id did ([`Swarm::take_evidence`]: verified bytes,
+//! failed pieces, stalls, refused payments) and takes back the node's view
+//! ([`Swarm::use_reputation`]): avoided peer ids are refused like banned ones, and better
+//! scored peers are asked for blocks first.
 
 mod ban;
 mod blob_fetch;
@@ -43,6 +49,7 @@ use crate::peer_wire::extension::{
     ExtendedHandshake, MetadataMessage, TorrentInfo, MAX_HASH_LIST_BYTES, MAX_METADATA_BYTES, OUR_CHIRAL_HASHES_ID, OUR_UT_METADATA_ID,
 };
 use crate::peer_wire::{Bitfield, Handshake, Id20, Message, HANDSHAKE_LEN, MAX_MESSAGE_BYTES};
+use crate::reputation::{Evidence, Reputation, Subject};
 use ban::BanPolicy;
 use blob_fetch::BlobFetch;
 use choker::{Candidate, Choker, Decision};
@@ -60,6 +67,10 @@ pub struct PeerKey(pub u64);
 
 /// Requests a peer may have queued with us (what we announce as `reqq`).
 pub const OUR_REQQ: usize = 250;
+/// Reputation evidence kept for [`Swarm::take_evidence`]; past it the oldest is dropped.
+pub const MAX_EVIDENCE_QUEUE: usize = 1024;
+/// Peer ids remembered from [`Swarm::use_reputation`] (avoided ones and scores, each).
+const MAX_REPUTATION_IDS: usize = 16_384;
 
 #[derive(Debug, Clone)]
 pub struct SwarmConfig {
@@ -156,6 +167,12 @@ pub struct Swarm {
     unsupported: Option<String>,
     peers: BTreeMap<PeerKey, Peer>,
     bans: BanPolicy,
+    /// Peer ids the node's reputation avoids (proven liars elsewhere): refused like bans.
+    avoided: HashSet<Id20>,
+    /// The node's score per peer id (absent: 0.5, a stranger): who is asked first.
+    scores: HashMap<Id20, f64>,
+    /// What peers did, for the node's reputation; drained by [`Swarm::take_evidence`].
+    evidence: VecDeque<(Id20, Evidence)>,
     choker: Choker,
     upload: upload::Uploads,
     pay: paid::PayState,
@@ -196,6 +213,9 @@ impl Swarm {
             unsupported: None,
             peers: BTreeMap::new(),
             bans: BanPolicy::default(),
+            avoided: HashSet::new(),
+            scores: HashMap::new(),
+            evidence: VecDeque::new(),
             choker,
             upload: upload::Uploads::default(),
             pay: paid::PayState::default(),
@@ -308,6 +328,60 @@ impl Swarm {
 
     pub fn banned(&self) -> &HashSet<Id20> {
         self.bans.banned()
+    }
+
+    /// What peers did since the last call, oldest first, for the node's
+    /// [`Reputation::record`]: `Delivered` (a verified piece's bytes, shared evenly among
+    /// its senders), `FailedPiece` (`sole` as for a ban), `Stalled` (requests timed out),
+    /// `PaymentRefused` (Style 2 refused by the peer). Subjects are [`Subject::peer_id20`].
+    /// At most [`MAX_EVIDENCE_QUEUE`] are kept between calls.
+    pub fn take_evidence(&mut self) -> Vec<(Subject, Evidence)> {
+        self.evidence.drain(..).map(|(id, e)| (Subject::peer_id20(&id), e)).collect()
+    }
+
+    fn note(&mut self, peer: PeerKey, evidence: Evidence) {
+        if let Some(id) = self.peers.get(&peer).and_then(|p| p.peer_id()) {
+            self.note_id(id, evidence);
+        }
+    }
+
+    fn note_id(&mut self, id: Id20, evidence: Evidence) {
+        if self.evidence.len() >= MAX_EVIDENCE_QUEUE {
+            self.evidence.pop_front();
+        }
+        self.evidence.push_back((id, evidence));
+    }
+
+    /// Takes the node's view of BitTorrent peer ids (subjects [`Subject::peer_id20`]) at
+    /// `now`: avoided ones are refused at their handshake and dropped if connected; scores
+    /// order who is asked for blocks first (best first, then by connection). Replaces the
+    /// previous view; call again when the reputation changed.
+    pub fn use_reputation(&mut self, rep: &Reputation, now: u64) {
+        self.avoided.clear();
+        self.scores.clear();
+        for (subject, standing) in rep.standings(now) {
+            let Subject::Peer(text) = subject else { continue };
+            let Some(id) = hex::decode(text).ok().and_then(|v| Id20::try_from(v).ok()) else { continue };
+            if standing.avoided && self.avoided.len() < MAX_REPUTATION_IDS {
+                self.avoided.insert(id);
+            }
+            if self.scores.len() < MAX_REPUTATION_IDS {
+                self.scores.insert(id, standing.score);
+            }
+        }
+        let avoided: Vec<PeerKey> = self.peers.iter().filter(|(_, p)| p.peer_id().is_some_and(|id| self.avoided.contains(&id))).map(|(k, _)| *k).collect();
+        for peer in avoided {
+            self.drop_peer(peer, "avoided: sent corrupt data earlier", now);
+        }
+        self.fill_all(now);
+    }
+
+    /// Connections best scored first (ties: by key), for handing out requests.
+    fn keys_by_score(&self) -> Vec<PeerKey> {
+        let mut keys: Vec<(PeerKey, f64)> =
+            self.peers.iter().map(|(k, p)| (*k, p.peer_id().and_then(|id| self.scores.get(&id).copied()).unwrap_or(0.5))).collect();
+        keys.sort_by(|a, b| b.1.total_cmp(&a.1));
+        keys.into_iter().map(|(k, _)| k).collect()
     }
 
     /// Why the torrent cannot be downloaded here, once that is known.
@@ -489,6 +563,7 @@ impl Swarm {
             p.requests = fresh;
             if !stale.is_empty() {
                 p.snubbed = true;
+                self.note(key, Evidence::Stalled);
             }
             if let Some(k) = self.known.as_mut() {
                 for (block, _) in &stale {

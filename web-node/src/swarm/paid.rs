@@ -146,6 +146,7 @@ impl Swarm {
                 if let Some(s) = self.pay.sellers.get_mut(&peer) {
                     s.declined(reason.clone());
                 }
+                self.note(peer, crate::reputation::Evidence::PaymentRefused);
                 self.event(Event::PayRefused { peer, reason });
                 // A buyer that declined is served like a peer without `chiral_pay`, if at all.
                 if self.pay_allows_unchoke(peer) {

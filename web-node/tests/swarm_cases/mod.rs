@@ -707,3 +707,63 @@ fn a_metadata_request_past_the_end_is_rejected_on_every_word_size() {
         .collect();
     assert_eq!(replies, [262_144, u32::MAX, 1].map(|piece| MetadataMessage::Reject { piece }), "the info dict is one piece");
 }
+
+#[test]
+fn evidence_from_one_download_keeps_a_liar_out_of_the_next() {
+    use web_node::reputation::{Evidence, Reputation, Subject};
+    let bytes = file_bytes(12 * 262_144, 9);
+    let m = manifest(&bytes);
+    let mut net = Net::new();
+    let liar = net.add_seeder(&m, &bytes, Behaviour::Liar);
+    let honest = net.add_seeder(&m, &bytes, Behaviour::Honest);
+    let first = net.add_magnet_leecher(&m);
+    net.connect(liar, first);
+    net.connect(honest, first);
+    net.run_until(first, 200);
+    let (liar_id, honest_id) = (net.config(&m, liar).peer_id, net.config(&m, honest).peer_id);
+    let evidence = net.nodes[first].swarm.take_evidence();
+    assert!(net.nodes[first].swarm.take_evidence().is_empty(), "drained");
+    let (liar_s, honest_s) = (Subject::peer_id20(&liar_id), Subject::peer_id20(&honest_id));
+    assert!(evidence.iter().any(|(s, e)| *s == liar_s && matches!(e, Evidence::FailedPiece { sole: true, .. })));
+    let delivered: u64 = evidence.iter().filter_map(|(s, e)| match e {
+        Evidence::Delivered { bytes } if *s == honest_s => Some(*bytes),
+        _ => None,
+    }).sum();
+    assert_eq!(delivered, bytes.len() as u64, "every verified piece came from the honest peer");
+    let mut rep = Reputation::default();
+    for (s, e) in &evidence {
+        rep.record(s, *e, net.now);
+    }
+    assert!(rep.is_avoided(&liar_s, net.now) && rep.score(&honest_s, net.now) > 0.9);
+
+    // Another download in the same node: the liar is refused before it sends anything.
+    let second = net.add_magnet_leecher(&m);
+    let now = net.now;
+    net.nodes[second].swarm.use_reputation(&rep, now);
+    net.connect(liar, second);
+    net.connect(honest, second);
+    net.run_until(second, 200);
+    assert_eq!(net.file(second), bytes);
+    let events = &net.nodes[second].events;
+    assert!(!events.iter().any(|e| matches!(e, Event::PieceFailed { .. })));
+    assert!(events.iter().any(|e| matches!(e, Event::Disconnect { reason, .. } if reason.starts_with("avoided"))));
+    assert!(net.nodes[second].swarm.banned().is_empty(), "refused by reputation, not by a ban of its own");
+}
+
+#[test]
+fn a_peer_whose_requests_time_out_is_reported_stalled() {
+    use web_node::reputation::{Evidence, Subject};
+    let bytes = file_bytes(4 * 262_144, 10);
+    let m = manifest(&bytes);
+    let mut net = Net::new();
+    let silent = net.add_seeder(&m, &bytes, Behaviour::Silent);
+    let leecher = net.add_magnet_leecher(&m);
+    net.connect(silent, leecher);
+    for _ in 0..30 {
+        net.step();
+    }
+    let silent_s = Subject::peer_id20(&net.config(&m, silent).peer_id);
+    let evidence = net.nodes[leecher].swarm.take_evidence();
+    assert!(evidence.iter().any(|(s, e)| *s == silent_s && *e == Evidence::Stalled), "{evidence:?}");
+    assert!(!evidence.iter().any(|(_, e)| matches!(e, Evidence::Delivered { .. })));
+}
