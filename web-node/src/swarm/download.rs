@@ -202,7 +202,7 @@ impl Swarm {
             return;
         }
         k.have.set(index);
-        k.picker.priority.remove(&index);
+        k.picker.deadlines.remove(&index);
         for p in self.peers.values_mut() {
             if p.has.as_ref().is_some_and(|h| h.get(index)) {
                 p.useful = p.useful.saturating_sub(1);

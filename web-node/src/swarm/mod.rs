@@ -67,6 +67,8 @@ pub struct PeerKey(pub u64);
 
 /// Requests a peer may have queued with us (what we announce as `reqq`).
 pub const OUR_REQQ: usize = 250;
+/// Piece deadlines kept at once ([`Swarm::set_deadlines`]): a stream's read-ahead.
+pub const MAX_DEADLINES: usize = 64;
 /// Reputation evidence kept for [`Swarm::take_evidence`]; past it the oldest is dropped.
 pub const MAX_EVIDENCE_QUEUE: usize = 1024;
 /// Peer ids remembered from [`Swarm::use_reputation`] (avoided ones and scores, each).
@@ -236,13 +238,41 @@ impl Swarm {
         }
     }
 
-    /// Fetch this piece before any other.
+    /// Fetch this piece before any other (a deadline of `now`, kept if one is earlier).
     pub fn prioritize(&mut self, index: u32, now: u64) {
         if let Some(k) = self.known.as_mut() {
             if index < k.info.pieces() && !k.have.get(index) {
-                k.picker.priority.insert(index);
+                let at = k.picker.deadlines.entry(index).or_insert(now);
+                *at = (*at).min(now);
             }
         }
+        self.start_fetching(now);
+    }
+
+    /// A stream's playhead moved: these pieces are needed by these times (ms, the same
+    /// clock as `now`), and every earlier deadline is dropped (an old playhead's read-ahead
+    /// must not delay the new one). Pieces already held or out of range are ignored; at
+    /// most [`MAX_DEADLINES`] are kept, the earliest. An empty list clears all deadlines.
+    pub fn set_deadlines(&mut self, deadlines: &[(u32, u64)], now: u64) {
+        if let Some(k) = self.known.as_mut() {
+            k.picker.deadlines.clear();
+            let mut sorted: Vec<(u32, u64)> = deadlines.iter().copied().filter(|&(i, _)| i < k.info.pieces() && !k.have.get(i)).collect();
+            sorted.sort_unstable_by_key(|&(i, at)| (at, i));
+            for (index, at) in sorted.into_iter().take(MAX_DEADLINES) {
+                k.picker.deadlines.entry(index).or_insert(at);
+            }
+        }
+        if !deadlines.is_empty() {
+            self.start_fetching(now);
+        }
+    }
+
+    /// Whether this verified piece is held (`false` before the info dict is known).
+    pub fn has_piece(&self, index: u32) -> bool {
+        self.known.as_ref().is_some_and(|k| k.have.get(index))
+    }
+
+    fn start_fetching(&mut self, now: u64) {
         if !self.config.download {
             self.set_download(true, now);
         } else {
