@@ -2,6 +2,7 @@
 # A message's variables must be the same in every locale (tests/tests/i18n_keys.rs).
 
 ## Header and footer
+page-title = Chiral · share files from your browser
 nav-share = Share
 nav-download = Download
 nav-library = Library

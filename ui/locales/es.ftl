@@ -1,6 +1,7 @@
 # La página de Chiral en español.
 
 ## Header and footer
+page-title = Chiral · comparte archivos desde tu navegador
 nav-share = Compartir
 nav-download = Descargar
 nav-library = Biblioteca

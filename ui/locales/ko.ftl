@@ -1,6 +1,7 @@
 # Chiral 페이지 (한국어).
 
 ## Header and footer
+page-title = Chiral · 브라우저에서 파일 공유
 nav-share = 공유
 nav-download = 다운로드
 nav-library = 라이브러리

@@ -1,6 +1,7 @@
 # Страница Chiral на русском.
 
 ## Header and footer
+page-title = Chiral · делитесь файлами прямо из браузера
 nav-share = Поделиться
 nav-download = Скачать
 nav-library = Библиотека

@@ -1,6 +1,7 @@
 # Chiral 页面（简体中文）。
 
 ## Header and footer
+page-title = Chiral · 在浏览器中分享文件
 nav-share = 分享
 nav-download = 下载
 nav-library = 资料库

@@ -66,6 +66,12 @@ fn current_hash() -> String {
 #[component]
 pub fn App() -> impl IntoView {
     provide_context(i18n::I18n::new());
+    // The tab's title follows the language too.
+    Effect::new(move |_| {
+        if let Some(d) = web_sys::window().and_then(|w| w.document()) {
+            d.set_title(&t("page-title"));
+        }
+    });
     let network = network::Network {
         node: RwSignal::new(None),
         status: RwSignal::new(None),
