@@ -25,6 +25,9 @@ if [[ "$PURPOSE" != run ]]; then
   # iproute2 + nftables: the two-NAT test (network namespaces, masquerade);
   # amule-daemon + amule-utils: amuled and amulecmd, real ed2k peers (tests/src/amule.rs)
   packages+=(chromium chromium-driver aria2 transmission-cli rhash opentracker iproute2 nftables amule-daemon amule-utils)
+  # fonts-wqy-zenhei: Chinese and Hangul glyphs, so the i18n test's screenshots of zh and ko
+  # show text, not boxes (headless Chromium uses the system's fonts)
+  packages+=(fonts-wqy-zenhei)
 fi
 if [[ "$PURPOSE" == bench ]]; then
   packages+=(nginx-light wrk)   # the HTTP benchmark's reference server and load generator

@@ -108,6 +108,9 @@ async fn check_locale(browser: &Browser, locale: &str, keys: &[String]) -> anyho
         }
         let raw = raw_keys(browser, keys).await?;
         assert_eq!(raw, json!([]), "{locale} {hash}: raw message keys on the page");
+        // Numbers go through Intl.NumberFormat, which writes an empty sum (-0.0) as "-0".
+        let negative_zero = js(browser, "return document.body.innerText.match(/(^|[^\\w.,])-0(?![\\d.,])/g);").await?;
+        assert_eq!(negative_zero, json!(null), "{locale} {hash}: a negative zero is shown");
         if let Ok(dir) = std::env::var("CHIRAL_SCREENSHOT_DIR") {
             let name = format!("i18n-{locale}-{}.png", &hash[1..]);
             std::fs::write(std::path::Path::new(&dir).join(name), browser.client.screenshot().await?)?;

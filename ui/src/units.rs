@@ -19,12 +19,16 @@ fn number_format(locale: Locale, digits: u8) -> js_sys::Function {
     let _ = js_sys::Reflect::set(&options, &"maximumFractionDigits".into(), &digits.into());
     // Values shown with a unit stay below 10,000; no grouping keeps them as short as before.
     let _ = js_sys::Reflect::set(&options, &"useGrouping".into(), &false.into());
+    // No "-0" for a value that rounds to zero from below.
+    let _ = js_sys::Reflect::set(&options, &"signDisplay".into(), &"negative".into());
     let locales = js_sys::Array::of1(&locale.code().into());
     js_sys::Intl::NumberFormat::new(&locales, &options).format()
 }
 
 /// `value` with exactly `digits` fraction digits, written the current locale's way.
 pub fn number(value: f64, digits: u8) -> String {
+    // An empty f64 sum is -0.0, which Intl (unlike `format!`) writes as "-0".
+    let value = if value == 0.0 { 0.0 } else { value };
     let locale = locale();
     FORMATS.with(|f| {
         let mut formats = f.borrow_mut();
