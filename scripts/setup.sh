@@ -27,6 +27,9 @@ if [[ "$PURPOSE" != run ]]; then
   # python3-prometheus-client: Prometheus' own parser reads the relay's /metrics (tests/tests/operators.rs);
   # ffmpeg: the media file the streaming test plays (tests/tests/streaming.rs)
   packages+=(chromium chromium-driver aria2 transmission-cli rhash opentracker iproute2 nftables amule-daemon amule-utils python3-prometheus-client ffmpeg)
+  # fonts-wqy-zenhei: Chinese and Hangul glyphs, so the i18n test's screenshots of zh and ko
+  # show text, not boxes (headless Chromium uses the system's fonts)
+  packages+=(fonts-wqy-zenhei)
 fi
 if [[ "$PURPOSE" == bench ]]; then
   packages+=(nginx-light wrk)   # the HTTP benchmark's reference server and load generator

@@ -23,12 +23,20 @@ impl Browser {
         Self::start_with_prefs(serde_json::json!({})).await
     }
 
+    /// A browser whose user prefers language `lang` (a BCP 47 tag such as `ko`): Chromium
+    /// runs with `--lang` and the `intl.accept_languages` preference, so the page sees it
+    /// first in `navigator.languages`.
+    pub async fn start_in_language(lang: &str) -> anyhow::Result<Self> {
+        let prefs = serde_json::json!({ "intl.accept_languages": lang });
+        Self::start_with(prefs, None, &[format!("--lang={lang}")]).await
+    }
+
     /// A browser whose Chromium (and chromedriver) run inside network namespace `ns`,
     /// driven through a loopback forward ([`netns::forward_into`]). `origin` (the relay's
     /// `http://IP:PORT`) is treated as secure, as it would be behind the TLS a public relay
     /// has: Web Crypto and OPFS need a secure context, which plain http only is on loopback.
     pub async fn start_in_netns(ns: &netns::Netns, origin: &str) -> anyhow::Result<Self> {
-        Self::start_with(serde_json::json!({}), Some((ns, origin))).await
+        Self::start_with(serde_json::json!({}), Some((ns, origin)), &[]).await
     }
 
     /// A browser whose downloads (the page's "Save file") land in `dir` without asking.
@@ -42,10 +50,11 @@ impl Browser {
     }
 
     async fn start_with_prefs(prefs: serde_json::Value) -> anyhow::Result<Self> {
-        Self::start_with(prefs, None).await
+        Self::start_with(prefs, None, &[]).await
     }
 
-    async fn start_with(prefs: serde_json::Value, netns: Option<(&netns::Netns, &str)>) -> anyhow::Result<Self> {
+    /// `extra_args`: Chromium flags besides the usual ones.
+    async fn start_with(prefs: serde_json::Value, netns: Option<(&netns::Netns, &str)>, extra_args: &[String]) -> anyhow::Result<Self> {
         let ns = netns.map(|(ns, _)| ns);
         // In a namespace of its own chromedriver has the whole port space; the test reaches it
         // through a forward on its own loopback.
@@ -81,10 +90,11 @@ impl Browser {
                 ]
             }),
         );
-        if let Some((_, origin)) = netns {
-            if let Some(args) = caps["goog:chromeOptions"]["args"].as_array_mut() {
+        if let Some(args) = caps["goog:chromeOptions"]["args"].as_array_mut() {
+            if let Some((_, origin)) = netns {
                 args.push(format!("--unsafely-treat-insecure-origin-as-secure={origin}").into());
             }
+            args.extend(extra_args.iter().map(|a| serde_json::Value::from(a.as_str())));
         }
         let deadline = Instant::now() + Duration::from_secs(30);
         let client = loop {

@@ -4,6 +4,8 @@
 //! from the channel books ([`web_node::browser::channels`]), re-read every few seconds.
 
 use leptos::prelude::*;
+
+use crate::i18n::{t, t_args};
 use leptos::task::spawn_local;
 use web_node::browser::channels;
 use web_node::pay::book::{BuyerBook, SellerBook};
@@ -64,7 +66,7 @@ impl Channels {
         spawn_local(async move {
             let closed = channels::close_due(idle).await;
             if !closed.is_empty() {
-                self.status.set(Some(format!("Closed {} idle channel(s).", closed.len())));
+                self.status.set(Some(t_args("ch-closed-idle", &[("count", closed.len().into())])));
             }
             self.closing.set(false);
             self.selling.set(channels::seller_book());
@@ -72,24 +74,24 @@ impl Channels {
     }
 
     fn reclaim(self, id: String) {
-        self.status.set(Some(format!("Reclaiming {}…", short(&id))));
+        self.status.set(Some(t_args("ch-reclaiming", &[("channel", short(&id).into())])));
         spawn_local(async move {
             let result = channels::reclaim(&id).await;
             self.status.set(Some(match result {
-                Ok(tx) => format!("Reclaimed the deposit of {} in {}", short(&id), short(&tx)),
-                Err(e) => format!("Reclaiming {} failed: {e}", short(&id)),
+                Ok(tx) => t_args("ch-reclaimed", &[("channel", short(&id).into()), ("tx", short(&tx).into())]),
+                Err(e) => t_args("ch-reclaim-failed", &[("channel", short(&id).into()), ("error", e.to_string().into())]),
             }));
             self.buying.set(channels::buyer_book());
         });
     }
 
     fn close(self, id: String) {
-        self.status.set(Some(format!("Closing {}…", short(&id))));
+        self.status.set(Some(t_args("ch-closing", &[("channel", short(&id).into())])));
         spawn_local(async move {
             let result = channels::close(&id).await;
             self.status.set(Some(match result {
-                Ok(tx) => format!("Closed {} in {}", short(&id), short(&tx)),
-                Err(e) => format!("Closing {} failed: {e}", short(&id)),
+                Ok(tx) => t_args("ch-closed", &[("channel", short(&id).into()), ("tx", short(&tx).into())]),
+                Err(e) => t_args("ch-close-failed", &[("channel", short(&id).into()), ("error", e.to_string().into())]),
             }));
             self.selling.set(channels::seller_book());
         });
@@ -102,27 +104,27 @@ pub fn ChannelsCard() -> impl IntoView {
     let (idle, set_idle) = signal(idle_close_secs().to_string());
     view! {
         <div class="card" id="channels">
-            <h3>"Payment channels"</h3>
-            <p class="meta">"Style 2: one deposit per seller, then a signed voucher per verified piece, no transaction per chunk. The seller closes with the highest voucher; the rest of the deposit comes back in the same transaction."</p>
+            <h3>{move || t("ch-title")}</h3>
+            <p class="meta">{move || t("ch-lede")}</p>
             <label class="check"><input type="checkbox" id="channels-enabled" prop:checked=channels::enabled()
                 on:change=move |ev| {
                     let on = event_target_checked(&ev);
                     channels::set_enabled(on);
-                    ch.status.set(Some(if on { "Style 2 on for transfers started from now." } else { "Style 2 off: peers are paid after the download (Style 1)." }.to_string()));
-                } />" Pay and get paid through channels (Style 2) with peers that support it"</label>
+                    ch.status.set(Some(if on { t("ch-on") } else { t("ch-off") }));
+                } />" " {move || t("ch-enable")}</label>
             {move || ch.status.get().map(|s| view! { <div class="meta" id="channels-status">{s}</div> })}
-            <h4>"Paying"</h4>
+            <h4>{move || t("ch-paying")}</h4>
             <table class="seeders" id="channels-out">
-                <thead><tr><th>"Seller"</th><th>"Deposit"</th><th>"Paid so far"</th><th>"Closing settles"</th><th>"Refund"</th><th></th></tr></thead>
+                <thead><tr><th>{move || t("ch-col-seller")}</th><th>{move || t("ch-col-deposit")}</th><th>{move || t("ch-col-paid")}</th><th>{move || t("ch-col-settles")}</th><th>{move || t("ch-col-refund")}</th><th></th></tr></thead>
                 <tbody>
                     {move || {
                         let book = ch.buying.get();
                         let live = book.channels.into_iter().map(|(seller, c)| (seller.rsplit(':').next().unwrap_or_default().to_string(), c));
-                        live.chain(book.archived.into_iter().rev().map(|c| ("(replaced)".to_string(), c))).filter(|(_, c)| !c.channel.is_empty()).collect::<Vec<_>>()
+                        live.chain(book.archived.into_iter().rev().map(|c| (t("ch-replaced"), c))).filter(|(_, c)| !c.channel.is_empty()).collect::<Vec<_>>()
                     }.into_iter().map(|(payee, c)| {
                         let (deposit, signed) = (c.deposit(), c.signed());
                         let id = c.channel.clone();
-                        let expires = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(c.expires_at as f64 * 1000.0)).to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED);
+                        let expires = crate::units::date_time(c.expires_at as f64 * 1000.0);
                         view! {
                             <tr class="channel-out" data-channel=c.channel.clone() data-deposit=deposit.to_string() data-signed=signed.to_string() data-finished=c.finished.to_string()>
                                 <td><code>{short(&payee)}</code></td>
@@ -131,17 +133,17 @@ pub fn ChannelsCard() -> impl IntoView {
                                 <td>{eth(signed)}</td>
                                 <td>{eth(deposit.saturating_sub(signed))}</td>
                                 <td>{(!c.finished).then(|| view! {
-                                    <button class="channel-reclaim" title=format!("If the seller never closes it, the whole deposit comes back after {}", String::from(expires))
-                                        on:click=move |_| ch.reclaim(id.clone())>"Reclaim after timeout"</button>
+                                    <button class="channel-reclaim" title=t_args("ch-reclaim-title", &[("time", expires.into())])
+                                        on:click=move |_| ch.reclaim(id.clone())>{t("ch-reclaim")}</button>
                                 })}</td>
                             </tr>
                         }
                     }).collect_view()}
                 </tbody>
             </table>
-            <h4>"Paid by"</h4>
+            <h4>{move || t("ch-paid-by")}</h4>
             <table class="seeders" id="channels-in">
-                <thead><tr><th>"Payer"</th><th>"Deposit"</th><th>"Highest voucher"</th><th>"State"</th><th></th></tr></thead>
+                <thead><tr><th>{move || t("ch-col-payer")}</th><th>{move || t("ch-col-deposit")}</th><th>{move || t("ch-col-voucher")}</th><th>{move || t("col-state")}</th><th></th></tr></thead>
                 <tbody>
                     {move || ch.selling.get().channels.into_iter().map(|(id, c)| {
                         let closed = c.closed_tx.clone();
@@ -151,9 +153,9 @@ pub fn ChannelsCard() -> impl IntoView {
                                 <td><code>{short(&c.payer)}</code></td>
                                 <td>{eth(c.deposit_wei.parse().unwrap_or(0))}</td>
                                 <td>{eth(c.paid())}</td>
-                                <td>{closed.as_ref().map_or_else(|| "open".to_string(), |tx| format!("closed {}", short(tx)))}</td>
+                                <td>{closed.as_ref().map_or_else(|| t("ch-open"), |tx| t_args("ch-closed-tx", &[("tx", short(tx).into())]))}</td>
                                 <td>{(closed.is_none() && c.paid() > 0).then(|| view! {
-                                    <button class="channel-close" on:click=move |_| ch.close(id2.clone())>"Close and collect"</button>
+                                    <button class="channel-close" on:click=move |_| ch.close(id2.clone())>{t("ch-close")}</button>
                                 })}</td>
                             </tr>
                         }
@@ -161,15 +163,15 @@ pub fn ChannelsCard() -> impl IntoView {
                 </tbody>
             </table>
             <div class="search">
-                <label for="channels-idle">"Close channels paying me after this many idle seconds (0 = only by hand)"</label>
+                <label for="channels-idle">{move || t("ch-idle-label")}</label>
                 <input type="number" min="0" id="channels-idle" prop:value=idle on:input=move |ev| set_idle.set(event_target_value(&ev)) />
                 <button id="channels-idle-save" on:click=move |_| {
                     let v: u64 = idle.get_untracked().parse().unwrap_or(DEFAULT_IDLE_SECS);
                     if let Some(s) = storage() {
                         let _ = s.set_item(IDLE_KEY, &v.to_string());
                     }
-                    ch.status.set(Some(format!("Idle channels close after {v} s.")));
-                }>"Save"</button>
+                    ch.status.set(Some(t_args("ch-idle-saved", &[("seconds", v.into())])));
+                }>{move || t("save")}</button>
             </div>
         </div>
     }

@@ -9,6 +9,7 @@ use web_node::root_candidates::{Candidate, RootCandidates};
 use crate::network::Network;
 use crate::transfers::{own_tracker, Sources, TransferList, Transfers};
 use web_node::file_record::Protocol;
+use crate::i18n::{t, t_args};
 use crate::units;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -41,11 +42,11 @@ pub fn DownloadView() -> impl IntoView {
     let find = move || {
         let wanted = cid.get_untracked().trim().to_ascii_lowercase();
         if wanted.len() != 64 || !wanted.bytes().all(|c| c.is_ascii_hexdigit()) {
-            set_lookup.set(Lookup::Failed("A content ID is 64 hexadecimal digits.".into()));
+            set_lookup.set(Lookup::Failed(t("dl-bad-cid")));
             return;
         }
         let Some(node) = network.node.get_untracked() else {
-            set_lookup.set(Lookup::Failed("Not connected to the network yet; try again in a moment.".into()));
+            set_lookup.set(Lookup::Failed(t("dl-not-connected")));
             return;
         };
         set_lookup.set(Lookup::Searching(wanted.clone()));
@@ -63,36 +64,36 @@ pub fn DownloadView() -> impl IntoView {
     let transfers = expect_context::<Transfers>();
     view! {
         <section class="download" id="download-view" data-state=move || lookup.with(Lookup::name)>
-            <h1>"Download"</h1>
+            <h1>{move || t("dl-title")}</h1>
             <StartDownload />
             <label class="check">
                 <input type="checkbox" id="auto-seed" prop:checked=move || transfers.auto_seed.get()
                     on:change=move |ev| transfers.set_auto_seed(event_target_checked(&ev)) />
-                " Keep seeding finished downloads while this tab is open"
+                " " {move || t("dl-auto-seed")}
             </label>
             <label class="sources">
-                "Download from "
+                {move || t("dl-from")} " "
                 <select id="source-mode" on:change=move |ev| transfers.set_sources(Sources::parse(&event_target_value(&ev)))>
                     {Sources::ALL.into_iter().map(|s| view! {
-                        <option value=s.key() selected=move || transfers.sources.get() == s>{s.label()}</option>
+                        <option value=s.key() selected=move || transfers.sources.get() == s>{move || t(s.label())}</option>
                     }).collect_view()}
                 </select>
             </label>
             <TransferList />
-            <h2>"Who has a file?"</h2>
-            <p class="lede">"Every download starts with a DHT lookup: paste a content ID to see who has it."</p>
+            <h2>{move || t("dl-who-has")}</h2>
+            <p class="lede">{move || t("dl-who-has-lede")}</p>
             <form class="search" on:submit=move |ev| {
                 ev.prevent_default();
                 find();
             }>
-                <input id="cid-input" type="text" placeholder="Content ID (64 hex digits)" spellcheck="false"
+                <input id="cid-input" type="text" placeholder=move || t("dl-cid-placeholder") spellcheck="false"
                     prop:value=cid on:input=move |ev| set_cid.set(event_target_value(&ev)) />
-                <button id="find" type="submit" disabled=move || matches!(lookup.get(), Lookup::Searching(_))>"Find"</button>
+                <button id="find" type="submit" disabled=move || matches!(lookup.get(), Lookup::Searching(_))>{move || t("dl-find")}</button>
             </form>
             {move || match lookup.get() {
                 Lookup::Idle => ().into_any(),
-                Lookup::Searching(c) => view! { <div class="card searching"><span class="spinner"></span>" Asking the DHT about " <code>{c}</code> "…"</div> }.into_any(),
-                Lookup::NotFound(c) => view! { <div class="card error" id="lookup-error">"Nobody in the DHT has " <code>{c}</code> " right now."</div> }.into_any(),
+                Lookup::Searching(c) => view! { <div class="card searching"><span class="spinner"></span>" " {move || t("dl-asking")} " " <code>{c}</code> "…"</div> }.into_any(),
+                Lookup::NotFound(c) => view! { <div class="card error" id="lookup-error">{move || t("dl-nobody-before")} <code>{c}</code> {move || t("dl-nobody-after")}</div> }.into_any(),
                 Lookup::Failed(e) => view! { <div class="card error" id="lookup-error">{e}</div> }.into_any(),
                 Lookup::Found(v, candidates) => view! { <FileCard view=v candidates /> }.into_any(),
             }}
@@ -105,24 +106,25 @@ fn FileCard(view: FileView, candidates: RootCandidates) -> impl IntoView {
     let f = view.file.clone();
     let chunks = f.chunks;
     let seeders = view.seeders.clone();
+    let n_seeders = seeders.len();
     // Handlers run outside the component's reactive owner; contexts are read through it.
     let owner = Owner::current();
     view! {
         <div class="card result" id="lookup-result">
             <div class="file-name">
                 <strong id="found-name">{f.name.clone()}</strong>
-                <span class="meta">{units::bytes(f.size)} " · " {f.chunks} " chunks · " {f.mime.clone().unwrap_or_default()}</span>
+                <span class="meta">{move || units::bytes(f.size)} " · " {move || t_args("dl-chunks", &[("count", chunks.into())])} " · " {f.mime.clone().unwrap_or_default()}</span>
             </div>
-            <div class="row"><span class="label">"Infohash"</span><code class="value" id="found-infohash">{f.infohash.clone()}</code><span></span></div>
+            <div class="row"><span class="label">{move || t("share-infohash")}</span><code class="value" id="found-infohash">{f.infohash.clone()}</code><span></span></div>
             {(view.conflicting_records > 0).then(|| view! {
-                <div class="warn">{view.conflicting_records} " record(s) disagreed about this file and were left out."</div>
+                <div class="warn">{move || t_args("dl-conflicting", &[("count", view.conflicting_records.into())])}</div>
             })}
             <button id="download-found" on:click={
                 move |_| with_owner(&owner, || start_cid(candidates.clone()))
-            }>"Download"</button>
-            <h3>{format!("{} seeder{}", seeders.len(), if seeders.len() == 1 { "" } else { "s" })}</h3>
+            }>{move || t("dl-download")}</button>
+            <h3>{move || t_args("dl-seeders", &[("count", n_seeders.into())])}</h3>
             <table class="seeders" id="seeders">
-                <thead><tr><th>"Protocol"</th><th>"Peer"</th><th>"Endpoint"</th><th>"Price"</th><th>"Chunks"</th></tr></thead>
+                <thead><tr><th>{move || t("col-protocol")}</th><th>{move || t("col-peer")}</th><th>{move || t("col-endpoint")}</th><th>{move || t("col-price")}</th><th>{move || t("col-chunks")}</th></tr></thead>
                 <tbody>
                     {seeders.into_iter().map(|s| view! { <SeederRow seeder=s chunks /> }).collect_view()}
                 </tbody>
@@ -135,11 +137,8 @@ fn FileCard(view: FileView, candidates: RootCandidates) -> impl IntoView {
 fn SeederRow(seeder: Seeder, chunks: u64) -> impl IntoView {
     let have: u64 = seeder.available_chunks.iter().map(|(a, z)| z - a).sum();
     let short_peer = format!("…{}", &seeder.peer_id[seeder.peer_id.len().saturating_sub(8)..]);
-    let price = if seeder.price_per_mb_wei == 0 {
-        "free".to_string()
-    } else {
-        format!("{:.6} per MB", seeder.price_per_mb_wei as f64 / 1e18)
-    };
+    let wei = seeder.price_per_mb_wei;
+    let price = move || if wei == 0 { t("dl-free") } else { t_args("dl-price-per-mb", &[("price", format!("{:.6}", wei as f64 / 1e18).into())]) };
     // One bar per seeder: filled where the seeder has chunks.
     let segments = seeder
         .available_chunks
@@ -156,7 +155,7 @@ fn SeederRow(seeder: Seeder, chunks: u64) -> impl IntoView {
             <td title=seeder.peer_id.clone()><code>{short_peer}</code></td>
             <td class="endpoint" title=seeder.endpoint.clone()><code>{seeder.endpoint.clone()}</code></td>
             <td>{price}</td>
-            <td><div class="chunkbar" title=format!("{have} of {chunks} chunks")>{segments}</div></td>
+            <td><div class="chunkbar" title=move || t_args("dl-have-of", &[("have", have.into()), ("count", chunks.into())])>{segments}</div></td>
         </tr>
     }
 }
@@ -176,7 +175,7 @@ fn with_owner<T>(owner: &Option<Owner>, f: impl FnOnce() -> T) -> T {
 fn start_cid(candidates: RootCandidates) {
     let transfers = expect_context::<Transfers>();
     if candidates.next().is_none() {
-        transfers.error.set(Some("No DHT record for this file names a usable infohash and Merkle root.".into()));
+        transfers.error.set(Some(t("dl-no-usable-record")));
         return;
     }
     // The options are made later, outside this owner: read the settings now.
@@ -236,14 +235,14 @@ fn StartDownload() -> impl IntoView {
         }
         let cid = input.to_ascii_lowercase();
         if cid.len() != 64 || !cid.bytes().all(|c| c.is_ascii_hexdigit()) {
-            set_status.set(Some("Paste a magnet link, an ed2k link or a content ID (64 hexadecimal digits).".into()));
+            set_status.set(Some(t("dl-paste-hint")));
             return;
         }
         let Some(node) = network.node.get_untracked() else {
-            set_status.set(Some("Not connected to the network yet; try again in a moment.".into()));
+            set_status.set(Some(t("dl-not-connected")));
             return;
         };
-        set_status.set(Some(format!("Looking up {cid} in the DHT…")));
+        set_status.set(Some(t_args("dl-looking-up", &[("cid", (&cid).into())])));
         spawn_local(async move {
             match node.lookup_records(&cid, web_node::browser::now_secs()).await {
                 Ok(records) if !records.is_empty() => {
@@ -251,7 +250,7 @@ fn StartDownload() -> impl IntoView {
                     set_text.set(String::new());
                     with_owner(&owner, || start_cid(RootCandidates::new(&cid, &records)));
                 }
-                Ok(_) => set_status.set(Some(format!("Nobody in the DHT has {cid} right now."))),
+                Ok(_) => set_status.set(Some(t_args("dl-nobody", &[("cid", (&cid).into())]))),
                 Err(e) => set_status.set(Some(e.to_string())),
             }
         });
@@ -261,9 +260,9 @@ fn StartDownload() -> impl IntoView {
             ev.prevent_default();
             start();
         }>
-            <input id="download-input" type="text" placeholder="Magnet link, ed2k link or content ID" spellcheck="false"
+            <input id="download-input" type="text" placeholder=move || t("dl-input-placeholder") spellcheck="false"
                 prop:value=text on:input=move |ev| set_text.set(event_target_value(&ev)) />
-            <button id="download-button" type="submit">"Download"</button>
+            <button id="download-button" type="submit">{move || t("dl-download")}</button>
         </form>
         {move || status.get().map(|s| view! { <div class="card" id="download-status">{s}</div> })}
         <crate::ed2k_fetch::Ed2kFetchCard status=ed2k />

@@ -12,6 +12,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_node::ed2k::Ed2kLink;
 
 use crate::transfers::{own_tracker, Transfers};
+use crate::i18n::t_args;
 use crate::units;
 
 /// What the relay said about the fetch: its JSON, or why it could not be asked.
@@ -87,7 +88,7 @@ pub fn start(link: Ed2kLink, raw: String, status: RwSignal<Option<FetchStatus>>,
                 "fetching" => continue,
                 "done" => {
                     let Ok(magnet) = web_node::tracker_client::parse_magnet(now["magnet"].as_str().unwrap_or_default()) else {
-                        status.set(Some(FetchStatus::failed(&link.name, "the relay's magnet is unreadable".into())));
+                        status.set(Some(FetchStatus::failed(&link.name, crate::i18n::t("ed2k-bad-magnet"))));
                         return;
                     };
                     let mut trackers = magnet.trackers;
@@ -116,11 +117,14 @@ pub fn Ed2kFetchCard(status: RwSignal<Option<FetchStatus>>) -> impl IntoView {
         status.get().map(|s| {
             let pct = if s.size > 0 { s.verified as f64 * 100.0 / s.size as f64 } else { 0.0 };
             let text = match s.state.as_str() {
-                "fetching" => format!("The relay is fetching {} from {} eD2k source(s): {} of {} verified", s.name, s.sources, units::bytes(s.verified), units::bytes(s.size)),
-                "done" => format!("The relay has {} (every part checked against its ed2k hashset); downloading it from the relay below.", s.name),
-                _ => format!("The relay could not fetch {} over eD2k: {}", s.name, s.error.clone().unwrap_or_default()),
+                "fetching" => t_args(
+                    "ed2k-fetching",
+                    &[("name", (&s.name).into()), ("count", s.sources.into()), ("done", units::bytes(s.verified).into()), ("total", units::bytes(s.size).into())],
+                ),
+                "done" => t_args("ed2k-done", &[("name", (&s.name).into())]),
+                _ => t_args("ed2k-failed", &[("name", (&s.name).into()), ("error", s.error.clone().unwrap_or_default().into())]),
             };
-            let liars = (!s.liars.is_empty()).then(|| format!("Dropped for sending bad parts: {}", s.liars.join(", ")));
+            let liars = (!s.liars.is_empty()).then(|| t_args("ed2k-liars", &[("peers", s.liars.join(", ").into())]));
             view! {
                 <div class="card" id="ed2k-fetch" data-state=s.state.clone() data-verified=s.verified.to_string() data-size=s.size.to_string() data-liars=s.liars.len().to_string()>
                     <div>{text}</div>

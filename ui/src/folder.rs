@@ -8,6 +8,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_node::browser::torrent::{FileRow, Torrent};
 
 use crate::transfers::Transfers;
+use crate::i18n::{t, t_args};
 use crate::units;
 
 #[component]
@@ -29,16 +30,16 @@ pub fn FileTable(info_hash: String, name: String, files: Vec<FileRow>) -> impl I
             view! {
                 <tr class="file-row" data-index=f.index.to_string() data-path=f.path.clone() data-length=f.length.to_string()
                     data-have-bytes=f.have_bytes.to_string() data-chosen=f.chosen.to_string() data-sha256=f.sha256.clone().unwrap_or_default()>
-                    <td><input type="checkbox" class="choose" title="Download this file" prop:checked=f.chosen
+                    <td><input type="checkbox" class="choose" title=move || t("folder-download-file") prop:checked=f.chosen
                         on:change=move |ev| transfers.choose_file(&choose_hash, index, event_target_checked(&ev)) /></td>
                     <td class="path"><code>{f.path.clone()}</code></td>
                     <td class="size">{units::bytes(f.length)}</td>
                     <td class="progress">
                         <div class="bar small"><div class="fill" class:done={fraction >= 1.0} style:width=format!("{:.2}%", fraction * 100.0)></div></div>
-                        <span class="pct">{if f.chosen { format!("{:.0} %", fraction * 100.0) } else { "skipped".into() }}</span>
+                        <span class="pct">{move || if f.chosen { units::percent(fraction, 0) } else { t("folder-skipped") }}</span>
                     </td>
                     <td><button class="save-file" disabled=f.sha256.is_none() title=f.sha256.clone().map(|h| format!("SHA-256 {h}")).unwrap_or_default()
-                        on:click=move |_| transfers.save_file(&save_hash, index)>"Save"</button></td>
+                        on:click=move |_| transfers.save_file(&save_hash, index)>{move || t("save")}</button></td>
                 </tr>
             }
         })
@@ -46,13 +47,13 @@ pub fn FileTable(info_hash: String, name: String, files: Vec<FileRow>) -> impl I
     view! {
         <div class="folder">
             <div class="folder-head">
-                <span>{format!("{total} files · {chosen} chosen")}</span>
+                <span>{move || t_args("folder-files-chosen", &[("count", total.into()), ("chosen", chosen.into())])}</span>
                 {can_pick_folder.then(|| view! {
-                    <button class="save-folder" disabled=complete.is_empty() on:click=save_all>"Save all to a folder…"</button>
+                    <button class="save-folder" disabled=complete.is_empty() on:click=save_all>{move || t("folder-save-all")}</button>
                 })}
             </div>
             <table class="files">
-                <thead><tr><th></th><th>"File"</th><th>"Size"</th><th>"Progress"</th><th></th></tr></thead>
+                <thead><tr><th></th><th>{move || t("col-file")}</th><th>{move || t("col-size")}</th><th>{move || t("col-progress")}</th><th></th></tr></thead>
                 <tbody>{rows}</tbody>
             </table>
         </div>

@@ -66,7 +66,7 @@ pub async fn hash_file(
     .map_err(|e| e.to_string())?;
     let manifest = ingest_blob(&file, ingest, on_progress).await.map_err(|e| match e {
         web_node::browser::BrowserIngestError::Read(why) => {
-            format!("“{}” could not be read ({why}). Was it moved or deleted?", file.name())
+            crate::i18n::t_args("hash-unreadable", &[("name", file.name().into()), ("error", why.to_string().into())])
         }
         other => other.to_string(),
     })?;

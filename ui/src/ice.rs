@@ -5,6 +5,8 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
+
+use crate::i18n::{t, t_args};
 use leptos::task::spawn_local;
 use web_node::browser::rtc;
 use web_node::ice::{self, IceConfig, IceServer};
@@ -91,7 +93,7 @@ fn describe(servers: &[IceServer]) -> String {
         .map(|u| if u.get(..4).is_some_and(|h| h.eq_ignore_ascii_case("turn")) { "TURN" } else { "STUN" })
         .collect();
     if kinds.is_empty() {
-        "none (only peers on the same network connect directly)".into()
+        t("ice-none")
     } else {
         let mut unique = kinds.clone();
         unique.dedup();
@@ -104,30 +106,30 @@ fn describe(servers: &[IceServer]) -> String {
 pub fn IceCard() -> impl IntoView {
     let ice = expect_context::<Ice>();
     let draft = RwSignal::new(ice.user_text.get_untracked());
-    let (message, set_message) = signal(None::<Result<String, String>>);
+    let (message, set_message) = signal(None::<Result<usize, String>>);
     let save = move |_| {
-        set_message.set(Some(ice.save_user(draft.get_untracked()).map(|n| format!("saved: {n} server(s) of yours, used for new connections"))));
+        set_message.set(Some(ice.save_user(draft.get_untracked())));
     };
     view! {
         <div class="card ice" id="ice-card">
-            <h2>"NAT traversal"</h2>
-            <p class="meta">"Browsers on different home networks reach each other through STUN (learning their public address) or, when no direct path exists, through a TURN relay."</p>
+            <h2>{move || t("ice-title")}</h2>
+            <p class="meta">{move || t("ice-lede")}</p>
             <p>
-                "From this relay: "
+                {move || t("ice-from-relay")} " "
                 <strong id="ice-relay" data-ready=move || ice.relay.get().is_some().to_string()>
                     {move || match (ice.relay.get(), ice.relay_error.get()) {
                         (Some(s), _) => describe(&s),
-                        (None, Some(e)) => format!("unavailable ({e}); retrying"),
-                        (None, None) => "asking…".into(),
+                        (None, Some(e)) => t_args("ice-unavailable", &[("error", e.into())]),
+                        (None, None) => t("ice-asking"),
                     }}
                 </strong>
             </p>
-            <label for="ice-user">"Your own servers, one a line: " <code>"stun:HOST:PORT"</code> " or " <code>"turn:HOST:PORT USER PASSWORD"</code></label>
+            <label for="ice-user">{move || t("ice-own-servers")} " " <code>"stun:HOST:PORT"</code> " " {move || t("ice-or")} " " <code>"turn:HOST:PORT USER PASSWORD"</code></label>
             <textarea id="ice-user" rows="3" spellcheck="false" prop:value=move || draft.get() on:input=move |ev| draft.set(event_target_value(&ev))></textarea>
             <div class="actions">
-                <button class="primary" id="ice-save" on:click=save>"Save"</button>
+                <button class="primary" id="ice-save" on:click=save>{move || t("save")}</button>
                 {move || message.get().map(|m| match m {
-                    Ok(text) => view! { <span class="ok">{text}</span> }.into_any(),
+                    Ok(n) => view! { <span class="ok">{move || t_args("ice-saved", &[("count", n.into())])}</span> }.into_any(),
                     Err(e) => view! { <span class="error" role="alert">{e}</span> }.into_any(),
                 })}
             </div>

@@ -12,7 +12,8 @@
 //! | [`library_view`] | the Library view: shared and downloaded files, state, uploads, earnings, stop sharing |
 //! | [`publish`] | this page's DHT record for a file it seeds |
 //! | [`hashing`] | the data side of Share: one async fn over `web_node::browser` |
-//! | [`units`] | human-readable sizes, rates and durations |
+//! | [`i18n`] | the page's language: locales, Fluent messages, `t`/`t_args`, the switcher |
+//! | [`units`] | human-readable sizes, rates, durations and dates in the page's language |
 //! | [`clipboard`] | copy to the clipboard |
 
 pub mod channels;
@@ -21,6 +22,7 @@ pub mod download;
 pub mod ed2k_fetch;
 pub mod folder;
 pub mod hashing;
+pub mod i18n;
 pub mod ice;
 pub mod library;
 pub mod library_view;
@@ -33,6 +35,7 @@ pub mod units;
 pub mod wallet;
 
 use leptos::prelude::*;
+use i18n::t;
 use wasm_bindgen::prelude::wasm_bindgen;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +65,13 @@ fn current_hash() -> String {
 
 #[component]
 pub fn App() -> impl IntoView {
+    provide_context(i18n::I18n::new());
+    // The tab's title follows the language too.
+    Effect::new(move |_| {
+        if let Some(d) = web_sys::window().and_then(|w| w.document()) {
+            d.set_title(&t("page-title"));
+        }
+    });
     let network = network::Network {
         node: RwSignal::new(None),
         status: RwSignal::new(None),
@@ -90,19 +100,21 @@ pub fn App() -> impl IntoView {
     library.start();
     let (view, set_view) = signal(View::from_hash(&current_hash()));
     let _ = window_event_listener(leptos::ev::hashchange, move |_| set_view.set(View::from_hash(&current_hash())));
-    let tab = move |target: View, href: &'static str, label: &'static str| {
-        view! { <a href=href class:active=move || view.get() == target>{label}</a> }
+    // `key`: the label's message.
+    let tab = move |target: View, href: &'static str, key: &'static str| {
+        view! { <a href=href class:active=move || view.get() == target>{move || t(key)}</a> }
     };
     view! {
         <header class="top">
             <div class="brand"><span class="logo">"◐"</span>" Chiral"</div>
             <nav>
-                {tab(View::Share, "#share", "Share")}
-                {tab(View::Download, "#download", "Download")}
-                {tab(View::Library, "#library", "Library")}
-                {tab(View::Wallet, "#wallet", "Wallet")}
-                {tab(View::Network, "#network", "Network")}
+                {tab(View::Share, "#share", "nav-share")}
+                {tab(View::Download, "#download", "nav-download")}
+                {tab(View::Library, "#library", "nav-library")}
+                {tab(View::Wallet, "#wallet", "nav-wallet")}
+                {tab(View::Network, "#network", "nav-network")}
                 <network::NetworkPill />
+                <i18n::LocaleSwitcher />
             </nav>
         </header>
         <main>
@@ -114,7 +126,7 @@ pub fn App() -> impl IntoView {
             <div class:hidden=move || view.get() != View::Wallet><wallet::WalletView /></div>
             <Show when=move || view.get() == View::Network><network::NetworkView /></Show>
         </main>
-        <footer>"Files are hashed in this tab; nothing leaves your machine until you share it."</footer>
+        <footer>{move || t("footer")}</footer>
     }
 }
 

@@ -8,6 +8,8 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
+
+use crate::i18n::t_args;
 use leptos::task::spawn_local;
 use web_node::browser::kept_file::{self, Check, Permission};
 use web_node::browser::library::{Kept, Library as Store, LibraryEntry, Location};
@@ -130,7 +132,7 @@ impl Library {
             let store = match Store::open().await {
                 Ok(s) => s,
                 Err(e) => {
-                    self.error.set(Some(format!("The library cannot be opened, so shared files will not survive a reload: {e}")));
+                    self.error.set(Some(t_args("lib-cannot-open", &[("error", e.to_string().into())])));
                     self.loaded.set(true);
                     return;
                 }
@@ -141,11 +143,11 @@ impl Library {
                     for record in records {
                         match record {
                             Ok(kept) => self.add(kept),
-                            Err(e) => self.error.set(Some(format!("A library record was skipped: {e}"))),
+                            Err(e) => self.error.set(Some(t_args("lib-record-skipped", &[("error", e.to_string().into())]))),
                         }
                     }
                 }
-                Err(e) => self.error.set(Some(format!("The library cannot be read: {e}"))),
+                Err(e) => self.error.set(Some(t_args("lib-cannot-read", &[("error", e.to_string().into())]))),
             }
             self.loaded.set(true);
             let keys: Vec<String> = self.kept.with_value(|k| k.iter().map(|k| k.key().to_string()).collect());
@@ -395,7 +397,7 @@ impl Library {
             if !self.contains(&info_hash) {
                 // "Stop sharing" was pressed while it copied.
                 let _ = kept_file::delete_copy(&info_hash).await;
-                return Err("sharing was stopped while the copy was written".into());
+                return Err(crate::i18n::t("lib-stopped-while-copying"));
             }
         }
         if let Err(e) = store.put(&kept).await {
@@ -433,16 +435,16 @@ impl Library {
             let mut problems = Vec::new();
             if kept.entry.location == Location::OpfsCopy {
                 if let Err(e) = kept_file::delete_copy(&info_hash).await {
-                    problems.push(format!("the copy could not be deleted: {e}"));
+                    problems.push(t_args("lib-copy-not-deleted", &[("error", e.to_string().into())]));
                 }
             }
             if let Some(store) = store {
                 if let Err(e) = store.remove(&info_hash).await {
-                    problems.push(format!("the library record could not be deleted: {e}"));
+                    problems.push(t_args("lib-record-not-deleted", &[("error", e.to_string().into())]));
                 }
             }
             if !problems.is_empty() {
-                self.error.set(Some(format!("Stopped sharing {}, but {}", kept.entry.file.name, problems.join("; "))));
+                self.error.set(Some(t_args("lib-stopped-but", &[("name", (&kept.entry.file.name).into()), ("problems", problems.join("; ").into())])));
             }
         });
     }

@@ -9,6 +9,7 @@ use web_node::browser::torrent::{Snapshot, TransferState};
 
 use crate::library::{Library, Row, Status};
 use crate::transfers::Transfers;
+use crate::i18n::{t, t_args};
 use crate::units;
 use crate::wallet::{eth, Wallet};
 
@@ -35,21 +36,21 @@ pub fn LibraryView() -> impl IntoView {
     };
     view! {
         <section class="library" id="library" data-loaded=move || library.loaded.get().to_string()>
-            <h1>"Library"</h1>
-            <p class="lede">"What this browser shares and has downloaded. Files you keep here seed again whenever this page is open, after a reload or a restart."</p>
+            <h1>{move || t("lib-title")}</h1>
+            <p class="lede">{move || t("lib-lede")}</p>
             <div class="card lib-totals">
-                <div class="stat"><span class="label">"Seeding"</span><strong id="lib-seeding">{seeding}</strong></div>
-                <div class="stat"><span class="label">"Uploaded"</span><strong id="lib-uploaded" data-bytes=move || uploaded().to_string()>{move || units::bytes(uploaded())}</strong></div>
-                <div class="stat"><span class="label">"Upload rate"</span><strong>{move || units::rate_per_second(up_rate())}</strong></div>
-                <div class="stat" title="Payments received by this wallet for files it seeded">
-                    <span class="label">"Earned"</span><strong id="lib-earned" data-wei=move || earned().to_string()>{move || eth(earned())}</strong>
+                <div class="stat"><span class="label">{move || t("seed-label")}</span><strong id="lib-seeding">{seeding}</strong></div>
+                <div class="stat"><span class="label">{move || t("lib-uploaded")}</span><strong id="lib-uploaded" data-bytes=move || uploaded().to_string()>{move || units::bytes(uploaded())}</strong></div>
+                <div class="stat"><span class="label">{move || t("lib-upload-rate")}</span><strong>{move || units::rate_per_second(up_rate())}</strong></div>
+                <div class="stat" title=move || t("lib-earned-title")>
+                    <span class="label">{move || t("lib-earned")}</span><strong id="lib-earned" data-wei=move || earned().to_string()>{move || eth(earned())}</strong>
                 </div>
             </div>
             {move || library.error.get().map(|e| view! { <div class="card error" role="alert">{e}</div> })}
-            <h2>"Shared"</h2>
-            <Show when=move || library.loaded.get() fallback=|| view! { <p class="meta"><span class="spinner"></span>" reading the library…"</p> }>
+            <h2>{move || t("lib-shared")}</h2>
+            <Show when=move || library.loaded.get() fallback=|| view! { <p class="meta"><span class="spinner"></span>" " {move || t("lib-reading")}</p> }>
                 <Show when=move || library.rows.with(|r| !r.is_empty())
-                    fallback=|| view! { <p class="meta empty" id="lib-empty">"Nothing kept yet. Share a file and choose “Keep seeding after reload”."</p> }>
+                    fallback=|| view! { <p class="meta empty" id="lib-empty">{move || t("lib-empty")}</p> }>
                     <For each=move || {
                         // Newest first.
                         let mut rows = library.rows.get();
@@ -60,8 +61,8 @@ pub fn LibraryView() -> impl IntoView {
                     </For>
                 </Show>
             </Show>
-            <h2>"Downloaded"</h2>
-            <Show when=move || !downloads().is_empty() fallback=|| view! { <p class="meta empty">"No downloads in this browser."</p> }>
+            <h2>{move || t("lib-downloaded")}</h2>
+            <Show when=move || !downloads().is_empty() fallback=|| view! { <p class="meta empty">{move || t("lib-no-downloads")}</p> }>
                 <For each=downloads key=|s| s.info_hash.clone() let:snapshot>
                     <DownloadCard info_hash=snapshot.info_hash.clone() />
                 </For>
@@ -72,15 +73,15 @@ pub fn LibraryView() -> impl IntoView {
 
 fn status_text(row: &Row, snapshot: Option<&Snapshot>) -> String {
     match (&row.status, snapshot) {
-        (Status::Seeding, Some(s)) if s.state == TransferState::Error => format!("stopped: {}", s.error.clone().unwrap_or_default()),
-        (Status::Seeding, Some(s)) => format!("seeding · {} peer{}", s.peers.len(), if s.peers.len() == 1 { "" } else { "s" }),
-        (Status::Seeding, None) => "seeding".into(),
-        (Status::Starting, _) => "checking the file…".into(),
-        (Status::Copying { done }, _) => format!("copying into this browser… {:.0} %", *done as f64 / row.entry.file.size.max(1) as f64 * 100.0),
-        (Status::NeedsAccess, _) => "paused: the browser needs your permission to read the file again".into(),
-        (Status::Missing, _) => "missing: the file is gone".into(),
-        (Status::Changed { why }, _) => format!("not seeded: the file changed ({why})"),
-        (Status::Failed { why }, _) => format!("not seeded: {why}"),
+        (Status::Seeding, Some(s)) if s.state == TransferState::Error => t_args("lib-stopped", &[("error", s.error.clone().unwrap_or_default().into())]),
+        (Status::Seeding, Some(s)) => t_args("lib-seeding-peers", &[("count", s.peers.len().into())]),
+        (Status::Seeding, None) => t("tr-seeding"),
+        (Status::Starting, _) => t("lib-checking"),
+        (Status::Copying { done }, _) => t_args("lib-copying", &[("percent", units::percent(*done as f64 / row.entry.file.size.max(1) as f64, 0).into())]),
+        (Status::NeedsAccess, _) => t("lib-needs-access"),
+        (Status::Missing, _) => t("lib-missing"),
+        (Status::Changed { why }, _) => t_args("lib-changed", &[("error", why.into())]),
+        (Status::Failed { why }, _) => t_args("seed-not-seeded", &[("error", why.into())]),
     }
 }
 
@@ -111,15 +112,15 @@ fn SharedCard(info_hash: String) -> impl IntoView {
             {move || row.get().map(|r| {
                 let s = snapshot.get();
                 let copying = match r.status { Status::Copying { done } => Some(done as f64 / r.entry.file.size.max(1) as f64), _ => None };
-                let added = js_sys::Date::new(&((r.entry.added_at as f64) * 1000.0).into()).to_locale_date_string("en", &wasm_bindgen::JsValue::UNDEFINED);
+                let added = units::date((r.entry.added_at as f64) * 1000.0);
                 let name = r.entry.file.name.clone();
                 view! {
                     <div class="file-name">
                         <strong>{r.entry.file.name.clone()}</strong>
                         <span class="meta">{units::bytes(r.entry.file.size)} " · " {status_text(&r, s.as_ref())}</span>
-                        <span class="badge" title="Where the bytes are read from">{match r.entry.location {
-                            Location::OpfsCopy => "copy in this browser",
-                            Location::Handle => "your file on disk",
+                        <span class="badge" title=t("lib-location-title")>{match r.entry.location {
+                            Location::OpfsCopy => t("lib-location-copy"),
+                            Location::Handle => t("lib-location-disk"),
                         }}</span>
                     </div>
                     {copying.map(|f| view! {
@@ -127,32 +128,41 @@ fn SharedCard(info_hash: String) -> impl IntoView {
                     })}
                     <div class="stats">
                         <span class="up">"↑ " {units::rate_per_second(s.as_ref().map_or(0.0, |s| s.up_rate))}</span>
-                        <span class="uploaded">{units::bytes(library.uploaded(&r))} " uploaded in all"</span>
-                        <span class="earned" title="Payments received for this file">{eth(r.entry.earned_wei)} " earned"</span>
-                        <span>"added " {String::from(added)}</span>
+                        <span class="uploaded">{t_args("lib-uploaded-in-all", &[("size", units::bytes(library.uploaded(&r)).into())])}</span>
+                        <span class="earned" title=t("lib-earned-file-title")>{t_args("lib-earned-amount", &[("amount", eth(r.entry.earned_wei).into())])}</span>
+                        <span>{t_args("lib-added", &[("date", added.into())])}</span>
                         <span class="published">{match r.published {
-                            Some((at, remote)) => format!(
-                                "in the DHT since {}{}",
-                                String::from(js_sys::Date::new(&at.into()).to_locale_time_string("en")),
-                                if remote { "" } else { " (relay only)" }
-                            ),
-                            None => "not yet in the DHT".into(),
+                            Some((at, true)) => t_args("lib-in-dht-since", &[("time", units::time(at).into())]),
+                            Some((at, false)) => t_args("lib-in-dht-since-relay", &[("time", units::time(at).into())]),
+                            None => t("lib-not-in-dht"),
                         }}</span>
                         <span class="meta" title=r.entry.file.cid.clone()>"CID " <code>{r.entry.file.cid[..16.min(r.entry.file.cid.len())].to_string()} "…"</code></span>
                     </div>
                     {(r.status == Status::NeedsAccess).then(|| {
                         let hash = regrant_hash.clone();
                         view! {
-                            <p class="warn">"Your browser forgot its permission to read this file. Allow it again to resume seeding."</p>
-                            <button class="primary regrant" on:click=move |_| library.regrant(hash.clone())>{format!("Re-grant access to resume seeding {name}")}</button>
+                            <p class="warn">{t("lib-forgot-permission")}</p>
+                            <button class="primary regrant" on:click=move |_| library.regrant(hash.clone())>{t_args("lib-regrant", &[("name", (&name).into())])}</button>
                         }
                     })}
                 }
             })}
             <div class="actions">
-                <button class="stop-sharing" on:click=move |_| library.stop_sharing(stop_hash.clone())>"Stop sharing"</button>
+                <button class="stop-sharing" on:click=move |_| library.stop_sharing(stop_hash.clone())>{move || t("lib-stop-sharing")}</button>
             </div>
         </div>
+    }
+}
+
+/// The message of a download's `data-state`.
+fn state_text(state: &str) -> String {
+    match state {
+        "downloading" => t("lib-state-downloading"),
+        "verifying" => t("lib-state-verifying"),
+        "complete" => t("tr-complete"),
+        "seeding" => t("tr-seeding"),
+        "error" => t("lib-state-error"),
+        _ => String::new(),
     }
 }
 
@@ -176,19 +186,19 @@ fn DownloadCard(info_hash: String) -> impl IntoView {
                 view! {
                     <div class="file-name">
                         <strong>{s.name.clone()}</strong>
-                        <span class="meta">{s.size.map(units::bytes).unwrap_or_default()} " · " {state} " · " {format!("{:.0} %", fraction * 100.0)}</span>
+                        <span class="meta">{s.size.map(units::bytes).unwrap_or_default()} " · " {move || state_text(state())} " · " {units::percent(fraction, 0)}</span>
                     </div>
                     <div class="stats">
                         <span class="down">"↓ " {units::rate_per_second(s.down_rate)}</span>
                         <span class="up">"↑ " {units::rate_per_second(s.up_rate)}</span>
-                        <span>{units::bytes(s.uploaded)} " uploaded"</span>
-                        <span>{s.peers.len()} " peers"</span>
+                        <span>{t_args("lib-uploaded-size", &[("size", units::bytes(s.uploaded).into())])}</span>
+                        <span>{t_args("tr-peers", &[("count", s.peers.len().into())])}</span>
                     </div>
                 }
             })}
             <div class="actions">
-                <a class="copy" href="#download">"Details"</a>
-                <button class="remove" on:click=move |_| transfers.remove(remove_hash.clone())>"Remove"</button>
+                <a class="copy" href="#download">{move || t("lib-details")}</a>
+                <button class="remove" on:click=move |_| transfers.remove(remove_hash.clone())>{move || t("remove")}</button>
             </div>
         </div>
     }
@@ -246,32 +256,32 @@ pub fn KeepRow(hashed: crate::hashing::Hashed) -> impl IntoView {
         }
     };
     let body = move || match state() {
-        "unavailable" => view! { <span class="meta">"Encrypted shares are not kept: the ciphertext is not on disk."</span> }.into_any(),
+        "unavailable" => view! { <span class="meta">{move || t("keep-unavailable")}</span> }.into_any(),
         "offered" => view! {
             <button class="copy keep" id="keep-copy" disabled=move || !library.loaded.get() on:click=move |_| keep()>
-                {format!("Keep seeding after reload: keep a copy in this browser's storage ({})", units::bytes(size))}
+                {move || t_args("keep-offer", &[("size", units::bytes(size).into())])}
             </button>
         }
         .into_any(),
         "copying" => view! {
             <span>{move || match status.get() {
-                Some(Status::Copying { done }) => format!("copying into this browser's storage… {:.0} %", done as f64 / size.max(1) as f64 * 100.0),
+                Some(Status::Copying { done }) => t_args("keep-copying", &[("percent", units::percent(done as f64 / size.max(1) as f64, 0).into())]),
                 _ => String::new(),
             }}</span>
         }
         .into_any(),
-        "error" => view! { <span class="error">"Not kept: " {move || error.get().unwrap_or_default()}</span> }.into_any(),
+        "error" => view! { <span class="error">{move || t_args("keep-error", &[("error", error.get().unwrap_or_default().into())])}</span> }.into_any(),
         _ => view! {
             <span>
-                {if has_handle { "In your library: it seeds again from your disk whenever this page is open. " } else { "In your library: a copy in this browser seeds it whenever this page is open. " }}
-                <a href="#library">"Open the library"</a>
+                {move || if has_handle { t("keep-kept-disk") } else { t("keep-kept-copy") }} " "
+                <a href="#library">{move || t("keep-open-library")}</a>
             </span>
         }
         .into_any(),
     };
     view! {
         <div class="row">
-            <span class="label">"After reload"</span>
+            <span class="label">{move || t("keep-label")}</span>
             <span class="value keep-state" id="keep-state" data-state=state>{body}</span>
             <span></span>
         </div>

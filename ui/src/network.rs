@@ -10,6 +10,8 @@ use wasm_bindgen_futures::JsFuture;
 use web_node::browser::p2p::{self, Connection, PageNodeStatus};
 use web_node::dht::{Handle, NodeInfo};
 
+use crate::i18n::{t, t_args};
+
 /// Shared by all views through context.
 #[derive(Clone, Copy)]
 pub struct Network {
@@ -72,11 +74,12 @@ pub fn start(network: Network) {
 
 pub fn connection_label(c: &Connection) -> String {
     match c {
-        Connection::Connecting => "connecting…".into(),
-        Connection::Connected => "connected".into(),
-        Connection::Retrying { attempt, in_ms, error } => {
-            format!("disconnected ({error}); retry #{attempt} in {:.0} s", *in_ms as f64 / 1000.0)
-        }
+        Connection::Connecting => t("net-connecting"),
+        Connection::Connected => t("net-connected"),
+        Connection::Retrying { attempt, in_ms, error } => t_args(
+            "net-retrying",
+            &[("error", error.into()), ("attempt", (*attempt).into()), ("seconds", crate::units::number(*in_ms as f64 / 1000.0, 0).into())],
+        ),
     }
 }
 
@@ -90,9 +93,9 @@ pub fn NetworkPill() -> impl IntoView {
         _ => "pill",
     };
     let label = move || match network.status.get() {
-        Some(s) if s.connection == Connection::Connected => "online".to_string(),
+        Some(s) if s.connection == Connection::Connected => t("net-online"),
         Some(s) => connection_label(&s.connection),
-        None => network.start_error.get().map_or("starting…".into(), |_| "offline".into()),
+        None => network.start_error.get().map_or_else(|| t("net-starting"), |_| t("net-offline")),
     };
     view! { <span class=class id="net-pill">{label}</span> }
 }
@@ -121,26 +124,27 @@ pub fn NetworkView() -> impl IntoView {
     }
     view! {
         <section class="network" id="network-view">
-            <h1>"Network"</h1>
-            <p class="lede">"This tab is a Kademlia node (client mode) reaching the DHT through its relay."</p>
+            <h1>{move || t("net-title")}</h1>
+            <p class="lede">{move || t("net-lede")}</p>
             {move || network.start_error.get().map(|e| view! { <div class="card error" id="net-error">{e}</div> })}
             <div class="card stats-grid">
-                <Stat label="Connection" id="net-state" value=Signal::derive(move || network.status.get().map_or("starting…".into(), |s| connection_label(&s.connection))) />
-                <Stat label="Relay" id="net-relay" value=Signal::derive(move || network.status.get().map_or("–".into(), |s| s.relay)) />
-                <Stat label="This page's peer ID" id="peer-id" value=Signal::derive(move || network.status.get().map_or("–".into(), |s| s.peer_id)) />
-                <Stat label="Connected peers" id="net-peers" value=Signal::derive(move || info.get().map_or("–".into(), |i| i.connected_peers.to_string())) />
-                <Stat label="DHT routing table" id="net-routing" value=Signal::derive(move || info.get().map_or("–".into(), |i| format!("{} peers", i.routing_table_size))) />
+                <Stat label="net-connection" id="net-state" value=Signal::derive(move || network.status.get().map_or_else(|| t("net-starting"), |s| connection_label(&s.connection))) />
+                <Stat label="net-relay" id="net-relay" value=Signal::derive(move || network.status.get().map_or("–".into(), |s| s.relay)) />
+                <Stat label="net-peer-id" id="peer-id" value=Signal::derive(move || network.status.get().map_or("–".into(), |s| s.peer_id)) />
+                <Stat label="net-connected-peers" id="net-peers" value=Signal::derive(move || info.get().map_or("–".into(), |i| i.connected_peers.to_string())) />
+                <Stat label="net-routing-table" id="net-routing" value=Signal::derive(move || info.get().map_or("–".into(), |i| t_args("net-routing-peers", &[("count", i.routing_table_size.into())]))) />
             </div>
             <crate::ice::IceCard />
         </section>
     }
 }
 
+/// `label`: the label's message key.
 #[component]
 fn Stat(label: &'static str, id: &'static str, value: Signal<String>) -> impl IntoView {
     view! {
         <div class="stat">
-            <span class="label">{label}</span>
+            <span class="label">{move || t(label)}</span>
             <code class="value" id=id>{value}</code>
         </div>
     }

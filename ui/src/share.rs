@@ -13,6 +13,7 @@ use crate::transfers::Transfers;
 use web_node::browser::p2p::Connection;
 use web_node::file_record::{FileInfo, DEFAULT_TTL_SECS};
 use crate::hashing::{hash_file, now_ms, Hashed, Progress};
+use crate::i18n::{t, t_args};
 use crate::units;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -48,7 +49,7 @@ pub fn Share() -> impl IntoView {
         }
         let passphrase = encrypt.get_untracked().then(|| passphrase.get_untracked());
         if passphrase.as_deref() == Some("") {
-            set_stage.set(Stage::Failed("Enter a passphrase to encrypt, or untick “Encrypt”.".into()));
+            set_stage.set(Stage::Failed(t("share-need-passphrase")));
             return;
         }
         let started_ms = now_ms();
@@ -98,10 +99,10 @@ pub fn Share() -> impl IntoView {
             match kept_file::pick_file().await {
                 Ok(Some(handle)) => match kept_file::handle_file(&handle).await {
                     Ok(file) => start(file, Some(handle)),
-                    Err(e) => set_stage.set(Stage::Failed(format!("The chosen file cannot be read: {e}"))),
+                    Err(e) => set_stage.set(Stage::Failed(t_args("share-unreadable", &[("error", e.to_string().into())]))),
                 },
                 Ok(None) => {}
-                Err(e) => set_stage.set(Stage::Failed(format!("The file picker failed: {e}"))),
+                Err(e) => set_stage.set(Stage::Failed(t_args("share-picker-failed", &[("error", e.to_string().into())]))),
             }
         });
     };
@@ -114,8 +115,8 @@ pub fn Share() -> impl IntoView {
 
     view! {
         <section class="share" id="share" data-state=move || stage.with(Stage::name)>
-            <h1>"Share a file"</h1>
-            <p class="lede">"Its content ID, BitTorrent magnet and ed2k link are computed right here, in your browser."</p>
+            <h1>{move || t("share-title")}</h1>
+            <p class="lede">{move || t("share-lede")}</p>
             <label
                 class="drop"
                 class:dragging=dragging
@@ -128,14 +129,14 @@ pub fn Share() -> impl IntoView {
             >
                 <input id="file-input" type="file" on:change=on_choose />
                 <span class="drop-icon">"⇪"</span>
-                <span class="drop-title">"Drop a file here, or click to choose one"</span>
-                <span class="drop-hint">"Any size: it is read in slices and never held in memory whole."</span>
+                <span class="drop-title">{move || t("share-drop-title")}</span>
+                <span class="drop-hint">{move || t("share-drop-hint")}</span>
             </label>
             <div class="options">
                 <Show when=kept_file::has_file_picker>
                     <button class="copy" id="pick-file" on:click=on_pick
-                        title="Chosen this way (or dropped), a file can seed again after a reload straight from your disk, without a copy">
-                        "Choose a file to keep seeding from disk…"
+                        title=move || t("share-pick-title")>
+                        {move || t("share-pick")}
                     </button>
                 </Show>
                 <label class="check">
@@ -145,13 +146,13 @@ pub fn Share() -> impl IntoView {
                         prop:checked=encrypt
                         on:change=move |ev| set_encrypt.set(event_target_checked(&ev))
                     />
-                    " Encrypt first (AES-256-GCM, key from your passphrase)"
+                    " " {move || t("share-encrypt")}
                 </label>
                 <Show when=move || encrypt.get()>
                     <input
                         type="password"
                         id="passphrase"
-                        placeholder="Passphrase"
+                        placeholder=move || t("passphrase")
                         autocomplete="new-password"
                         on:input=move |ev| set_passphrase.set(event_target_value(&ev))
                     />
@@ -176,15 +177,15 @@ fn HashingCard(name: String, progress: Progress, elapsed_s: f64) -> impl IntoVie
     let eta = if per_second > 0.0 { (progress.total - progress.done) as f64 / per_second } else { f64::NAN };
     view! {
         <div class="card" id="progress">
-            <div class="file-name">"Hashing " <strong>{name}</strong></div>
+            <div class="file-name">{move || t("share-hashing")} " " <strong>{name}</strong></div>
             <div class="bar" role="progressbar" aria-valuenow=format!("{:.0}", fraction * 100.0) aria-valuemin="0" aria-valuemax="100">
                 <div class="fill" style:width=format!("{:.2}%", fraction * 100.0)></div>
             </div>
             <div class="stats">
-                <span class="pct">{format!("{:.1} %", fraction * 100.0)}</span>
-                <span>{units::bytes(progress.done)} " of " {units::bytes(progress.total)}</span>
-                <span id="rate">{units::rate(progress.done, elapsed_s)}</span>
-                <span>"ETA " {units::duration(eta)}</span>
+                <span class="pct">{units::percent(fraction, 1)}</span>
+                <span>{move || t_args("share-of", &[("done", units::bytes(progress.done).into()), ("total", units::bytes(progress.total).into())])}</span>
+                <span id="rate">{move || units::rate(progress.done, elapsed_s)}</span>
+                <span>{move || t_args("share-eta", &[("time", units::duration(eta).into())])}</span>
             </div>
         </div>
     }
@@ -203,17 +204,17 @@ fn ResultCard(hashed: Hashed) -> impl IntoView {
             <div class="file-name">
                 <strong id="name">{s.name.clone()}</strong>
                 <span class="meta">
-                    <span id="size" data-bytes=s.size.to_string()>{units::bytes(s.size)}</span>
-                    " · " <span id="chunks">{s.chunks}</span> " chunks of 256 KiB"
-                    {s.encrypted.then_some(" · encrypted")}
-                    " · hashed in " {units::duration(seconds)} " (" {units::rate(size_read, seconds)} ")"
+                    <span id="size" data-bytes=s.size.to_string()>{move || units::bytes(s.size)}</span>
+                    " · " <span id="chunks">{s.chunks}</span> " " {move || t_args("share-chunks-of", &[("count", s.chunks.into())])}
+                    {s.encrypted.then_some(view! { " · " {move || t("share-encrypted")} })}
+                    " · " {move || t_args("share-hashed-in", &[("time", units::duration(seconds).into()), ("rate", units::rate(size_read, seconds).into())])}
                 </span>
             </div>
-            <CopyRow label="Content ID" id="cid" value=s.cid.clone() />
-            <CopyRow label="Infohash" id="infohash" value=s.infohash.clone() />
-            <CopyRow label="Magnet" id="magnet" value=s.magnet />
+            <CopyRow label="share-cid" id="cid" value=s.cid.clone() />
+            <CopyRow label="share-infohash" id="infohash" value=s.infohash.clone() />
+            <CopyRow label="share-magnet" id="magnet" value=s.magnet />
             <Ed2kRow link=s.ed2k_link />
-            <CopyRow label="Merkle root" id="merkle-root" value=s.merkle_root />
+            <CopyRow label="share-merkle-root" id="merkle-root" value=s.merkle_root />
             <SeedRow source=hashed.source info_bytes=hashed.info_bytes chunk_hashes=hashed.chunk_hashes infohash=s.infohash.clone() cid=s.cid.clone() ed2k=s.ed2k.clone() />
             <PublishRow file />
             <crate::library_view::KeepRow hashed=keep />
@@ -232,9 +233,10 @@ fn Ed2kRow(link: String) -> impl IntoView {
             with_source.set(format!("{plain}|sources,{source}|/"));
         }
     });
-    view! { {move || view! { <CopyRow label="ed2k link" id="ed2k-link" value=with_source.get() /> }} }
+    view! { {move || view! { <CopyRow label="share-ed2k-link" id="ed2k-link" value=with_source.get() /> }} }
 }
 
+/// `label`: the label's message key.
 #[component]
 fn CopyRow(label: &'static str, id: &'static str, value: String) -> impl IntoView {
     let (copied, set_copied) = signal(None::<bool>);
@@ -249,13 +251,13 @@ fn CopyRow(label: &'static str, id: &'static str, value: String) -> impl IntoVie
     };
     view! {
         <div class="row">
-            <span class="label">{label}</span>
+            <span class="label">{move || t(label)}</span>
             <code id=id class="value" title=title>{value}</code>
             <button class="copy" on:click=on_copy>
                 {move || match copied.get() {
-                    None => "Copy",
-                    Some(true) => "Copied ✓",
-                    Some(false) => "Copy failed",
+                    None => t("copy"),
+                    Some(true) => t("copied"),
+                    Some(false) => t("copy-failed"),
                 }}
             </button>
         </div>
@@ -304,13 +306,11 @@ pub(crate) fn PublishRow(file: FileInfo, #[prop(into, default = "publish".to_str
         on_cleanup(move || handle.clear());
     }
     let label = move || match state.get() {
-        Publish::WaitingForNetwork => "waiting for the network…".to_string(),
-        Publish::Publishing => "publishing to the DHT…".to_string(),
-        Publish::Published { remote: true, at } => {
-            format!("published to the DHT at {} · this tab seeds it while open", js_sys::Date::new(&at.into()).to_locale_time_string("en"))
-        }
-        Publish::Published { remote: false, .. } => "stored at the relay only (no other DHT peers yet)".to_string(),
-        Publish::Failed(e) => format!("publishing failed: {e}"),
+        Publish::WaitingForNetwork => t("publish-waiting"),
+        Publish::Publishing => t("publish-publishing"),
+        Publish::Published { remote: true, at } => t_args("publish-published", &[("time", units::time(at).into())]),
+        Publish::Published { remote: false, .. } => t("publish-relay-only"),
+        Publish::Failed(e) => t_args("publish-failed", &[("error", e.into())]),
     };
     let data = move || match state.get() {
         Publish::WaitingForNetwork => "waiting",
@@ -324,7 +324,7 @@ pub(crate) fn PublishRow(file: FileInfo, #[prop(into, default = "publish".to_str
     };
     view! {
         <div class="row">
-            <span class="label">"Discovery"</span>
+            <span class="label">{move || t("publish-label")}</span>
             <span class="value publish" id=id data-state=data data-published-at=published_at>{label}</span>
             <span></span>
         </div>
@@ -339,7 +339,7 @@ fn SeedRow(source: Option<File>, info_bytes: Vec<u8>, chunk_hashes: Vec<[u8; 32]
     let ed2k = hex::decode(&ed2k).ok().and_then(|b| b.try_into().ok());
     let started = match source {
         Some(file) => transfers.seed(file, info_bytes, chunk_hashes, cid, ed2k),
-        None => Err("encrypted files are shared by their ciphertext, which this tab does not keep; seeding them arrives with relay storage".into()),
+        None => Err(t("seed-encrypted")),
     };
     let error = started.err();
     let snapshot = move || transfers.list.with(|l| l.iter().find(|s| s.info_hash == infohash).cloned());
@@ -353,19 +353,16 @@ fn SeedRow(source: Option<File>, info_bytes: Vec<u8>, chunk_hashes: Vec<[u8; 32]
         move || snapshot().map_or(0, |s| s.peers.len()).to_string()
     };
     let label = move || match (&error, snapshot()) {
-        (Some(e), _) => format!("not seeded: {e}"),
-        (None, Some(s)) => format!(
-            "seeding from this tab · {} peer{} · ↑ {} · {} sent",
-            s.peers.len(),
-            if s.peers.len() == 1 { "" } else { "s" },
-            units::rate_per_second(s.up_rate),
-            units::bytes(s.uploaded)
+        (Some(e), _) => t_args("seed-not-seeded", &[("error", e.into())]),
+        (None, Some(s)) => t_args(
+            "seed-seeding",
+            &[("count", s.peers.len().into()), ("rate", units::rate_per_second(s.up_rate).into()), ("sent", units::bytes(s.uploaded).into())],
         ),
-        (None, None) => "starting…".to_string(),
+        (None, None) => t("net-starting"),
     };
     view! {
         <div class="row">
-            <span class="label">"Seeding"</span>
+            <span class="label">{move || t("seed-label")}</span>
             <span class="value" id="seed-state" data-state=state data-peers=peers>{label}</span>
             <span></span>
         </div>

@@ -15,6 +15,7 @@ use web_sys::{File, HtmlInputElement};
 use crate::clipboard::copy;
 use crate::hashing::now_ms;
 use crate::transfers::Transfers;
+use crate::i18n::{t, t_args};
 use crate::units;
 
 /// Files of a folder also seeded and published one by one (each is a swarm and a DHT
@@ -78,7 +79,7 @@ async fn share(files: Vec<File>, set_stage: WriteSignal<Stage>, transfers: Trans
         folder_name = folder_name.or(top);
         entries.push((path, f));
     }
-    let name = folder_name.unwrap_or_else(|| format!("{} files", entries.len()));
+    let name = folder_name.unwrap_or_else(|| t_args("folder-n-files", &[("count", entries.len().into())]));
     let sizes: Vec<(Vec<String>, u64)> = entries.iter().map(|(p, f)| (p.clone(), f.size() as u64)).collect();
     folder_share::layout(&sizes).map_err(|e| e.to_string())?;
     let mut manifests = Vec::with_capacity(entries.len());
@@ -169,11 +170,11 @@ pub fn ShareFolder() -> impl IntoView {
     };
     view! {
         <div class="card share-folder" id="folder-share" data-state=state>
-            <h2>"Share a folder"</h2>
-            <p class="meta">"Several files or a whole folder become one torrent (each file still gets its own content ID)."</p>
+            <h2>{move || t("folder-title")}</h2>
+            <p class="meta">{move || t("folder-lede")}</p>
             <div class="actions">
-                <label class="copy">"Choose a folder…" <input id="dir-input" node_ref=dir_input type="file" multiple class="hidden" on:change=on_change /></label>
-                <label class="copy">"Choose several files…" <input id="folder-files-input" type="file" multiple class="hidden" on:change=on_change /></label>
+                <label class="copy">{move || t("folder-choose-folder")} " " <input id="dir-input" node_ref=dir_input type="file" multiple class="hidden" on:change=on_change /></label>
+                <label class="copy">{move || t("folder-choose-files")} " " <input id="folder-files-input" type="file" multiple class="hidden" on:change=on_change /></label>
             </div>
             {move || match stage.get() {
                 Stage::Idle => ().into_any(),
@@ -181,7 +182,7 @@ pub fn ShareFolder() -> impl IntoView {
                     let fraction = if total == 0 { 1.0 } else { done as f64 / total as f64 };
                     let secs = ((now_ms - started_ms) / 1000.0).max(1e-3);
                     view! {
-                        <p>{format!("Hashing {files} files · {} of {}", units::bytes(done), units::bytes(total))}</p>
+                        <p>{t_args("folder-hashing", &[("count", files.into()), ("done", units::bytes(done).into()), ("total", units::bytes(total).into())])}</p>
                         <div class="bar"><div class="fill" style:width=format!("{:.2}%", fraction * 100.0)></div></div>
                         <p class="meta">{units::rate_per_second(done as f64 / secs)}</p>
                     }.into_any()
@@ -190,22 +191,22 @@ pub fn ShareFolder() -> impl IntoView {
                 Stage::Done(s) => {
                     let magnet = s.magnet.clone();
                     view! {
-                        <p><strong id="folder-name">{s.name.clone()}</strong> {format!(" · {} files · {}", s.files.len(), units::bytes(s.total))}</p>
-                        <div class="row"><span class="label">"Magnet"</span><code id="folder-magnet">{s.magnet.clone()}</code>
+                        <p><strong id="folder-name">{s.name.clone()}</strong> " · " {t_args("folder-n-files", &[("count", s.files.len().into())])} " · " {units::bytes(s.total)}</p>
+                        <div class="row"><span class="label">{t("share-magnet")}</span><code id="folder-magnet">{s.magnet.clone()}</code>
                             <button class="copy" on:click=move |_| {
                                 let m = magnet.clone();
                                 spawn_local(async move { let _ = copy(&m).await; });
-                            }>"Copy"</button></div>
-                        <div class="row"><span class="label">"Infohash"</span><code id="folder-infohash">{s.infohash.clone()}</code></div>
-                        <div class="row" title="SHA-256 of the folder manifest: every file's path, size, CID and ed2k hash">
-                            <span class="label">"Folder ID"</span><code id="folder-id">{s.folder_id.clone()}</code></div>
+                            }>{t("copy")}</button></div>
+                        <div class="row"><span class="label">{t("share-infohash")}</span><code id="folder-infohash">{s.infohash.clone()}</code></div>
+                        <div class="row" title=t("folder-id-title")>
+                            <span class="label">{t("folder-id")}</span><code id="folder-id">{s.folder_id.clone()}</code></div>
                         <table class="files">
-                            <thead><tr><th>"File"</th><th>"Size"</th><th>"Content ID"</th></tr></thead>
+                            <thead><tr><th>{t("col-file")}</th><th>{t("col-size")}</th><th>{t("share-cid")}</th></tr></thead>
                             <tbody>{s.files.iter().map(|(p, n, c)| view! {
                                 <tr class="shared-file" data-path=p.clone() data-cid=c.clone()><td><code>{p.clone()}</code></td><td>{units::bytes(*n)}</td><td><code>{format!("{}…", &c[..16])}</code></td></tr>
                             }).collect_view()}</tbody>
                         </table>
-                        <p class="meta">"Seeding from this tab while it is open (see Download for live numbers). Each file is also published on its own, found by its content ID:"</p>
+                        <p class="meta">{t("folder-seeding")}</p>
                         {s.on_their_own.iter().enumerate().map(|(i, f)| view! {
                             <div class="folder-file-publish" data-cid=f.cid.clone()><code>{f.name.clone()}</code>
                                 <crate::share::PublishRow file=f.clone() id=format!("publish-{i}") /></div>

@@ -8,6 +8,7 @@ use web_node::browser::torrent::{Snapshot, Torrent, TorrentOptions, TransferStat
 use web_node::file_check::Verdict;
 use web_node::root_candidates::{Candidate, RootCandidates};
 
+use crate::i18n::{t, t_args};
 use crate::units;
 use crate::wallet::{PaymentBox, Wallet};
 
@@ -36,11 +37,12 @@ impl Sources {
         }
     }
 
+    /// The message key of the option's label.
     pub fn label(self) -> &'static str {
         match self {
-            Sources::Both => "Browsers (WebRTC) and the relay (HTTP, BitTorrent bridge)",
-            Sources::WebRtc => "Browsers only (WebRTC)",
-            Sources::Relay => "The relay only (HTTP, BitTorrent bridge)",
+            Sources::Both => "sources-both",
+            Sources::WebRtc => "sources-webrtc",
+            Sources::Relay => "sources-relay",
         }
     }
 
@@ -138,7 +140,7 @@ impl Transfers {
             for result in Torrent::resume_stored(pay_to, self.on_update()).await {
                 match result {
                     Ok(t) => self.torrents.update_value(|ts| ts.push(t)),
-                    Err(e) => self.error.set(Some(format!("A stored download could not resume: {e}"))),
+                    Err(e) => self.error.set(Some(t_args("tr-resume-failed", &[("error", e.to_string().into())]))),
                 }
             }
         });
@@ -151,7 +153,7 @@ impl Transfers {
         spawn_local(async move {
             match Torrent::download(options, self.on_update()).await {
                 Ok(t) => self.torrents.update_value(|ts| ts.push(t)),
-                Err(e) => self.error.set(Some(format!("The download could not start: {e}"))),
+                Err(e) => self.error.set(Some(t_args("tr-start-failed", &[("error", e.to_string().into())]))),
             }
         });
     }
@@ -173,11 +175,11 @@ impl Transfers {
             )
             .await;
             match result {
-                Ok(web_node::browser::cid_download::CidOutcome::NoGoodRoot { rejected }) => self.error.set(Some(format!(
-                    "No copy the DHT offered is the file asked for ({rejected} claim(s) failed the content-ID check); nothing was saved or paid."
-                ))),
+                Ok(web_node::browser::cid_download::CidOutcome::NoGoodRoot { rejected }) => {
+                    self.error.set(Some(t_args("tr-no-good-root", &[("count", rejected.into())])))
+                }
                 Ok(_) => {}
-                Err(e) => self.error.set(Some(format!("The download could not start: {e}"))),
+                Err(e) => self.error.set(Some(t_args("tr-start-failed", &[("error", e.to_string().into())]))),
             }
         });
     }
@@ -224,7 +226,7 @@ impl Transfers {
                         self.error.set(Some(e));
                     }
                 }
-                Err(e) => self.error.set(Some(format!("The file cannot be saved: {e}"))),
+                Err(e) => self.error.set(Some(t_args("tr-save-failed", &[("error", e.to_string().into())]))),
             }
         });
     }
@@ -246,7 +248,7 @@ impl Transfers {
                         self.error.set(Some(e));
                     }
                 }
-                Err(e) => self.error.set(Some(format!("The file cannot be saved: {e}"))),
+                Err(e) => self.error.set(Some(t_args("tr-save-failed", &[("error", e.to_string().into())]))),
             }
         });
     }
@@ -257,7 +259,7 @@ impl Transfers {
         let Some(t) = self.find(info_hash) else { return };
         spawn_local(async move {
             if let Err(e) = crate::folder::save_into_picked_folder(&t, &name, &files).await {
-                self.error.set(Some(format!("The folder cannot be saved: {e}")));
+                self.error.set(Some(t_args("tr-folder-save-failed", &[("error", e.into())])));
             }
         });
     }
@@ -270,7 +272,7 @@ impl Transfers {
         self.list.update(|l| l.retain(|s| s.info_hash != info_hash));
         spawn_local(async move {
             if let Err(e) = t.remove().await {
-                self.error.set(Some(format!("Stored pieces could not be deleted: {e}")));
+                self.error.set(Some(t_args("tr-delete-failed", &[("error", e.to_string().into())])));
             }
         });
     }
@@ -342,19 +344,19 @@ fn TransferCard(info_hash: String) -> impl IntoView {
             {move || get().map(|s| {
                 let fraction = if s.pieces == 0 { 0.0 } else { f64::from(s.have) / f64::from(s.pieces) };
                 let status = match s.state {
-                    TransferState::Metadata => "finding peers and the file's metadata…".to_string(),
-                    TransferState::Downloading => format!("downloading · ETA {}", s.eta_secs.map_or("—".into(), units::duration)),
-                    TransferState::Verifying => format!(
-                        "verifying the whole file… {:.0} %",
-                        s.size.filter(|n| *n > 0).map_or(0.0, |n| s.verified_bytes as f64 / n as f64 * 100.0)
+                    TransferState::Metadata => t("tr-metadata"),
+                    TransferState::Downloading => t_args("tr-downloading", &[("time", s.eta_secs.map_or("—".into(), units::duration).into())]),
+                    TransferState::Verifying => t_args(
+                        "tr-verifying",
+                        &[("percent", units::percent(s.size.filter(|n| *n > 0).map_or(0.0, |n| s.verified_bytes as f64 / n as f64), 0).into())],
                     ),
-                    TransferState::Complete => "complete".to_string(),
-                    TransferState::Seeding => "seeding".to_string(),
-                    TransferState::Error => format!("error: {}", s.error.clone().unwrap_or_default()),
+                    TransferState::Complete => t("tr-complete"),
+                    TransferState::Seeding => t("tr-seeding"),
+                    TransferState::Error => t_args("tr-error", &[("error", s.error.clone().unwrap_or_default().into())]),
                 };
                 let verified = match (s.cid_matches, &s.sha256) {
-                    (Some(true), _) => Some("✓ SHA-256 matches the content ID".to_string()),
-                    (Some(false), _) => Some("✗ SHA-256 does not match the content ID".to_string()),
+                    (Some(true), _) => Some(t("tr-cid-matches")),
+                    (Some(false), _) => Some(t("tr-cid-mismatch")),
                     (None, Some(h)) => Some(format!("SHA-256 {}…", &h[..16])),
                     _ => None,
                 };
@@ -367,18 +369,18 @@ fn TransferCard(info_hash: String) -> impl IntoView {
                         <div class="fill" class:done={fraction >= 1.0} style:width=format!("{:.2}%", fraction * 100.0)></div>
                     </div>
                     <div class="stats">
-                        <span class="pct">{format!("{:.1} %", fraction * 100.0)}</span>
-                        <span>{s.have} " / " {s.pieces} " pieces"</span>
+                        <span class="pct">{units::percent(fraction, 1)}</span>
+                        <span>{t_args("tr-pieces", &[("have", s.have.into()), ("count", s.pieces.into())])}</span>
                         <span class="down">"↓ " {units::rate_per_second(s.down_rate)}</span>
                         <span class="up">"↑ " {units::rate_per_second(s.up_rate)}</span>
-                        <span>{s.peers.len()} {if s.peers.len() == 1 { " peer" } else { " peers" }}</span>
-                        {(s.banned > 0).then(|| view! { <span class="warn">{s.banned} " dropped for corrupt data"</span> })}
+                        <span>{t_args("tr-peers", &[("count", s.peers.len().into())])}</span>
+                        {(s.banned > 0).then(|| view! { <span class="warn">{t_args("tr-banned", &[("count", s.banned.into())])}</span> })}
                         {verified.map(|v| view! { <span class="verified">{v}</span> })}
-                        {(s.kept_pieces > 0).then(|| view! { <span class="kept" title="Pieces kept from a copy whose whole file failed the content ID, each re-checked against this root">{s.kept_pieces} " pieces kept from a rejected copy"</span> })}
-                        <span class="check" title="How every piece is verified before it is kept">{match s.piece_check {
-                            "sha1+sha256" => "pieces: SHA-1 + SHA-256",
-                            "awaiting-chunk-hashes" => "waiting for chunk hashes…",
-                            _ => "pieces: SHA-1",
+                        {(s.kept_pieces > 0).then(|| view! { <span class="kept" title=t("tr-kept-title")>{t_args("tr-kept", &[("count", s.kept_pieces.into())])}</span> })}
+                        <span class="check" title=t("tr-check-title")>{match s.piece_check {
+                            "sha1+sha256" => t("tr-check-both"),
+                            "awaiting-chunk-hashes" => t("tr-check-waiting"),
+                            _ => t("tr-check-sha1"),
                         }}</span>
                     </div>
                     {s.bridge_refusal.clone().map(|r| view! { <p class="warn bridge-refusal" role="alert">{r}</p> })}
@@ -386,7 +388,7 @@ fn TransferCard(info_hash: String) -> impl IntoView {
                     {(!s.sources.is_empty()).then(|| view! { <ChunkMap map=s.chunk_map.clone() sources=s.sources.clone() /> })}
                     {(!s.peers.is_empty()).then(|| view! {
                         <table class="peers">
-                            <thead><tr><th>"Peer"</th><th>"Client"</th><th>"Protocol"</th><th>"↓"</th><th>"↑"</th><th>"Pieces"</th></tr></thead>
+                            <thead><tr><th>{t("col-peer")}</th><th>{t("col-client")}</th><th>{t("col-protocol")}</th><th>"↓"</th><th>"↑"</th><th>{t("col-pieces")}</th></tr></thead>
                             <tbody>
                                 {s.peers.iter().map(|p| view! {
                                     <tr class="peer">
@@ -394,7 +396,7 @@ fn TransferCard(info_hash: String) -> impl IntoView {
                                         <td>{p.client.clone()}</td>
                                         <td>
                                             <span class="proto">{p.protocol}</span>
-                                            {p.path.map(|path| view! { <span class="path" data-path=path title="How this connection's packets travel: straight between the two browsers (through their NATs), or through the relay's TURN server">{path}</span> })}
+                                            {p.path.map(|path| view! { <span class="path" data-path=path title=t("tr-path-title")>{path}</span> })}
                                         </td>
                                         <td>{units::rate_per_second(p.down_rate)}</td>
                                         <td>{units::rate_per_second(p.up_rate)}</td>
@@ -409,15 +411,15 @@ fn TransferCard(info_hash: String) -> impl IntoView {
             {move || get().filter(|s| !s.plan.is_empty() && s.verdict.as_ref().is_some_and(Verdict::is_verified)).map(|s| view! { <PaymentBox file=s.file_key.clone() plan=s.plan.clone() /> })}
             {move || get().and_then(|s| s.verdict.and_then(|v| v.failure())).map(|reason| view! {
                 <div class="payment-box refused" data-paid="refused">
-                    <h3>"Payment"</h3>
-                    <p class="error">"Nobody is paid for this copy: " {reason} ". It is not saved or seeded, and the records that named it are dropped."</p>
-                    <button class="pay primary" disabled=true>"Pay"</button>
+                    <h3>{move || t("pay-title")}</h3>
+                    <p class="error">{move || t_args("tr-refused", &[("reason", (&reason).into())])}</p>
+                    <button class="pay primary" disabled=true>{move || t("pay-button")}</button>
                 </div>
             })}
             <div class="actions">
                 <button class="save" class:hidden=move || get().is_some_and(|s| !s.files.is_empty()) disabled=move || !get().is_some_and(|s| s.verdict.as_ref().is_some_and(Verdict::is_verified))
-                    on:click=move |_| transfers.save(save_hash.clone())>"Save file"</button>
-                <button class="remove" on:click=move |_| transfers.remove(remove_hash.clone())>"Remove"</button>
+                    on:click=move |_| transfers.save(save_hash.clone())>{move || t("tr-save-file")}</button>
+                <button class="remove" on:click=move |_| transfers.remove(remove_hash.clone())>{move || t("remove")}</button>
             </div>
         </div>
     }
@@ -445,10 +447,10 @@ fn ChunkMap(map: Vec<u8>, sources: Vec<(String, u32)>) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <div class="chunkmap" title="Which source delivered each chunk">{segments}</div>
+        <div class="chunkmap" title=move || t("tr-chunkmap-title")>{segments}</div>
         <div class="legend">
             {sources.into_iter().enumerate().map(|(i, (label, chunks))| {
-                let shown = format!("{label} · {chunks} chunks");
+                let shown = { let label = label.clone(); move || t_args("tr-source-chunks", &[("source", (&label).into()), ("count", chunks.into())]) };
                 view! {
                     <span class="chunk-source" data-source=label data-chunks=chunks.to_string()>
                         <i style:background=SOURCE_COLOURS[i % SOURCE_COLOURS.len()]></i>{shown}

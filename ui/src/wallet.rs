@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use alloy_signer_local::PrivateKeySigner;
 use leptos::prelude::*;
+
+use crate::i18n::{t, t_args};
 use leptos::task::spawn_local;
 use web_node::browser::chain::{Chain, Injected};
 use web_node::browser::settle::{self, Payer};
@@ -141,7 +143,7 @@ impl Wallet {
 
     fn after_new_key(self, secret: [u8; 32], passphrase: String) {
         self.busy.set(true);
-        self.status.set(Some("Encrypting the key (PBKDF2, 600,000 rounds)…".into()));
+        self.status.set(Some(t("wallet-encrypting")));
         spawn_local(async move {
             // Let the status paint before the key derivation holds the thread.
             futures_timer_delay(50).await;
@@ -160,7 +162,7 @@ impl Wallet {
                     self.signer.set_value(Some(signer));
                     web_node::browser::channels::set_payer(self.payer());
                     self.unlocked.set(true);
-                    self.status.set(Some(format!("Wallet {} is ready.", short(&ks.address))));
+                    self.status.set(Some(t_args("wallet-ready", &[("address", short(&ks.address).into())])));
                     self.faucet(ks.address);
                 }
                 Err(e) => self.status.set(Some(e)),
@@ -173,7 +175,7 @@ impl Wallet {
         match web_node::browser::random_bytes::<32>() {
             // A random 32-byte string is a valid secp256k1 key with overwhelming probability.
             Ok(secret) if wallet::parse_private_key(&hex::encode(secret)).is_ok() => self.after_new_key(secret, passphrase),
-            Ok(_) => self.status.set(Some("Unlucky key; try again.".into())),
+            Ok(_) => self.status.set(Some(t("wallet-unlucky"))),
             Err(e) => self.status.set(Some(e.to_string())),
         }
     }
@@ -193,7 +195,7 @@ impl Wallet {
                 self.keystore.set(Some(ks));
                 self.signer.set_value(None);
                 self.unlocked.set(false);
-                self.status.set(Some("Wallet file imported; unlock it with its passphrase.".into()));
+                self.status.set(Some(t("wallet-file-imported")));
             }
             Err(e) => self.status.set(Some(e.to_string())),
         }
@@ -202,7 +204,7 @@ impl Wallet {
     pub fn unlock(self, passphrase: String) {
         let Some(ks) = self.keystore.get_untracked() else { return };
         self.busy.set(true);
-        self.status.set(Some("Unlocking…".into()));
+        self.status.set(Some(t("wallet-unlocking")));
         spawn_local(async move {
             futures_timer_delay(50).await;
             match ks.open(&passphrase) {
@@ -210,7 +212,7 @@ impl Wallet {
                     self.signer.set_value(Some(signer));
                     web_node::browser::channels::set_payer(self.payer());
                     self.unlocked.set(true);
-                    self.status.set(Some("Unlocked.".into()));
+                    self.status.set(Some(t("wallet-unlocked-status")));
                     // Payments planned before a reload continue now.
                     self.resume_payments();
                 }
@@ -231,7 +233,7 @@ impl Wallet {
             let body = serde_json::json!({ "address": address }).to_string();
             if let Ok(text) = post_json("/api/faucet", &body).await {
                 if text.contains("\"tx\"") {
-                    self.status.set(Some("Funded with 10 test ETH by the relay's dev faucet.".into()));
+                    self.status.set(Some(t("wallet-funded")));
                 }
             }
         });
@@ -239,7 +241,7 @@ impl Wallet {
 
     pub fn connect_injected(self) {
         let Some(provider) = Injected::find() else {
-            self.status.set(Some("No browser wallet (window.ethereum) in this page.".into()));
+            self.status.set(Some(t("wallet-no-injected")));
             return;
         };
         spawn_local(async move {
@@ -249,10 +251,10 @@ impl Wallet {
                     self.injected_account.set(Some(account.clone()));
                     self.use_injected.set(true);
                     web_node::browser::channels::set_payer(self.payer());
-                    self.status.set(Some(format!("Browser wallet {} connected on chain 98765.", short(&account))));
+                    self.status.set(Some(t_args("wallet-injected-connected", &[("address", short(&account).into())])));
                     self.resume_payments();
                 }
-                Err(e) => self.status.set(Some(format!("The browser wallet refused: {e}"))),
+                Err(e) => self.status.set(Some(t_args("wallet-injected-refused", &[("error", e.to_string().into())]))),
             }
         });
     }
@@ -262,16 +264,16 @@ impl Wallet {
             Some(wei) => {
                 self.price_wei.set(wei);
                 store(PRICE_KEY, &wei.to_string());
-                self.status.set(Some(format!("Seeding price set to {} per MB; it applies to files shared from now on.", eth(wei))));
+                self.status.set(Some(t_args("wallet-price-set", &[("price", eth(wei).into())])));
             }
-            None => self.status.set(Some("A price is a decimal amount of ETH, like 0.001.".into())),
+            None => self.status.set(Some(t("wallet-price-invalid"))),
         }
     }
 
     /// Plans and pays what a finished download owes (after the user saw the plan).
     pub fn pay(self, file: String, lines: Vec<PlanLine>) {
         let Some(payer) = self.payer() else {
-            self.status.set(Some("Unlock the wallet (or connect a browser wallet) to pay.".into()));
+            self.status.set(Some(t("wallet-unlock-to-pay")));
             return;
         };
         if let Err(e) = settle::plan(&file, &payer.address(), &lines) {
@@ -354,6 +356,19 @@ fn state_name(s: &PaymentState) -> &'static str {
     }
 }
 
+/// A payment state in the page's language (`state_name` stays the `data-state`).
+fn state_text(name: &str) -> String {
+    match name {
+        "planned" => t("pay-state-planned"),
+        "signed" => t("pay-state-signed"),
+        "submitting" => t("pay-state-submitting"),
+        "sent" => t("pay-state-sent"),
+        "confirmed" => t("pay-state-confirmed"),
+        "failed" => t("pay-state-failed"),
+        other => other.to_string(),
+    }
+}
+
 fn tx_of(s: &PaymentState) -> String {
     match s {
         PaymentState::Signed { tx_hash, .. } | PaymentState::Sent { tx_hash } | PaymentState::Confirmed { tx_hash, .. } => tx_hash.clone(),
@@ -381,22 +396,22 @@ pub fn PaymentBox(file: String, plan: Vec<PlanLine>) -> impl IntoView {
     let pay_file = file.clone();
     view! {
         <div class="payment-box" data-paid=paid_state.clone()>
-            <h3>"Payment"</h3>
+            <h3>{move || t("pay-title")}</h3>
             <table class="plan">
-                <thead><tr><th>"Seeder wallet"</th><th>"Verified"</th><th>"Price"</th><th>"Amount"</th><th>"Chunks"</th></tr></thead>
+                <thead><tr><th>{move || t("pay-col-seeder-wallet")}</th><th>{move || t("pay-col-verified")}</th><th>{move || t("col-price")}</th><th>{move || t("col-amount")}</th><th>{move || t("col-chunks")}</th></tr></thead>
                 <tbody>
-                    {lines.iter().map(|l| view! {
+                    {lines.iter().map(|l| { let (mb, ranges) = (l.bytes as f64 / 1e6, l.chunks.len()); view! {
                         <tr class="plan-line" data-to=format!("0x{}", hex::encode(l.to)) data-amount-wei=l.amount_wei.to_string()>
                             <td><code>{short(&format!("0x{}", hex::encode(l.to)))}</code></td>
-                            <td>{format!("{:.2} MB", l.bytes as f64 / 1e6)}</td>
+                            <td>{move || t_args("units-mb", &[("n", crate::units::number(mb, 2).into())])}</td>
                             <td>{format!("{} /MB", eth(l.price_per_mb_wei))}</td>
                             <td>{eth(l.amount_wei)}</td>
-                            <td>{l.chunks.len()} " range(s)"</td>
+                            <td>{move || t_args("pay-ranges", &[("count", ranges.into())])}</td>
                         </tr>
-                    }).collect_view()}
+                    }}).collect_view()}
                 </tbody>
             </table>
-            <div class="stats"><span>"Total " <strong>{eth(total)}</strong> " · one EIP-1559 transaction per seeder · chain 98765"</span></div>
+            <div class="stats"><span>{move || t("pay-total")} " " <strong>{eth(total)}</strong> " · " {move || t("pay-one-tx")}</span></div>
             <Show when={
                 let paid_state = paid_state.clone();
                 move || paid_state() == "unpaid"
@@ -406,20 +421,20 @@ pub fn PaymentBox(file: String, plan: Vec<PlanLine>) -> impl IntoView {
                         let f = pay_file.clone();
                         let p = plan.clone();
                         move |_| wallet.pay(f.clone(), p.clone())
-                    }>"Pay " {eth(total)}</button>
+                    }>{move || t("pay-button")} " " {eth(total)}</button>
             </Show>
             <ul class="receipts">
                 {move || rows().into_iter().map(|p| {
                     let state = state_name(&p.state);
                     let detail = match &p.state {
-                        PaymentState::Confirmed { block, gas_used, .. } => format!("confirmed in block {block}, {gas_used} gas"),
-                        PaymentState::Failed { reason } => format!("failed: {reason}"),
-                        _ => format!("{state}…"),
+                        PaymentState::Confirmed { block, gas_used, .. } => t_args("pay-confirmed", &[("block", block.to_string().into()), ("gas", gas_used.to_string().into())]),
+                        PaymentState::Failed { reason } => t_args("pay-failed", &[("reason", reason.into())]),
+                        _ => format!("{}…", state_text(state)),
                     };
                     view! {
                         <li class="receipt" data-state=state data-tx=tx_of(&p.state)>
                             {eth(p.amount())} " → " <code>{short(&p.to)}</code> " · " {detail}
-                            {(!tx_of(&p.state).is_empty()).then(|| view! { " · tx " <code>{short(&tx_of(&p.state))}</code> })}
+                            {(!tx_of(&p.state).is_empty()).then(|| view! { " · " {t("pay-tx")} " " <code>{short(&tx_of(&p.state))}</code> })}
                         </li>
                     }
                 }).collect_view()}
@@ -438,52 +453,52 @@ pub fn WalletView() -> impl IntoView {
     let total_earned = move || wallet.earnings.with(|e| e.iter().map(|x| x.wei).sum::<u128>());
     view! {
         <section class="wallet" id="wallet-view">
-            <h1>"Wallet"</h1>
-            <p class="lede">"Pay seeders per megabyte on chain 98765, and get paid for what you seed."</p>
+            <h1>{move || t("wallet-title")}</h1>
+            <p class="lede">{move || t("wallet-lede")}</p>
             {move || wallet.status.get().map(|s| view! { <div class="card" id="wallet-status">{s}</div> })}
             <div class="card">
                 {move || match (wallet.keystore.get(), wallet.unlocked.get()) {
                     (None, _) => view! {
-                        <h3>"Built-in wallet"</h3>
-                        <p class="meta">"A key made in this tab, kept only encrypted (AES-256-GCM, key from your passphrase by PBKDF2) in this browser."</p>
+                        <h3>{t("wallet-builtin")}</h3>
+                        <p class="meta">{t("wallet-builtin-lede")}</p>
                         <div class="search">
-                            <input type="password" id="wallet-passphrase" placeholder="Passphrase (8+ characters)" autocomplete="new-password"
+                            <input type="password" id="wallet-passphrase" placeholder=t("wallet-passphrase-placeholder") autocomplete="new-password"
                                 on:input=move |ev| set_passphrase.set(event_target_value(&ev)) />
                             <button id="wallet-create" disabled=move || wallet.busy.get()
-                                on:click=move |_| wallet.create(passphrase.get_untracked())>"Create wallet"</button>
+                                on:click=move |_| wallet.create(passphrase.get_untracked())>{t("wallet-create")}</button>
                         </div>
                         <details>
-                            <summary>"Import a private key or a wallet file"</summary>
-                            <textarea id="wallet-import-key" placeholder="0x… private key, or an exported wallet file (JSON)"
+                            <summary>{t("wallet-import-summary")}</summary>
+                            <textarea id="wallet-import-key" placeholder=t("wallet-import-placeholder")
                                 on:input=move |ev| set_key_text.set(event_target_value(&ev))></textarea>
                             <button id="wallet-import" on:click=move |_| {
                                 let text = key_text.get_untracked();
                                 if text.trim_start().starts_with('{') { wallet.import_file(text) } else { wallet.import(text, passphrase.get_untracked()) }
-                            }>"Import"</button>
+                            }>{t("wallet-import")}</button>
                         </details>
                     }.into_any(),
                     (Some(ks), false) => view! {
-                        <h3>"Built-in wallet " <code id="wallet-address">{ks.address.clone()}</code></h3>
+                        <h3>{t("wallet-builtin")} " " <code id="wallet-address">{ks.address.clone()}</code></h3>
                         <div class="search">
-                            <input type="password" id="wallet-unlock-passphrase" placeholder="Passphrase"
+                            <input type="password" id="wallet-unlock-passphrase" placeholder=t("passphrase")
                                 on:input=move |ev| set_passphrase.set(event_target_value(&ev)) />
                             <button id="wallet-unlock" disabled=move || wallet.busy.get()
-                                on:click=move |_| wallet.unlock(passphrase.get_untracked())>"Unlock"</button>
+                                on:click=move |_| wallet.unlock(passphrase.get_untracked())>{t("wallet-unlock")}</button>
                         </div>
                     }.into_any(),
                     (Some(ks), true) => {
                         let export = ks.to_json();
                         view! {
-                            <h3>"Built-in wallet " <code id="wallet-address">{ks.address.clone()}</code> " " <span class="pill ok" id="wallet-unlocked">"unlocked"</span></h3>
+                            <h3>{t("wallet-builtin")} " " <code id="wallet-address">{ks.address.clone()}</code> " " <span class="pill ok" id="wallet-unlocked">{t("wallet-unlocked")}</span></h3>
                             <div class="actions">
-                                <button id="wallet-export" on:click=move |_| download_text("chiral-wallet.json", &export)>"Export wallet file"</button>
-                                <button id="wallet-lock" on:click=move |_| wallet.lock()>"Lock"</button>
+                                <button id="wallet-export" on:click=move |_| download_text("chiral-wallet.json", &export)>{t("wallet-export")}</button>
+                                <button id="wallet-lock" on:click=move |_| wallet.lock()>{t("wallet-lock")}</button>
                             </div>
                         }.into_any()
                     }
                 }}
                 <div class="row">
-                    <span class="label">"Balance"</span>
+                    <span class="label">{move || t("wallet-balance")}</span>
                     <span class="value" id="wallet-balance" data-wei=move || wallet.balance.get().map(|b| b.to_string()).unwrap_or_default()>
                         {move || wallet.balance.get().map(eth).unwrap_or_else(|| "—".into())}
                     </span>
@@ -492,39 +507,39 @@ pub fn WalletView() -> impl IntoView {
             </div>
             {has_injected.then(|| view! {
                 <div class="card">
-                    <h3>"Browser wallet"</h3>
+                    <h3>{move || t("wallet-browser")}</h3>
                     {move || match wallet.injected_account.get() {
-                        None => view! { <button id="connect-injected" class="primary" on:click=move |_| wallet.connect_injected()>"Connect browser wallet"</button> }.into_any(),
+                        None => view! { <button id="connect-injected" class="primary" on:click=move |_| wallet.connect_injected()>{t("wallet-connect-browser")}</button> }.into_any(),
                         Some(a) => view! {
                             <div><code id="injected-account">{a}</code></div>
                             <label class="check"><input type="checkbox" id="use-injected" prop:checked=move || wallet.use_injected.get()
-                                on:change=move |ev| wallet.use_injected.set(event_target_checked(&ev)) />" Pay with the browser wallet"</label>
+                                on:change=move |ev| wallet.use_injected.set(event_target_checked(&ev)) />" " {t("wallet-use-browser")}</label>
                         }.into_any(),
                     }}
                 </div>
             })}
             <div class="card">
-                <h3>"Seeding price"</h3>
-                <p class="meta">"What downloaders pay this page per MB of verified data it delivers (0 = free). Announced to peers with your wallet address."</p>
+                <h3>{move || t("wallet-price-title")}</h3>
+                <p class="meta">{move || t("wallet-price-lede")}</p>
                 <div class="search">
                     <input type="text" inputmode="decimal" id="price-per-mb" placeholder="0.001" prop:value=price_text
                         on:input=move |ev| set_price_text.set(event_target_value(&ev)) />
-                    <button id="price-save" on:click=move |_| wallet.set_price_eth(&price_text.get_untracked())>"Save (ETH per MB)"</button>
+                    <button id="price-save" on:click=move |_| wallet.set_price_eth(&price_text.get_untracked())>{move || t("wallet-price-save")}</button>
                 </div>
-                <div class="meta" id="price-current" data-wei=move || wallet.price_wei.get().to_string()>{move || format!("now {} per MB", eth(wallet.price_wei.get()))}</div>
+                <div class="meta" id="price-current" data-wei=move || wallet.price_wei.get().to_string()>{move || t_args("wallet-price-now", &[("price", eth(wallet.price_wei.get()).into())])}</div>
             </div>
             <crate::channels::ChannelsCard />
             <div class="card">
-                <h3>"Payments made (Style 1)"</h3>
+                <h3>{move || t("wallet-payments-made")}</h3>
                 <table class="seeders" id="ledger">
-                    <thead><tr><th>"File"</th><th>"To"</th><th>"Amount"</th><th>"State"</th><th>"Transaction"</th></tr></thead>
+                    <thead><tr><th>{move || t("col-file")}</th><th>{move || t("col-to")}</th><th>{move || t("col-amount")}</th><th>{move || t("col-state")}</th><th>{move || t("col-transaction")}</th></tr></thead>
                     <tbody>
                         {move || wallet.ledger.get().payments.into_iter().map(|p| view! {
                             <tr class="payment" data-id=p.id.clone() data-state=state_name(&p.state) data-tx=tx_of(&p.state) data-amount-wei=p.amount_wei.clone()>
                                 <td><code>{short(&p.file)}</code></td>
                                 <td><code>{short(&p.to)}</code></td>
                                 <td>{eth(p.amount())}</td>
-                                <td>{state_name(&p.state)}</td>
+                                <td>{state_text(state_name(&p.state))}</td>
                                 <td><code>{short(&tx_of(&p.state))}</code></td>
                             </tr>
                         }).collect_view()}
@@ -532,10 +547,10 @@ pub fn WalletView() -> impl IntoView {
                 </table>
             </div>
             <div class="card">
-                <h3>"Earnings " <span id="earnings-total" data-wei=move || total_earned().to_string()>{move || eth(total_earned())}</span></h3>
+                <h3>{move || t("wallet-earnings")} " " <span id="earnings-total" data-wei=move || total_earned().to_string()>{move || eth(total_earned())}</span></h3>
                 <ul class="receipts">
                     {move || wallet.earnings.get().into_iter().map(|settle::Earning { tx: hash, from, wei, block, .. }| view! {
-                        <li class="earning">{eth(wei)} " from " <code>{short(&from)}</code> " · block " {block} " · tx " <code>{short(&hash)}</code></li>
+                        <li class="earning">{eth(wei)} " " {t("wallet-from")} " " <code>{short(&from)}</code> " · " {t_args("wallet-block", &[("block", block.to_string().into())])} " · " {t("pay-tx")} " " <code>{short(&hash)}</code></li>
                     }).collect_view()}
                 </ul>
             </div>
