@@ -188,3 +188,21 @@ pub fn file_record(data: &[u8]) {
     }
     let _ = file_record::verify(b"/chiral/file/x", data, 1_800_000_000);
 }
+
+/// A `Range` header a media element sends the page's stream (`web_node::stream::head`):
+/// the answer's range lies inside the file and its reads cover exactly that range.
+pub fn stream_range(data: &[u8]) {
+    if data.len() < 8 {
+        return;
+    }
+    let length = u64::from_le_bytes(data[..8].try_into().expect("8 bytes")) % (1 << 40);
+    let Ok(text) = std::str::from_utf8(&data[8..]) else { return };
+    let h = web_node::stream::head(Some(text), length, "x.webm");
+    if let Some(r) = h.range {
+        assert!(r.start() <= r.end() && *r.end() < length);
+        let first = web_node::stream::next_read(*r.start(), *r.end(), 1 << 18).expect("a first read");
+        assert!(first.len > 0 && first.len <= web_node::stream::MAX_READ);
+    } else {
+        assert!(h.status == 416 || length == 0);
+    }
+}

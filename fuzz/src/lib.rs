@@ -32,6 +32,7 @@ pub const TARGETS: &[Target] = &[
     Target { name: "chiral_pay", run: codecs::chiral_pay },
     Target { name: "ed2k_wire", run: codecs::ed2k_wire },
     Target { name: "ed2k_link", run: codecs::ed2k_link },
+    Target { name: "stream_range", run: codecs::stream_range },
     Target { name: "torrent_info", run: codecs::torrent_info },
     Target { name: "manifest", run: codecs::manifest },
     Target { name: "file_record", run: codecs::file_record },

@@ -182,6 +182,10 @@ pub fn for_target(name: &str) -> Vec<Vec<u8>> {
                 ]),
             ]
         }
+        "stream_range" => [&b"bytes=0-"[..], b"bytes=100-199", b"bytes=-500", b"bytes=0-1,5-9", b"bytes=99999999999-"]
+            .iter()
+            .map(|h| [&1_000_000u64.to_le_bytes()[..], h].concat())
+            .collect(),
         "ed2k_link" => vec![
             b"ed2k://|file|a%20b.bin|20983865|84ed5d686ff4e5f04b81540dd5b3cd53|/".to_vec(),
             b"ed2k://|file|x|5|84ed5d686ff4e5f04b81540dd5b3cd53|/|sources,10.66.0.1:4662,host.example:4663|/".to_vec(),

@@ -170,6 +170,9 @@ col-pieces = Pieces
 tr-path-title = How this connection's packets travel: straight between the two browsers (through their NATs), or through the relay's TURN server
 tr-refused = Nobody is paid for this copy: { $reason }. It is not saved or seeded, and the records that named it are dropped.
 tr-save-file = Save file
+tr-play = Play
+tr-play-title = Play while it downloads: the pieces at the playhead come first
+tr-stream-unavailable = Streaming is unavailable here: { $error }
 tr-chunkmap-title = Which source delivered each chunk
 tr-source-chunks = { $source } · { $count } chunks
 

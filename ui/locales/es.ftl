@@ -178,6 +178,9 @@ col-pieces = Piezas
 tr-path-title = Por dónde viajan los paquetes de esta conexión: directamente entre los dos navegadores (a través de sus NAT) o por el servidor TURN del relé
 tr-refused = Nadie cobra por esta copia: { $reason }. No se guarda ni se siembra, y se descartan los registros que la indicaban.
 tr-save-file = Guardar archivo
+tr-play = Reproducir
+tr-play-title = Reproducir mientras se descarga: primero llegan las piezas del punto de reproducción
+tr-stream-unavailable = La reproducción en streaming no está disponible aquí: { $error }
 tr-chunkmap-title = Qué fuente entregó cada bloque
 tr-source-chunks = { $source } · { $count } bloques
 

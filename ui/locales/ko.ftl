@@ -156,6 +156,9 @@ col-pieces = 조각
 tr-path-title = 이 연결의 패킷 경로: 두 브라우저 사이 직접(각자의 NAT 통과) 또는 릴레이의 TURN 서버 경유
 tr-refused = 이 사본에 대해서는 아무에게도 지불하지 않습니다: { $reason }. 저장하거나 시드하지 않으며, 이 사본을 가리킨 기록은 삭제됩니다.
 tr-save-file = 파일 저장
+tr-play = 재생
+tr-play-title = 다운로드하면서 재생: 재생 위치의 조각을 먼저 받습니다
+tr-stream-unavailable = 여기서는 스트리밍을 사용할 수 없습니다: { $error }
 tr-chunkmap-title = 각 청크를 보낸 소스
 tr-source-chunks = { $source } · 청크 { $count }개
 

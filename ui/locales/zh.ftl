@@ -156,6 +156,9 @@ col-pieces = 分片
 tr-path-title = 此连接的数据包如何传输：在两个浏览器之间直连（穿过各自的 NAT），或经由中继的 TURN 服务器
 tr-refused = 此副本不向任何人付款：{ $reason }。它不会被保存或做种，指向它的记录也已丢弃。
 tr-save-file = 保存文件
+tr-play = 播放
+tr-play-title = 边下载边播放：优先获取播放位置附近的分块
+tr-stream-unavailable = 此处无法流式播放：{ $error }
 tr-chunkmap-title = 每个块由哪个来源提供
 tr-source-chunks = { $source } · { $count } 个块
 

@@ -5,6 +5,7 @@
 //! | [`share`] | the Share view: choose or drop a file, watch it hash, copy its links, publish it |
 //! | [`download`] | the Download view: look a CID up in the DHT, see seeders by protocol |
 //! | [`network`] | the page's libp2p node (started at load) and the Network view |
+//! | [`player`] | play a transfer's audio or video while it downloads (the Service Worker's `/stream/…`) |
 //! | [`transfers`] | every download and seed of this page, live: progress, rates, peers, save |
 //! | [`channels`] | Style 2: the Wallet view's payment channels card (paying, paid by, close, idle close) |
 //! | [`wallet`] | the Wallet view: built-in or browser wallet, price, payments, earnings; the payment box |
@@ -27,6 +28,7 @@ pub mod ice;
 pub mod library;
 pub mod library_view;
 pub mod network;
+pub mod player;
 pub mod publish;
 pub mod share;
 pub mod share_folder;
@@ -95,6 +97,7 @@ pub fn App() -> impl IntoView {
     let transfers = transfers::Transfers::new();
     provide_context(transfers);
     transfers.resume();
+    provide_context(player::Streaming::start(transfers));
     let library = library::Library::new(transfers, network, wallet);
     provide_context(library);
     library.start();

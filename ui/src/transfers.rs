@@ -213,6 +213,11 @@ impl Transfers {
         Ok(info_hash)
     }
 
+    /// The running torrent with this infohash (streams play from it).
+    pub fn find_torrent(&self, info_hash: &[u8; 20]) -> Option<Torrent> {
+        self.torrents.with_value(|ts| ts.iter().find(|t| &t.info_hash() == info_hash).cloned())
+    }
+
     fn find(&self, info_hash: &str) -> Option<Torrent> {
         self.torrents.with_value(|ts| ts.iter().find(|t| hex::encode(t.info_hash()) == info_hash).cloned())
     }
@@ -319,6 +324,8 @@ fn TransferCard(info_hash: String) -> impl IntoView {
     let attr = move |f: fn(&Snapshot) -> String| move || get().map(|s| f(&s)).unwrap_or_default();
     let save_hash = info_hash.clone();
     let remove_hash = info_hash.clone();
+    let player_hash = info_hash.clone();
+    let media_name = Memo::new(move |_| snap.with(|s| s.as_ref().filter(|s| s.files.is_empty()).map(|s| s.name.clone())));
     view! {
         <div class="card transfer"
             data-infohash=info_hash.clone()
@@ -416,6 +423,8 @@ fn TransferCard(info_hash: String) -> impl IntoView {
                     <button class="pay primary" disabled=true>{move || t("pay-button")}</button>
                 </div>
             })}
+            // Keyed on the name only: a new snapshot each second must not re-create the player.
+            {move || media_name.get().map(|name| view! { <crate::player::Player info_hash=player_hash.clone() name=name /> })}
             <div class="actions">
                 <button class="save" class:hidden=move || get().is_some_and(|s| !s.files.is_empty()) disabled=move || !get().is_some_and(|s| s.verdict.as_ref().is_some_and(Verdict::is_verified))
                     on:click=move |_| transfers.save(save_hash.clone())>{move || t("tr-save-file")}</button>

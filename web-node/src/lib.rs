@@ -26,6 +26,7 @@
 //! | [`dht`] | DHT commands, handle and query bookkeeping shared by relay and page |
 //! | [`file_record`] | signed DHT records: a file and its seeders by protocol; merge |
 //! | [`reputation`] | trust-based source choice, pure: per-peer and per-wallet Beta scores from deliveries, lies, stalls and payments; decay; avoid list; ranking; JSON for keeping |
+//! | [`stream`] | playing a file while it downloads: the `Range` answer (RFC 9110 §14), reads piece by piece, playhead deadlines (pure) |
 //! | [`root_candidates`] | the roots a CID's records claim, tried in order; a failed root is dropped with its records |
 //! | [`file_check`] | the whole-file verdict: the finished file's SHA-256 against the CID asked for |
 //! | `browser` | wasm32: ingest a `File` through `Blob.slice`, cooperatively |
@@ -48,6 +49,7 @@ pub mod peer_wire;
 pub mod reputation;
 pub mod root_candidates;
 pub mod settlement;
+pub mod stream;
 pub mod signaling;
 pub mod swarm;
 pub mod torrent;

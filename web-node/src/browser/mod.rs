@@ -6,6 +6,7 @@
 //! | [`p2p`] | the page's libp2p node: Kademlia client over WebSocket to its relay |
 //! | [`torrent`] | one torrent: tracker WebSockets → `signaling::Session`, RTCDataChannels and the relay bridge → `swarm::Swarm`, OPFS storage |
 //! | [`cid_download`] | a CID by its DHT claims, root after root: a root whose whole file fails the CID is dropped |
+//! | [`stream`] | the Service Worker's `/stream/…` requests answered from a torrent's verified pieces, the playhead first |
 //! | [`rtc`] | RTCPeerConnection offers/answers with complete SDPs (WebTorrent signaling) |
 //! | [`chain`] | JSON-RPC to the relay's `/rpc`; an injected EIP-1193 wallet |
 //! | [`settle`] | paying seeders: the ledger in localStorage, driven to confirmation |
@@ -25,6 +26,7 @@ pub mod piece_store;
 pub mod rtc;
 pub mod settle;
 pub mod torrent;
+pub mod stream;
 
 pub use ingest::{ingest_blob, plain_ingest, BrowserIngestError};
 

@@ -15,6 +15,7 @@ mod links;
 mod paid;
 mod signaling;
 mod snapshot;
+pub mod stream;
 mod verdict;
 
 use std::cell::RefCell;
@@ -205,6 +206,9 @@ struct Inner {
     pay_channels: HashMap<PeerKey, [u8; 32]>,
     /// Vouchers over the deposit, waiting for a top-up: the latest asked for per channel.
     pay_due: HashMap<[u8; 32], (PeerKey, u128, crate::pay::wire::Terms)>,
+    /// Open streams ([`stream`]) → the piece at each one's playhead, once it read one.
+    streams: std::collections::BTreeMap<u64, Option<u32>>,
+    next_stream: u64,
 }
 
 /// A running torrent; clones share it.
@@ -384,6 +388,8 @@ impl Torrent {
             pay_pending: Vec::new(),
             pay_channels: HashMap::new(),
             pay_due: HashMap::new(),
+            streams: Default::default(),
+            next_stream: 0,
         })))
     }
 

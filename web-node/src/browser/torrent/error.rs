@@ -28,4 +28,12 @@ pub enum TorrentError {
     /// disk (or a stored piece was damaged); it is not served.
     #[error("piece {index} no longer matches the file that was shared: the file changed on disk")]
     StoredPieceChanged { index: u32 },
+    /// The torrent was stopped or removed while a stream read from it.
+    #[error("the download was stopped")]
+    Stopped,
+    #[error("the torrent has no file {index} to stream")]
+    NoSuchFile { index: usize },
+    /// A stream waited too long for `what` (a piece, the metadata): no peer delivered it.
+    #[error("{what} did not arrive in time for playback")]
+    StreamStalled { what: String },
 }

@@ -1,0 +1,2 @@
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| (chiral_fuzz::target("stream_range").expect("a target").run)(data));
