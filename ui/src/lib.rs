@@ -5,6 +5,7 @@
 //! | [`share`] | the Share view: choose or drop a file, watch it hash, copy its links, publish it |
 //! | [`download`] | the Download view: look a CID up in the DHT, see seeders by protocol |
 //! | [`network`] | the page's libp2p node (started at load) and the Network view |
+//! | [`dashboard`] | the Network view's dashboard: rate plot, peers per protocol, relay/DHT, the chain panel |
 //! | [`transfers`] | every download and seed of this page, live: progress, rates, peers, save |
 //! | [`channels`] | Style 2: the Wallet view's payment channels card (paying, paid by, close, idle close) |
 //! | [`wallet`] | the Wallet view: built-in or browser wallet, price, payments, earnings; the payment box |
@@ -18,6 +19,7 @@
 
 pub mod channels;
 pub mod clipboard;
+pub mod dashboard;
 pub mod download;
 pub mod ed2k_fetch;
 pub mod folder;
@@ -95,6 +97,7 @@ pub fn App() -> impl IntoView {
     let transfers = transfers::Transfers::new();
     provide_context(transfers);
     transfers.resume();
+    provide_context(dashboard::RateHistory::start(transfers));
     let library = library::Library::new(transfers, network, wallet);
     provide_context(library);
     library.start();
