@@ -58,7 +58,7 @@ async fn the_network_view_shows_the_chain_the_rates_and_peers_by_protocol() -> a
 
     // The rate plot, sampled each second.
     let samples = leecher
-        .wait_for("const s = document.querySelector('svg#rate-plot'); return s && Number(s.dataset.samples) > 0 && s.querySelector('polyline.down-line').getAttribute('points') ? Number(s.dataset.samples) : null;", Duration::from_secs(10))
+        .wait_for("const s = document.querySelector('svg#rate-plot'); return s && Number(s.dataset.samples) > 0 && s.querySelector('polyline.down-line') instanceof SVGPolylineElement && s.querySelector('polyline.down-line').getAttribute('points') ? Number(s.dataset.samples) : null;", Duration::from_secs(10))
         .await?;
     assert!(samples.as_u64().is_some_and(|n| n <= 300), "bounded history: {samples}");
 
@@ -70,6 +70,10 @@ async fn the_network_view_shows_the_chain_the_rates_and_peers_by_protocol() -> a
         Ok(p) => p,
         Err(e) => anyhow::bail!("{e}\n{}\n{}", outer_html(&leecher, "#peers-by-protocol").await, outer_html(&leecher, "#transfers").await),
     };
+    eprintln!("chain panel: {shown:?}; peers by protocol: {protocols}");
+    if let Ok(dir) = std::env::var("CHIRAL_SCREENSHOT_DIR") {
+        std::fs::write(std::path::Path::new(&dir).join("dashboard.png"), leecher.client.screenshot().await?)?;
+    }
     assert!(protocols.as_array().is_some_and(|l| l.iter().all(|p| p[0].as_str().is_some_and(|s| !s.is_empty()) && p[1].as_u64() > Some(0))), "{protocols}");
 
     // The chain goes down: the panel says so instead of failing.
