@@ -76,6 +76,24 @@ async fn the_network_view_shows_the_chain_the_rates_and_peers_by_protocol() -> a
     }
     assert!(protocols.as_array().is_some_and(|l| l.iter().all(|p| p[0].as_str().is_some_and(|s| !s.is_empty()) && p[1].as_u64() > Some(0))), "{protocols}");
 
+    // Reputation: the peer that delivered the file (the relay bridge here) scores above a
+    // stranger's 0.5 in the peers table, and the tab saved its store (at most every 10 s).
+    let score = leecher
+        .wait_for("const c = [...document.querySelectorAll('#transfers table.peers td.score')].map(td => Number(td.dataset.score)).filter(x => x > 0 && x < 1); return c.some(x => x > 0.5) ? c : null;", Duration::from_secs(15))
+        .await;
+    let score = match score {
+        Ok(s) => s,
+        Err(e) => anyhow::bail!("{e}\n{}", outer_html(&leecher, "#transfers table.peers").await),
+    };
+    let stored = leecher
+        .wait_for("const s = localStorage.getItem('chiral.reputation'); return s && JSON.parse(s).entries.some(e => e.good > 0) ? JSON.parse(s) : null;", Duration::from_secs(20))
+        .await;
+    let stored = match stored {
+        Ok(s) => s,
+        Err(e) => anyhow::bail!("{e}\nstored: {}", js(&leecher, "return localStorage.getItem('chiral.reputation');").await?),
+    };
+    eprintln!("scores {score}; stored reputation {stored}");
+
     // The chain goes down: the panel says so instead of failing.
     anvil.kill();
     let down = leecher

@@ -65,6 +65,7 @@ impl RateHistory {
 
 const PLOT_W: f64 = 600.0;
 const PLOT_H: f64 = 120.0;
+const PLOT_MARGIN: f64 = 2.0;
 
 /// SVG points of `values` (oldest first, the newest at the right edge) scaled to `max`.
 fn points(values: impl ExactSizeIterator<Item = f64>, max: f64) -> Vec<(f64, f64)> {
@@ -74,7 +75,8 @@ fn points(values: impl ExactSizeIterator<Item = f64>, max: f64) -> Vec<(f64, f64
         .enumerate()
         .map(|(i, v)| {
             let x = PLOT_W - (n - 1 - i) as f64 * step;
-            let y = PLOT_H - (v / max).clamp(0.0, 1.0) * PLOT_H;
+            // A margin, so a line at zero or at the top is not cut in half by the edge.
+            let y = PLOT_H - PLOT_MARGIN - (v / max).clamp(0.0, 1.0) * (PLOT_H - 2.0 * PLOT_MARGIN);
             (x, y)
         })
         .collect()
