@@ -6,6 +6,7 @@
 //! | [`download`] | the Download view: look a CID up in the DHT, see seeders by protocol |
 //! | [`network`] | the page's libp2p node (started at load) and the Network view |
 //! | [`player`] | play a transfer's audio or video while it downloads (the Service Worker's `/stream/…`) |
+//! | [`dashboard`] | the Network view's dashboard: rate plot, peers per protocol, relay/DHT, the chain panel |
 //! | [`transfers`] | every download and seed of this page, live: progress, rates, peers, save |
 //! | [`channels`] | Style 2: the Wallet view's payment channels card (paying, paid by, close, idle close) |
 //! | [`wallet`] | the Wallet view: built-in or browser wallet, price, payments, earnings; the payment box |
@@ -19,6 +20,7 @@
 
 pub mod channels;
 pub mod clipboard;
+pub mod dashboard;
 pub mod download;
 pub mod ed2k_fetch;
 pub mod folder;
@@ -98,6 +100,7 @@ pub fn App() -> impl IntoView {
     provide_context(transfers);
     transfers.resume();
     provide_context(player::Streaming::start(transfers));
+    provide_context(dashboard::RateHistory::start(transfers));
     let library = library::Library::new(transfers, network, wallet);
     provide_context(library);
     library.start();

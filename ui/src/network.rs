@@ -134,6 +134,7 @@ pub fn NetworkView() -> impl IntoView {
                 <Stat label="net-connected-peers" id="net-peers" value=Signal::derive(move || info.get().map_or("–".into(), |i| i.connected_peers.to_string())) />
                 <Stat label="net-routing-table" id="net-routing" value=Signal::derive(move || info.get().map_or("–".into(), |i| t_args("net-routing-peers", &[("count", i.routing_table_size.into())]))) />
             </div>
+            <crate::dashboard::Dashboard info=info />
             <crate::ice::IceCard />
         </section>
     }

@@ -395,7 +395,7 @@ fn TransferCard(info_hash: String) -> impl IntoView {
                     {(!s.sources.is_empty()).then(|| view! { <ChunkMap map=s.chunk_map.clone() sources=s.sources.clone() /> })}
                     {(!s.peers.is_empty()).then(|| view! {
                         <table class="peers">
-                            <thead><tr><th>{t("col-peer")}</th><th>{t("col-client")}</th><th>{t("col-protocol")}</th><th>"↓"</th><th>"↑"</th><th>{t("col-pieces")}</th></tr></thead>
+                            <thead><tr><th>{t("col-peer")}</th><th>{t("col-client")}</th><th>{t("col-protocol")}</th><th>"↓"</th><th>"↑"</th><th>{t("col-pieces")}</th><th title=t("col-score-title")>{t("col-score")}</th></tr></thead>
                             <tbody>
                                 {s.peers.iter().map(|p| view! {
                                     <tr class="peer">
@@ -408,6 +408,13 @@ fn TransferCard(info_hash: String) -> impl IntoView {
                                         <td>{units::rate_per_second(p.down_rate)}</td>
                                         <td>{units::rate_per_second(p.up_rate)}</td>
                                         <td>{p.pieces}</td>
+                                        <td class="score" class:warn=p.avoided data-score=p.score.map(|x| format!("{x:.3}")).unwrap_or_default()>
+                                            {match (p.avoided, p.score) {
+                                                (true, _) => t("tr-avoided"),
+                                                (false, Some(x)) => units::number(x, 2),
+                                                (false, None) => "–".into(),
+                                            }}
+                                        </td>
                                     </tr>
                                 }).collect_view()}
                             </tbody>

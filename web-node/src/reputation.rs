@@ -28,10 +28,11 @@
 //! Where it is fed and used: the swarm reports per peer id what it saw
 //! ([`crate::swarm::Swarm::take_evidence`]) and takes the node's view back
 //! ([`crate::swarm::Swarm::use_reputation`]: avoided ids refused at the handshake, better
-//! scores asked first). Not yet wired in the page (`browser::torrent`): one `Reputation` per
-//! tab, loaded from localStorage with [`Reputation::load_or_empty`], fed from every
-//! torrent's `take_evidence` after its output is drained, handed to each swarm with
-//! `use_reputation` when evidence came in, saved (debounced) with [`Reputation::to_json`];
+//! scores asked first). In the page, `browser::torrent::reputation` keeps one `Reputation`
+//! per tab, loaded from localStorage with [`Reputation::load_or_empty`], fed from every
+//! torrent's `take_evidence` on its tick, handed to each swarm (`use_standings`, the swarm
+//! running on another clock) when evidence came in, saved at most every 10 s with
+//! [`Reputation::to_json`]; the peers table shows each peer's score. Not yet wired:
 //! wallets fed from settlement (`PaidUs`/`WasPaid` once a payment confirms,
 //! `PaymentRefused` for a rejected channel); and [`Reputation::rank`] ordering the seeders
 //! of a CID's records (`root_candidates::Candidate::view.seeders`) before they are dialled.

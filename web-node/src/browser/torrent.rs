@@ -13,6 +13,7 @@ mod seeding;
 mod error;
 mod links;
 mod paid;
+pub mod reputation;
 mod signaling;
 mod snapshot;
 pub mod stream;
@@ -80,6 +81,11 @@ pub struct PeerRow {
     pub downloaded: u64,
     pub uploaded: u64,
     pub pieces: u32,
+    /// The tab's reputation score of its peer id, in (0, 1), 0.5 for a stranger; `None`
+    /// before the handshake.
+    pub score: Option<f64>,
+    /// A proven liar: refused and dropped.
+    pub avoided: bool,
 }
 
 /// What the UI shows; plain data.
@@ -178,6 +184,8 @@ struct Inner {
     writes_pending: usize,
     /// (ms, downloaded, uploaded) over the last few seconds, for rates.
     samples: Vec<(f64, u64, u64)>,
+    /// The tab's reputation generation this swarm last took ([`reputation::exchange`]).
+    reputation_seen: u64,
     on_update: Rc<dyn Fn(Snapshot)>,
     stopped: bool,
     /// The whole-file check is running or done.
@@ -368,6 +376,7 @@ impl Torrent {
             failed_pieces: 0,
             writes_pending: 0,
             samples: Vec::new(),
+            reputation_seen: 0,
             on_update,
             stopped: false,
             finishing: false,
@@ -628,6 +637,13 @@ impl Torrent {
         let now = now_ms();
         self.maintain_bridge(now);
         self.0.borrow_mut().swarm.handle_timeout(now as u64);
+        self.pump();
+        {
+            let mut inner = self.0.borrow_mut();
+            let seen = inner.reputation_seen;
+            inner.reputation_seen = reputation::exchange(&mut inner.swarm, seen, now as u64);
+        }
+        // Peers dropped as avoided, requests reordered by score.
         self.pump();
         // Announces, reconnects and offer expiry (the tick is finer than any of them needs).
         self.signal(|s, now| s.handle_timeout(now));

@@ -49,7 +49,7 @@ use crate::peer_wire::extension::{
     ExtendedHandshake, MetadataMessage, TorrentInfo, MAX_HASH_LIST_BYTES, MAX_METADATA_BYTES, OUR_CHIRAL_HASHES_ID, OUR_UT_METADATA_ID,
 };
 use crate::peer_wire::{Bitfield, Handshake, Id20, Message, HANDSHAKE_LEN, MAX_MESSAGE_BYTES};
-use crate::reputation::{Evidence, Reputation, Subject};
+use crate::reputation::{Evidence, Reputation, Standing, Subject};
 use ban::BanPolicy;
 use blob_fetch::BlobFetch;
 use choker::{Candidate, Choker, Decision};
@@ -387,9 +387,16 @@ impl Swarm {
     /// order who is asked for blocks first (best first, then by connection). Replaces the
     /// previous view; call again when the reputation changed.
     pub fn use_reputation(&mut self, rep: &Reputation, now: u64) {
+        self.use_standings(rep.standings(now), now);
+    }
+
+    /// [`Swarm::use_reputation`] with the standings already taken on the reputation's own
+    /// clock, for a node whose reputation runs on another clock than its swarm (the page:
+    /// wall-clock ms kept across reloads vs `performance.now()`); `now` is the swarm's.
+    pub fn use_standings<'a>(&mut self, standings: impl IntoIterator<Item = (&'a Subject, Standing)>, now: u64) {
         self.avoided.clear();
         self.scores.clear();
-        for (subject, standing) in rep.standings(now) {
+        for (subject, standing) in standings {
             let Subject::Peer(text) = subject else { continue };
             let Some(id) = hex::decode(text).ok().and_then(|v| Id20::try_from(v).ok()) else { continue };
             if standing.avoided && self.avoided.len() < MAX_REPUTATION_IDS {

@@ -51,6 +51,7 @@ impl Torrent {
             // Per-peer rates from the 1 s tick, smoothed.
             link.rates = (link.rates.0 * 0.5 + (s.downloaded - ld) as f64 * 0.5, link.rates.1 * 0.5 + (s.uploaded - lu) as f64 * 0.5);
             link.last = (s.downloaded, s.uploaded);
+            let standing = s.peer_id.as_ref().map(super::reputation::standing);
             peers.push(PeerRow {
                 id: s.peer_id.map(|id| short_peer_id(&id)).unwrap_or_else(|| "connecting".into()),
                 client: s.client.unwrap_or_default(),
@@ -61,6 +62,8 @@ impl Torrent {
                 downloaded: s.downloaded,
                 uploaded: s.uploaded,
                 pieces: s.pieces,
+                score: standing.map(|st| st.score),
+                avoided: standing.is_some_and(|st| st.avoided),
             });
         }
         let info = inner.swarm.info();
